@@ -1,0 +1,1 @@
+"""tongban: a platform for holistic smart government (整体智治)."""

@@ -1,0 +1,1 @@
+"""An append-only, hash-chained audit trail of who changed what."""

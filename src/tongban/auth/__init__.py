@@ -1,0 +1,1 @@
+"""Users, roles and scopes, sessions and tokens, and the access funnels every read goes through."""

@@ -1,0 +1,53 @@
+"""Queries for users, grants, sessions and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tongban.auth.models import ApiToken, LoginSession, RoleGrant, User
+from tongban.org.models import Jurisdiction
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).one_or_none()
+
+
+def user_with_grants(session: Session, user_id: int) -> User | None:
+    return session.scalars(
+        select(User).where(User.id == user_id).options(selectinload(User.grants))
+    ).one_or_none()
+
+
+def grant_paths(session: Session, user_id: int) -> list[tuple[RoleGrant, str]]:
+    rows = session.execute(
+        select(RoleGrant, Jurisdiction.path)
+        .join(Jurisdiction, Jurisdiction.id == RoleGrant.jurisdiction_id)
+        .where(RoleGrant.user_id == user_id)
+        .order_by(RoleGrant.id)
+    ).all()
+    return [(grant, path) for grant, path in rows]
+
+
+def live_login_session(session: Session, session_id: str, now: datetime) -> LoginSession | None:
+    return session.scalars(
+        select(LoginSession).where(
+            LoginSession.id == session_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.expires_at > now,
+        )
+    ).one_or_none()
+
+
+def live_token(session: Session, token_hash: str) -> ApiToken | None:
+    return session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    )

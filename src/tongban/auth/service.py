@@ -1,0 +1,166 @@
+"""Logging in and out, API tokens, and resolving the principal behind a request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from tongban.audit import service as audit
+from tongban.auth import repository
+from tongban.auth.models import ApiToken, LoginSession, Role, User
+from tongban.auth.passwords import hash_password, verify_password
+from tongban.auth.principal import Principal, Scope
+from tongban.config import get_settings
+from tongban.db import utcnow
+from tongban.errors import NotAuthenticated, NotFound, ValidationFailed
+
+TOKEN_PREFIX = "tb_"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewLogin:
+    cookie_value: str
+    csrf_token: str
+    principal: Principal
+
+
+def load_principal(session: Session, user: User, *, via_token: bool = False) -> Principal:
+    scopes = tuple(
+        Scope(role=Role(grant.role), jurisdiction_path=path, department_id=grant.department_id)
+        for grant, path in repository.grant_paths(session, user.id)
+    )
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        scopes=scopes,
+        via_token=via_token,
+    )
+
+
+def login(*, session: Session, username: str, password: str) -> NewLogin:
+    """Check the password and open a login session; the same message for every failure."""
+    user = repository.user_by_username(session, username.strip())
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise NotAuthenticated("wrong username or password")
+    if not user.is_active:
+        raise NotAuthenticated("wrong username or password")
+    cookie_value = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        LoginSession(
+            id=_digest(cookie_value),
+            user_id=user.id,
+            csrf_token=csrf_token,
+            created_at=now,
+            expires_at=now + timedelta(hours=get_settings().session_hours),
+        )
+    )
+    audit.record(
+        session=session,
+        actor_user_id=user.id,
+        action="login",
+        object_type="user",
+        object_key=user.username,
+    )
+    session.flush()
+    return NewLogin(cookie_value, csrf_token, load_principal(session, user))
+
+
+def resolve_cookie(*, session: Session, cookie_value: str) -> tuple[Principal, str] | None:
+    """The principal and CSRF token of a live login session, or None."""
+    login_session = repository.live_login_session(session, _digest(cookie_value), utcnow())
+    if login_session is None:
+        return None
+    user = session.get(User, login_session.user_id)
+    if user is None or not user.is_active:
+        return None
+    return load_principal(session, user), login_session.csrf_token
+
+
+def logout(*, session: Session, cookie_value: str) -> None:
+    login_session = repository.live_login_session(session, _digest(cookie_value), utcnow())
+    if login_session is not None:
+        login_session.ended_at = utcnow()
+        session.flush()
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected, given or "")
+
+
+def create_token(*, session: Session, principal: Principal, name: str) -> tuple[ApiToken, str]:
+    """A new API token; the secret is returned once and only its hash is kept."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed("token name must be 1–100 characters")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=principal.user_id, name=name, token_hash=_digest(secret), prefix=secret[:8]
+    )
+    session.add(token)
+    audit.record(
+        session=session,
+        actor_user_id=principal.user_id,
+        action="token.create",
+        object_type="api_token",
+        object_key=name,
+    )
+    session.flush()
+    return token, secret
+
+
+def revoke_token(*, session: Session, principal: Principal, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != principal.user_id:
+        raise NotFound(f"no API token {token_id}")
+    token.revoked_at = utcnow()
+    audit.record(
+        session=session,
+        actor_user_id=principal.user_id,
+        action="token.revoke",
+        object_type="api_token",
+        object_key=token.name,
+    )
+    session.flush()
+
+
+def resolve_token(*, session: Session, secret: str) -> Principal | None:
+    token = repository.live_token(session, _digest(secret))
+    if token is None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    token.last_used_at = utcnow()
+    return load_principal(session, user, via_token=True)
+
+
+def list_tokens(*, session: Session, principal: Principal) -> list[ApiToken]:
+    return repository.tokens_of(session, principal.user_id)
+
+
+def create_user(
+    *, session: Session, username: str, display_name: str, password: str, locale: str = "zh_CN"
+) -> User:
+    if repository.user_by_username(session, username) is not None:
+        raise ValidationFailed(f"username '{username}' is taken")
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        locale=locale,
+    )
+    session.add(user)
+    session.flush()
+    return user

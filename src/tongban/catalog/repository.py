@@ -1,0 +1,211 @@
+"""Queries for data elements, items and versions. Visibility comes in as a SQL condition from
+the access funnel; this module never decides who may see what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
+from tongban.org.models import Department, Jurisdiction, module_department
+from tongban.org.models import ApplicationModule
+
+
+def elements_by_codes(session: Session, codes: Iterable[str]) -> dict[str, DataElement]:
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    return {
+        e.code: e for e in session.scalars(select(DataElement).where(DataElement.code.in_(wanted)))
+    }
+
+
+def all_elements(session: Session) -> list[DataElement]:
+    return list(session.scalars(select(DataElement).order_by(DataElement.code)))
+
+
+def element_by_code(session: Session, code: str) -> DataElement | None:
+    return session.scalars(select(DataElement).where(DataElement.code == code)).one_or_none()
+
+
+def items_by_codes(session: Session, codes: Iterable[str]) -> dict[str, ServiceItem]:
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(ServiceItem).where(ServiceItem.implementation_code.in_(wanted)))
+    return {i.implementation_code: i for i in rows}
+
+
+def item_by_code(session: Session, code: str) -> ServiceItem | None:
+    return session.scalars(
+        select(ServiceItem).where(ServiceItem.implementation_code == code)
+    ).one_or_none()
+
+
+def _full_version() -> tuple[object, ...]:
+    return (
+        selectinload(ItemVersion.co_handlers),
+        selectinload(ItemVersion.legal_bases),
+        selectinload(ItemVersion.materials),
+        selectinload(ItemVersion.form_fields).selectinload(FormField.element),
+        selectinload(ItemVersion.steps),
+        selectinload(ItemVersion.outputs),
+        selectinload(ItemVersion.item).selectinload(ServiceItem.parent),
+    )
+
+
+def versions_of(session: Session, item_id: int, visible: ColumnElement[bool]) -> list[ItemVersion]:
+    return list(
+        session.scalars(
+            _with_scope(select(ItemVersion), visible)
+            .where(ItemVersion.item_id == item_id)
+            .order_by(ItemVersion.version_no)
+        )
+    )
+
+
+def full_version(session: Session, version_id: int) -> ItemVersion:
+    return session.scalars(
+        select(ItemVersion).where(ItemVersion.id == version_id).options(*_full_version())
+    ).one()
+
+
+def full_versions(session: Session, version_ids: list[int]) -> list[ItemVersion]:
+    if not version_ids:
+        return []
+    rows = session.scalars(
+        select(ItemVersion).where(ItemVersion.id.in_(version_ids)).options(*_full_version())
+    )
+    by_id = {v.id: v for v in rows}
+    return [by_id[i] for i in version_ids]
+
+
+def latest_version(session: Session, item_id: int) -> ItemVersion | None:
+    return session.scalars(
+        select(ItemVersion)
+        .where(ItemVersion.item_id == item_id)
+        .order_by(ItemVersion.version_no.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def published_version(session: Session, item_id: int) -> ItemVersion | None:
+    return session.scalars(
+        select(ItemVersion).where(ItemVersion.item_id == item_id, ItemVersion.status == "published")
+    ).one_or_none()
+
+
+def _with_scope(
+    query: Select[tuple[ItemVersion]], visible: ColumnElement[bool]
+) -> Select[tuple[ItemVersion]]:
+    return (
+        query.join(Department, Department.id == ItemVersion.department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(visible)
+    )
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    text: str = ""
+    department_code: str = ""
+    module_code: str = ""
+    item_type: str = ""
+    status: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    version: ItemVersion
+    implementation_code: str
+    department: Department
+
+
+def search_latest(
+    session: Session, visible: ColumnElement[bool], flt: ItemFilter
+) -> tuple[list[ItemRow], int]:
+    """The latest visible version of each item that matches the filter, and the total count."""
+    latest = (
+        _with_scope(
+            select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
+        )  # type: ignore[arg-type]
+        .group_by(ItemVersion.item_id)
+        .subquery()
+    )
+    query = (
+        select(ItemVersion, ServiceItem.implementation_code, Department)
+        .join(
+            latest,
+            (latest.c.item_id == ItemVersion.item_id) & (latest.c.v == ItemVersion.version_no),
+        )
+        .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+        .join(Department, Department.id == ItemVersion.department_id)
+    )
+    if flt.text:
+        needle = f"%{flt.text.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(ItemVersion.name_zh).like(needle),
+                func.lower(ItemVersion.name_en).like(needle),
+                func.lower(ServiceItem.implementation_code).like(needle),
+                func.lower(ServiceItem.basic_code).like(needle),
+            )
+        )
+    if flt.department_code:
+        query = query.where(Department.code == flt.department_code)
+    if flt.module_code:
+        query = query.where(
+            ItemVersion.department_id.in_(
+                select(module_department.c.department_id)
+                .join(ApplicationModule, ApplicationModule.id == module_department.c.module_id)
+                .where(ApplicationModule.code == flt.module_code)
+            )
+        )
+    if flt.item_type:
+        query = query.where(ItemVersion.item_type == flt.item_type)
+    if flt.status:
+        query = query.where(ItemVersion.status == flt.status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(ServiceItem.implementation_code).limit(flt.limit).offset(flt.offset)
+    ).all()
+    return [ItemRow(v, code, dept) for v, code, dept in rows], total
+
+
+def latest_versions_for_export(session: Session, visible: ColumnElement[bool]) -> list[ItemVersion]:
+    latest = (
+        _with_scope(
+            select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
+        )  # type: ignore[arg-type]
+        .group_by(ItemVersion.item_id)
+        .subquery()
+    )
+    ids = list(
+        session.scalars(
+            select(ItemVersion.id)
+            .join(
+                latest,
+                (latest.c.item_id == ItemVersion.item_id) & (latest.c.v == ItemVersion.version_no),
+            )
+            .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+            .order_by(ServiceItem.id)
+        )
+    )
+    return full_versions(session, ids)
+
+
+def items_using_element(session: Session, element_id: int) -> list[tuple[str, str, str]]:
+    """(implementation code, item name, field label) of published items asking for the element."""
+    rows = session.execute(
+        select(ServiceItem.implementation_code, ItemVersion.name_zh, FormField.label_zh)
+        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
+        .join(FormField, FormField.version_id == ItemVersion.id)
+        .where(FormField.element_id == element_id, ItemVersion.status == "published")
+        .order_by(ServiceItem.implementation_code)
+    ).all()
+    return [(a, b, c) for a, b, c in rows]

@@ -1,0 +1,71 @@
+"""One error hierarchy: a stable code, an HTTP status, a message and the fields at fault."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FieldError:
+    """One thing wrong with the input: where (path, row, file) and what."""
+
+    loc: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"loc": self.loc, "message": self.message}
+
+
+@dataclass
+class AppError(Exception):
+    message: str
+    errors: list[FieldError] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    status = 400
+    code = "bad_request"
+
+    def __str__(self) -> str:
+        if not self.errors:
+            return self.message
+        lines = "; ".join(f"{e.loc}: {e.message}" for e in self.errors[:5])
+        more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        return f"{self.message}: {lines}{more}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "errors": [e.as_dict() for e in self.errors],
+            **({"data": self.data} if self.data else {}),
+        }
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "validation_failed"
+
+
+class NotAuthenticated(AppError):
+    status = 401
+    code = "not_authenticated"
+
+
+class PermissionDenied(AppError):
+    status = 403
+    code = "permission_denied"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class CsrfFailed(AppError):
+    status = 403
+    code = "csrf_failed"

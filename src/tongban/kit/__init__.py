@@ -1,0 +1,1 @@
+"""Small shared tools: working-day arithmetic, identifier validators, hash chains."""

@@ -1,0 +1,1 @@
+"""Organisation across levels and departments: jurisdictions, departments, application modules."""
