@@ -52,12 +52,18 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (savepoints work then).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -70,6 +76,7 @@ def make_engine(url: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -99,14 +106,19 @@ def session_factory() -> sessionmaker[Session]:
     return _factory
 
 
-def session_scope() -> Iterator[Session]:
+def transaction(session: Session) -> Iterator[Session]:
     """The edge owns the transaction: commit on success, roll back on error."""
-    session = session_factory()()
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+def session_scope() -> Iterator[Session]:
+    session = session_factory()()
+    try:
+        yield from transaction(session)
     finally:
         session.close()

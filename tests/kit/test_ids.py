@@ -84,7 +84,7 @@ def test_check_chars_cover_every_value() -> None:
         ("11010519491231002Y", "must end with a digit or X, got 'Y'"),
         ("110105194912310021", "check digit is 1, expected X"),
         (TEXTBOOK_RID[:17] + "0", "check digit is 0, expected X"),
-        (_rid("99010519491231002"), "region code 990105 has unknown province prefix 99"),
+        (_rid("98010519491231002"), "region code 980105 has unknown province prefix 98"),
         (_rid("00000019491231002"), "unknown province prefix 00"),
         (_rid("33010219810229123"), "birth date 19810229 is not a real calendar date"),
         (_rid("33010219801301123"), "birth date 19801301 is not a real calendar date"),
@@ -229,7 +229,7 @@ def test_division_levels_and_parents(code: str, level: str, parent: str | None) 
         ("3301020010", "must be 6, 9 or 12 ASCII digits"),
         ("33010a", "must be 6, 9 or 12 ASCII digits"),
         ("000000", "unknown province prefix 00"),
-        ("990100", "unknown province prefix 99"),
+        ("980100", "unknown province prefix 98"),
         ("830000", "unknown province prefix 83"),  # residence-permit prefix is not a division
         ("330102000", "township code 330102000 ends in 000; use the 6-digit code 330102"),
         ("330000001", "must not sit directly under a province"),
@@ -271,8 +271,8 @@ def test_is_division_descendant(child: str, ancestor: str, expected: bool) -> No
 
 
 def test_is_division_descendant_validates_both_codes() -> None:
-    with pytest.raises(ValueError, match="unknown province prefix 99"):
-        is_division_descendant("330102", "990000")
+    with pytest.raises(ValueError, match="unknown province prefix 98"):
+        is_division_descendant("330102", "980000")
     with pytest.raises(ValueError, match="must be 6, 9 or 12 ASCII digits"):
         is_division_descendant("3301", "330000")
 

@@ -10,8 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
-from tongban.org.models import Department, Jurisdiction, module_department
-from tongban.org.models import ApplicationModule
+from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
 
 
 def elements_by_codes(session: Session, codes: Iterable[str]) -> dict[str, DataElement]:

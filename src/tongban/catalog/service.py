@@ -8,6 +8,7 @@ and by officers of the competent department; only the reform office publishes an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -358,7 +359,11 @@ class ImportReport:
 
 
 def import_catalog(
-    *, session: Session, document: CatalogDocument, principal: Principal | None = None
+    *,
+    session: Session,
+    document: CatalogDocument,
+    principal: Principal | None = None,
+    on_item: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Load a whole catalogue document: every reference is checked first; nothing is written
     unless everything is valid. ``principal`` None means the system (CLI, demo loader)."""
@@ -429,6 +434,8 @@ def import_catalog(
         item.basic_code = item_in.basic_code
         item.parent_id = parents[item_in.parent].id if item_in.parent else None
         _apply_item(session, item, item_in, lookups, report, actor=principal)
+        if on_item is not None:
+            on_item(1)
     session.flush()
     audit.record(
         session=session,
@@ -771,3 +778,7 @@ def validate_value(element: DataElement, value: Any) -> None:
     from tongban.catalog.values import check_value
 
     check_value(element, value)
+
+
+def department_names(*, session: Session) -> dict[str, tuple[str, str]]:
+    return {d.code: (d.name_zh, d.name_en) for d in session.scalars(select(Department))}

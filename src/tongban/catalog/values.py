@@ -25,7 +25,11 @@ def check_value(element: ElementLike, value: Any) -> None:
         raise ValueError(f"{name}: expected a whole number")
     if element.data_type == "boolean" and not isinstance(value, bool):
         raise ValueError(f"{name}: expected true or false")
-    if isinstance(value, str) and element.max_length is not None and len(value) > element.max_length:
+    if (
+        isinstance(value, str)
+        and element.max_length is not None
+        and len(value) > element.max_length
+    ):
         raise ValueError(f"{name}: at most {element.max_length} characters, got {len(value)}")
     if element.allowed_values and value not in element.allowed_values:
         allowed = ", ".join(str(v) for v in element.allowed_values)

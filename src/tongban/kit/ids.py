@@ -39,6 +39,9 @@ _PROVINCE_PREFIXES: Final = frozenset(
     | {"31", "32", "33", "34", "35", "36", "37"}
     | {"41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54"}
     | {"61", "62", "63", "64", "65", "71", "81", "82"}
+    # GB/T 2260 assigns no 9x code: "99" is kept for the fictional demo province (明江省) and
+    # tests, so that no demo record can ever be mistaken for a real person or place.
+    | {"99"}
 )
 # Residence permits for Hong Kong, Macao and Taiwan residents use 810000, 820000 and 830000.
 _RESIDENT_ID_PREFIXES: Final = _PROVINCE_PREFIXES | {"83"}

@@ -183,3 +183,39 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
 def _must(value: T | None) -> T:
     assert value is not None
     return value
+
+
+def jurisdiction_rows(*, session: Session) -> list[dict[str, str | None]]:
+    rows = repository.jurisdictions(session)
+    by_id = {j.id: j.code for j in rows}
+    return [
+        {
+            "code": j.code,
+            "name_zh": j.name_zh,
+            "name_en": j.name_en,
+            "level": j.level,
+            "parent": by_id.get(j.parent_id) if j.parent_id else None,
+        }
+        for j in rows
+    ]
+
+
+def department_rows(*, session: Session) -> list[dict[str, object]]:
+    module_codes: dict[int, list[str]] = {}
+    for module in repository.modules_with_departments(session):
+        for dept in module.departments:
+            module_codes.setdefault(dept.id, []).append(module.code)
+    return [
+        {
+            "code": d.code,
+            "name_zh": d.name_zh,
+            "name_en": d.name_en,
+            "jurisdiction": j.code,
+            "modules": module_codes.get(d.id, []),
+        }
+        for d, j in repository.departments_with_jurisdiction(session)
+    ]
+
+
+def modules(*, session: Session) -> list[ApplicationModule]:
+    return repository.modules_with_departments(session)

@@ -1,0 +1,72 @@
+"""The FastAPI factory: JSON API under /api/v1, pages, static assets and one error handler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tongban import __version__
+from tongban.auth import api as auth_api
+from tongban.auth import pages as auth_pages
+from tongban.catalog import api as catalog_api
+from tongban.catalog import pages as catalog_pages
+from tongban.errors import AppError, NotAuthenticated
+from tongban.org import api as org_api
+from tongban.org import pages as org_pages
+from tongban.web import pages as web_pages
+from tongban.web.templating import render
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in {"/healthz"}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="tongban 通办",
+        version=__version__,
+        description="One window, one form, every department: the platform's open API.",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(exc.as_dict(), status_code=exc.status)
+        if isinstance(exc, NotAuthenticated):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render(request, "web/error.html", {"error": exc}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        body = {"code": "validation_failed", "message": "the request is invalid", "errors": errors}
+        if _wants_json(request):
+            return JSONResponse(body, status_code=422)
+        error = AppError(body["message"])
+        return render(
+            request, "web/error.html", {"error": error, "details": errors}, status_code=422
+        )
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for module in (auth_api, org_api, catalog_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for page_module in (web_pages, auth_pages, org_pages, catalog_pages):
+        app.include_router(page_module.router)
+    return app

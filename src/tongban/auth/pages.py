@@ -1,0 +1,68 @@
+"""Login and logout pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tongban.auth import service
+from tongban.config import get_settings
+from tongban.errors import NotAuthenticated
+from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, check_csrf
+from tongban.web.pages import safe_next
+from tongban.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, principal: CurrentPrincipal, next: str | None = None) -> Response:
+    if principal is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "auth/login.html", {"next": safe_next(next), "username": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    check_csrf(request, csrf_token)
+    try:
+        login = service.login(session=session, username=username, password=password)
+    except NotAuthenticated:
+        context = {"next": safe_next(next), "username": username, "failed": True}
+        return render(request, "auth/login.html", context, status_code=401)
+    response = RedirectResponse(safe_next(next, "/catalog"), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.cookie_value,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().cookie_secure,
+        max_age=get_settings().session_hours * 3600,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_csrf(request, csrf_token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        service.logout(session=session, cookie_value=cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,261 @@
+"""JSON routes of the catalogue: search, read, draft, publish, retire, import, export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from tongban.auth.access import require_principal
+from tongban.catalog import io, service
+from tongban.catalog.repository import ItemFilter
+from tongban.catalog.schemas import CatalogDocument, ItemIn
+from tongban.errors import ValidationFailed
+from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
+
+router = APIRouter(tags=["catalogue"])
+
+
+class ItemSummary(BaseModel):
+    implementation_code: str
+    name_zh: str
+    name_en: str
+    type: str
+    department: str
+    status: str
+    version_no: int
+
+
+class ItemPage(BaseModel):
+    total: int
+    items: list[ItemSummary]
+
+
+class VersionOut(BaseModel):
+    version_no: int
+    status: str
+
+
+class ItemOut(BaseModel):
+    item: ItemIn
+    version_no: int
+    status: str
+    lock_version: int
+    versions: list[VersionOut]
+    can_edit: bool
+    can_publish: bool
+
+
+class DraftIn(BaseModel):
+    changes: dict[str, Any] = Field(
+        description="Fields of the item to change, as in the file format."
+    )
+    lock_version: int | None = Field(
+        default=None, description="The lock_version you read; a concurrent save is refused."
+    )
+
+
+class PublishIn(BaseModel):
+    lock_version: int | None = None
+
+
+class ImportOut(BaseModel):
+    items_created: int
+    versions_created: int
+    drafts_updated: int
+    status_changes: int
+    unchanged: int
+
+
+class ElementOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    data_type: str
+    format: str
+    max_length: int | None
+    allowed_values: list[Any]
+    validator: str
+
+
+class ElementUse(BaseModel):
+    implementation_code: str
+    item_name: str
+    field_label: str
+
+
+class ElementDetailOut(ElementOut):
+    used_by: list[ElementUse]
+
+
+class CheckIn(BaseModel):
+    value: Any
+
+
+class CheckOut(BaseModel):
+    valid: bool
+    message: str = ""
+
+
+def _detail_out(detail: service.ItemDetail) -> ItemOut:
+    return ItemOut(
+        item=detail.item,
+        version_no=detail.version_no,
+        status=detail.status,
+        lock_version=detail.lock_version,
+        versions=[VersionOut(version_no=v.version_no, status=v.status) for v in detail.versions],
+        can_edit=detail.can_edit,
+        can_publish=detail.can_publish,
+    )
+
+
+@router.get("/items", response_model=ItemPage)
+def search_items(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    q: Annotated[str, Query(max_length=100)] = "",
+    department: Annotated[str, Query(max_length=32)] = "",
+    module: Annotated[str, Query(max_length=32)] = "",
+    type: Annotated[str, Query(max_length=40)] = "",
+    status: Annotated[Literal["", "draft", "published", "retired"], Query()] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ItemPage:
+    flt = ItemFilter(
+        text=q.strip(),
+        department_code=department,
+        module_code=module,
+        item_type=type,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    rows, total = service.search_items(session=session, principal=principal, flt=flt)
+    return ItemPage(
+        total=total,
+        items=[
+            ItemSummary(
+                implementation_code=r.implementation_code,
+                name_zh=r.version.name_zh,
+                name_en=r.version.name_en,
+                type=r.version.item_type,
+                department=r.department.code,
+                status=r.version.status,
+                version_no=r.version.version_no,
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.get("/items/{code}", response_model=ItemOut)
+def get_item(
+    code: str, session: DbSession, principal: CurrentPrincipal, version: int | None = None
+) -> ItemOut:
+    detail = service.get_item(
+        session=session, principal=principal, implementation_code=code, version_no=version
+    )
+    return _detail_out(detail)
+
+
+@router.patch("/items/{code}/draft", response_model=ItemOut, dependencies=[Depends(api_csrf)])
+def save_draft(
+    code: str, body: DraftIn, session: DbSession, principal: CurrentPrincipal
+) -> ItemOut:
+    service.save_draft(
+        session=session,
+        principal=principal,
+        implementation_code=code,
+        changes=body.changes,
+        lock_version=body.lock_version,
+    )
+    return _detail_out(
+        service.get_item(session=session, principal=principal, implementation_code=code)
+    )
+
+
+@router.post("/items/{code}/publish", response_model=ItemOut, dependencies=[Depends(api_csrf)])
+def publish(code: str, body: PublishIn, session: DbSession, principal: CurrentPrincipal) -> ItemOut:
+    service.publish_item(
+        session=session,
+        principal=principal,
+        implementation_code=code,
+        lock_version=body.lock_version,
+    )
+    return _detail_out(
+        service.get_item(session=session, principal=principal, implementation_code=code)
+    )
+
+
+@router.post("/items/{code}/retire", response_model=ItemOut, dependencies=[Depends(api_csrf)])
+def retire(code: str, session: DbSession, principal: CurrentPrincipal) -> ItemOut:
+    service.retire_item(session=session, principal=principal, implementation_code=code)
+    return _detail_out(
+        service.get_item(session=session, principal=principal, implementation_code=code)
+    )
+
+
+@router.post("/catalog/import", response_model=ImportOut, dependencies=[Depends(api_csrf)])
+def import_catalog(
+    body: CatalogDocument, session: DbSession, principal: CurrentPrincipal
+) -> ImportOut:
+    report = service.import_catalog(
+        session=session, document=body, principal=require_principal(principal)
+    )
+    return ImportOut(
+        items_created=report.items_created,
+        versions_created=report.versions_created,
+        drafts_updated=report.drafts_updated,
+        status_changes=report.status_changes,
+        unchanged=report.unchanged,
+    )
+
+
+@router.get("/catalog/export")
+def export_catalog(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    format: Literal["json", "yaml", "cpsv-jsonld"] = "json",
+) -> Response:
+    document = service.export_catalog(session=session, principal=principal)
+    if format == "yaml":
+        return PlainTextResponse(io.dump_yaml(document), media_type="application/yaml")
+    if format == "cpsv-jsonld":
+        names = service.department_names(session=session)
+        return JSONResponse(
+            io.to_cpsv_jsonld(document, departments=names), media_type="application/ld+json"
+        )
+    return JSONResponse(document.model_dump(mode="json"))
+
+
+@router.get("/elements", response_model=list[ElementOut])
+def list_elements(session: DbSession) -> list[ElementOut]:
+    return [
+        ElementOut.model_validate(e, from_attributes=True)
+        for e in service.list_elements(session=session)
+    ]
+
+
+@router.get("/elements/{code}", response_model=ElementDetailOut)
+def get_element(code: str, session: DbSession) -> ElementDetailOut:
+    element, uses = service.get_element(session=session, code=code)
+    return ElementDetailOut(
+        **ElementOut.model_validate(element, from_attributes=True).model_dump(),
+        used_by=[ElementUse(implementation_code=a, item_name=b, field_label=c) for a, b, c in uses],
+    )
+
+
+@router.post("/elements/{code}/check", response_model=CheckOut)
+def check_value(code: str, body: CheckIn, session: DbSession) -> CheckOut:
+    """Check a value against the element's type and validator (ID check digits and so on)."""
+    element, _ = service.get_element(session=session, code=code)
+    try:
+        service.validate_value(element, body.value)
+    except ValueError as exc:
+        return CheckOut(valid=False, message=str(exc))
+    return CheckOut(valid=True)
+
+
+__all__ = ["ValidationFailed", "router"]

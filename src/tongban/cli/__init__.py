@@ -1,0 +1,1 @@
+"""The ``tongban`` command line (Typer), one file per command group."""

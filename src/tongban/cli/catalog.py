@@ -1,0 +1,95 @@
+"""``tongban catalog``: import, export and validate catalogue files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from tongban.catalog import io, service
+from tongban.cli.common import command_session, console, err_console, progress_bar
+from tongban.errors import AppError
+
+app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
+
+
+class ExportFormat(StrEnum):
+    YAML = "yaml"
+    XLSX = "xlsx"
+    CPSV_JSONLD = "cpsv-jsonld"
+
+
+@app.command("validate")
+def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
+    """Check a file without importing it: one line per error, exit code 1 if any."""
+    errors = io.validate_catalog_file(path)
+    if errors:
+        for error in errors:
+            typer.echo(f"{error.loc}: {error.message}")
+        raise typer.Exit(1)
+    console.print(f"{path}: valid")
+
+
+@app.command("import")
+def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
+    """Import a catalogue file as a whole: nothing is written unless all of it is valid."""
+    try:
+        document = io.read_catalog(path)
+    except AppError as exc:
+        from tongban.cli.common import print_app_error
+
+        print_app_error(exc)
+        raise typer.Exit(1) from None
+    with (
+        command_session() as session,
+        progress_bar("importing items", len(document.items)) as advance,
+    ):
+        report = service.import_catalog(session=session, document=document, on_item=advance)
+    console.print(
+        f"{path}: {report.items_created} items created, {report.versions_created} versions created, "
+        f"{report.drafts_updated} drafts updated, {report.status_changes} status changes, "
+        f"{report.unchanged} unchanged"
+    )
+
+
+@app.command("export")
+def export(
+    format: ExportFormat = typer.Option(ExportFormat.YAML, "--format", "-f"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (default: stdout; required for xlsx)."
+    ),
+) -> None:
+    """Export the latest version of every item."""
+    with command_session() as session:
+        document = service.export_catalog(session=session, principal=None)
+        names = service.department_names(session=session)
+    if format is ExportFormat.XLSX:
+        if output is None:
+            err_console.print("error: --output is required for xlsx")
+            raise typer.Exit(2)
+        io.write_xlsx(document, output)
+    elif format is ExportFormat.CPSV_JSONLD:
+        text = (
+            json.dumps(
+                io.to_cpsv_jsonld(document, departments=names),
+                ensure_ascii=False,
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
+        _write_text(text, output)
+    else:
+        _write_text(io.dump_yaml(document), output)
+    if output is not None:
+        err_console.print(f"wrote {len(document.items)} items to {output}")
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")

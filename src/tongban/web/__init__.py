@@ -1,0 +1,1 @@
+"""The page shell: templates, static assets, locale and request plumbing."""

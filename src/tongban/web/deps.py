@@ -1,0 +1,93 @@
+"""Request dependencies: the database session (the edge owns the transaction), the principal
+behind the request (session cookie or API token), the locale, and CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from tongban.auth import service as auth_service
+from tongban.auth.principal import Principal
+from tongban.db import session_scope
+from tongban.errors import CsrfFailed
+from tongban.web.i18n import DEFAULT_LOCALE, from_accept_language, normalize_locale
+
+SESSION_COOKIE = "tb_session"
+LANG_COOKIE = "tb_lang"
+ANON_CSRF_COOKIE = "tb_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def db_session() -> Iterator[Session]:
+    yield from session_scope()
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+def current_principal(request: Request, session: DbSession) -> Principal | None:
+    """Bearer token first (machine clients), then the session cookie (people)."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    principal: Principal | None = None
+    request.state.csrf_token = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        principal = auth_service.resolve_token(session=session, secret=auth[7:].strip())
+        request.state.via_token = principal is not None
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            resolved = auth_service.resolve_cookie(session=session, cookie_value=cookie)
+            if resolved is not None:
+                principal, request.state.csrf_token = resolved
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
+
+
+def anonymous_csrf(request: Request) -> str:
+    """Double-submit token for forms shown before login (the login form itself)."""
+    token = request.cookies.get(ANON_CSRF_COOKIE)
+    if not token:
+        token = getattr(request.state, "new_anon_csrf", None) or secrets.token_urlsafe(24)
+        request.state.new_anon_csrf = token
+    return token
+
+
+def csrf_token_for(request: Request) -> str:
+    token = getattr(request.state, "csrf_token", None)
+    return token if token else anonymous_csrf(request)
+
+
+def check_csrf(request: Request, given: str | None) -> None:
+    """Every state-changing request with a cookie session must carry the session's token."""
+    if request.method in SAFE_METHODS or getattr(request.state, "via_token", False):
+        return
+    expected = getattr(request.state, "csrf_token", None) or request.cookies.get(ANON_CSRF_COOKIE)
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise CsrfFailed("the form has expired or was not sent by this site; reload and try again")
+
+
+def api_csrf(request: Request, principal: CurrentPrincipal) -> None:
+    """API calls authenticated by cookie need the X-CSRF-Token header; token calls do not."""
+    if principal is not None and not getattr(request.state, "via_token", False):
+        check_csrf(request, request.headers.get(CSRF_HEADER))
+
+
+def pick_locale(request: Request) -> str:
+    return (
+        normalize_locale(request.query_params.get("lang"))
+        or normalize_locale(request.cookies.get(LANG_COOKIE))
+        or from_accept_language(request.headers.get("accept-language"))
+        or DEFAULT_LOCALE
+    )

@@ -1,0 +1,51 @@
+"""Page translations with Babel: English message ids, a zh_CN catalogue in ``locale/``.
+
+The ``.po`` file is compiled in memory at start-up, so a fresh clone needs no build step.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+@lru_cache(maxsize=8)
+def translations(locale: str) -> NullTranslations:
+    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == "en" or not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def normalize_locale(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.replace("-", "_")
+    if value.lower().startswith("zh"):
+        return "zh_CN"
+    if value.lower().startswith("en"):
+        return "en"
+    return None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    for part in (header or "").split(","):
+        found = normalize_locale(part.split(";", 1)[0].strip())
+        if found:
+            return found
+    return None

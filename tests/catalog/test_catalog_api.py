@@ -1,0 +1,248 @@
+"""The catalogue through the API: search, visibility by role and scope, drafts, publishing."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.factories import ELEMENTS, item, login, make_catalog, make_org
+from tongban.audit.models import AuditEvent
+from tongban.catalog.models import ItemVersion, ServiceItem
+
+
+def _codes(client: TestClient, **params: str) -> list[str]:
+    body = client.get("/api/v1/items", params=params).json()
+    return [i["implementation_code"] for i in body["items"]]
+
+
+def test_public_sees_only_published_items(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    assert _codes(client) == ["BS-RSJ-1", "QX-RSJ-1", "QX-ZJJ-1"]
+    assert client.get("/api/v1/items/QX-RSJ-2").status_code == 404
+
+
+def test_search_by_name_department_module_and_type(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    assert _codes(client, q="就业") == ["BS-RSJ-1", "QX-RSJ-1"]
+    assert _codes(client, q="item qx-zjj") == ["QX-ZJJ-1"]
+    assert _codes(client, department="QX-ZJJ") == ["QX-ZJJ-1"]
+    assert _codes(client, module="approval") == ["QX-RSJ-1", "QX-ZJJ-1"]
+    assert _codes(client, type="public_service") == []
+    body = client.get("/api/v1/items", params={"q": "就业"}).json()
+    assert body["total"] == 2
+
+
+def test_drafts_visible_only_within_scope(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    login(client, "reform.baishi")
+    assert "QX-RSJ-2" not in _codes(client)
+    assert client.get("/api/v1/items/QX-RSJ-2").status_code == 404
+    client.cookies.clear()
+    login(client, "officer.rsj")
+    assert "QX-RSJ-2" in _codes(client)
+    assert client.get("/api/v1/items/QX-RSJ-2").json()["status"] == "draft"
+    client.cookies.clear()
+    login(client, "observer")
+    assert "QX-RSJ-2" not in _codes(client)
+
+
+def test_item_detail_carries_everything(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    body = client.get("/api/v1/items/QX-RSJ-1").json()
+    data = body["item"]
+    assert data["legal_basis"][0]["article"] == "第四十二条"
+    assert data["materials"][0]["source"] == "shared_data"
+    assert [f["element"] for f in data["form"]] == ["DE.NAME", "DE.ID"]
+    assert [s["kind"] for s in data["steps"]] == ["acceptance", "review"]
+    assert data["time_limit"] == {"legal": 20, "promised": 5}
+    assert data["fees"][0]["amount_fen"] == 1250
+    assert body["can_edit"] is False
+
+
+def test_editing_a_published_item_makes_a_new_draft_then_publish(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    make_catalog(session)
+    csrf = login(client, "reform")
+    headers = {"X-CSRF-Token": csrf}
+    before = client.get("/api/v1/items/QX-RSJ-1").json()
+    assert before["can_edit"] and before["can_publish"]
+    saved = client.patch(
+        "/api/v1/items/QX-RSJ-1/draft",
+        json={
+            "changes": {"time_limit": {"legal": 20, "promised": 3}},
+            "lock_version": before["lock_version"],
+        },
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.text
+    draft = saved.json()
+    assert (draft["version_no"], draft["status"]) == (2, "draft")
+    assert draft["item"]["time_limit"]["promised"] == 3
+    # The public still sees version 1 until it is published.
+    client_public = TestClient(client.app)
+    assert client_public.get("/api/v1/items/QX-RSJ-1").json()["item"]["time_limit"]["promised"] == 5
+
+    published = client.post(
+        "/api/v1/items/QX-RSJ-1/publish",
+        json={"lock_version": draft["lock_version"]},
+        headers=headers,
+    )
+    assert published.status_code == 200, published.text
+    assert [(v["version_no"], v["status"]) for v in published.json()["versions"]] == [
+        (1, "retired"),
+        (2, "published"),
+    ]
+    assert client_public.get("/api/v1/items/QX-RSJ-1").json()["item"]["time_limit"]["promised"] == 3
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_key == "QX-RSJ-1").order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["item.save_draft", "item.publish"]
+
+
+def test_stale_lock_version_is_refused(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    csrf = login(client, "reform")
+    headers = {"X-CSRF-Token": csrf}
+    first = client.patch(
+        "/api/v1/items/QX-RSJ-2/draft",
+        json={"changes": {"visits": 0}, "lock_version": 1},
+        headers=headers,
+    )
+    assert first.status_code == 200
+    second = client.patch(
+        "/api/v1/items/QX-RSJ-2/draft",
+        json={"changes": {"visits": 2}, "lock_version": 1},
+        headers=headers,
+    )
+    assert second.status_code == 409
+    assert second.json()["code"] == "conflict"
+    assert client.get("/api/v1/items/QX-RSJ-2").json()["item"]["visits"] == 0
+
+
+def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    csrf = login(client, "officer.rsj")
+    headers = {"X-CSRF-Token": csrf}
+    own = client.patch(
+        "/api/v1/items/QX-RSJ-1/draft", json={"changes": {"visits": 0}}, headers=headers
+    )
+    assert own.status_code == 200
+    # An officer drafts but does not publish.
+    assert (
+        client.post("/api/v1/items/QX-RSJ-1/publish", json={}, headers=headers).status_code == 403
+    )
+    other = client.patch(
+        "/api/v1/items/QX-ZJJ-1/draft", json={"changes": {"visits": 0}}, headers=headers
+    )
+    assert other.status_code == 403
+    # Nor may the officer move their item into another department.
+    moved = client.patch(
+        "/api/v1/items/QX-RSJ-1/draft", json={"changes": {"department": "QX-ZJJ"}}, headers=headers
+    )
+    assert moved.status_code == 403
+    client.cookies.clear()
+    csrf = login(client, "reform.baishi")
+    denied = client.patch(
+        "/api/v1/items/QX-RSJ-1/draft",
+        json={"changes": {"visits": 0}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert denied.status_code == 403
+    anonymous = TestClient(client.app).patch("/api/v1/items/QX-RSJ-1/draft", json={"changes": {}})
+    assert anonymous.status_code == 401
+
+
+def test_bad_drafts_name_the_field_and_change_nothing(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    headers = {"X-CSRF-Token": login(client, "reform")}
+    cases = [
+        ({"time_limit": {"legal": 5, "promised": 9}}, "time_limit", "exceeds the legal one"),
+        ({"name_zh": "长" * 201}, "name_zh", "at most 200"),
+        ({"department": "QX-NOPE"}, "item.department", "unknown department code 'QX-NOPE'"),
+        ({"type": "magic"}, "type", "Input should be"),
+        (
+            {"form": [{"code": "F", "label_zh": "x", "label_en": "x", "element": "DE.NOPE"}]},
+            "item.form[0].element",
+            "unknown data element 'DE.NOPE'",
+        ),
+    ]
+    for changes, loc, message in cases:
+        response = client.patch(
+            "/api/v1/items/QX-RSJ-1/draft", json={"changes": changes}, headers=headers
+        )
+        assert response.status_code == 422, changes
+        errors = response.json()["errors"]
+        assert any(e["loc"].startswith(loc) and message in e["message"] for e in errors), errors
+    assert session.scalar(select(func.count()).select_from(ItemVersion)) == 4
+
+
+def test_import_api_rejects_a_bad_document_whole(client: TestClient, session: Session) -> None:
+    make_org(session)
+    headers = {"X-CSRF-Token": login(client, "reform")}
+    document = {
+        "elements": ELEMENTS,
+        "items": [item("QX-RSJ-9", "QX-RSJ"), item("QX-ZJJ-9", "QX-NOPE")],
+    }
+    response = client.post("/api/v1/catalog/import", json=document, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": "items[1] (QX-ZJJ-9).department", "message": "unknown department code 'QX-NOPE'"},
+        {
+            "loc": "items[1] (QX-ZJJ-9).steps[0].responsible",
+            "message": "unknown department code 'QX-NOPE'",
+        },
+        {
+            "loc": "items[1] (QX-ZJJ-9).steps[1].responsible",
+            "message": "unknown department code 'QX-NOPE'",
+        },
+    ]
+    assert session.scalar(select(func.count()).select_from(ServiceItem)) == 0
+
+
+def test_import_needs_the_reform_office(client: TestClient, session: Session) -> None:
+    make_org(session)
+    headers = {"X-CSRF-Token": login(client, "officer.rsj")}
+    document = {"elements": ELEMENTS, "items": [item("QX-RSJ-9", "QX-RSJ")]}
+    assert client.post("/api/v1/catalog/import", json=document, headers=headers).status_code == 403
+
+
+def test_export_json_round_trips_through_import(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    headers = {"X-CSRF-Token": login(client, "reform")}
+    exported = client.get("/api/v1/catalog/export").json()
+    assert {i["implementation_code"] for i in exported["items"]} >= {"QX-RSJ-1", "QX-RSJ-2"}
+    again = client.post("/api/v1/catalog/import", json=exported, headers=headers).json()
+    assert again["versions_created"] == 0 and again["unchanged"] == len(exported["items"])
+
+
+def test_element_check_runs_the_validator(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session)
+    ok = client.post("/api/v1/elements/DE.ID/check", json={"value": "11010519491231002X"}).json()
+    assert ok == {"valid": True, "message": ""}
+    bad = client.post("/api/v1/elements/DE.ID/check", json={"value": "110105194912310021"}).json()
+    assert bad["valid"] is False and "check" in bad["message"]
+    used = client.get("/api/v1/elements/DE.ID").json()["used_by"]
+    assert {u["implementation_code"] for u in used} == {"QX-RSJ-1", "QX-ZJJ-1", "BS-RSJ-1"}
+    assert client.get("/api/v1/elements/DE.NOPE").status_code == 404
+
+
+def test_markup_is_stored_as_text_and_shown_escaped(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(session, [item("QX-RSJ-7", "QX-RSJ", name="<script>alert(1)</script>登记")])
+    assert client.get("/api/v1/items/QX-RSJ-7").json()["item"]["name_zh"].startswith("<script>")
+    page = client.get("/catalog/QX-RSJ-7")
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;登记" in page.text

@@ -1,0 +1,62 @@
+"""Database fixtures: one migrated database per run (SQLite file, or PostgreSQL when
+TONGBAN_TEST_DATABASE_URL is set), and a transaction rolled back after every test.
+
+No fixture here is autouse: pure unit tests (kit, file formats) need no database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("TONGBAN_PASSWORD_PROFILE", "cheapest")
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tongban.app import create_app
+from tongban.db import make_engine, set_engine, transaction
+from tongban.migrate import upgrade
+from tongban.web.deps import db_session
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = os.environ.get("TONGBAN_TEST_DATABASE_URL")
+    if not url:
+        path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    set_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back: commits become savepoints."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    app = create_app()
+
+    def _db() -> Iterator[Session]:
+        yield from transaction(session)
+
+    app.dependency_overrides[db_session] = _db
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client

@@ -1,0 +1,223 @@
+"""Small builders per domain: each test makes the world it needs, and says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tongban.catalog import service as catalog_service
+from tongban.catalog.schemas import CatalogDocument
+from tongban.org import service as org_service
+from tongban.org.schemas import OrgDocument
+
+PASSWORD = "test-pass-123"
+
+ORG: dict[str, Any] = {
+    "jurisdictions": [
+        {
+            "code": "990000",
+            "name_zh": "明江省",
+            "name_en": "Mingjiang Province",
+            "children": [
+                {
+                    "code": "990100",
+                    "name_zh": "云州市",
+                    "name_en": "Yunzhou City",
+                    "children": [
+                        {
+                            "code": "990123",
+                            "name_zh": "青溪县",
+                            "name_en": "Qingxi County",
+                            "children": [
+                                {"code": "990123001", "name_zh": "城关镇", "name_en": "Chengguan"},
+                            ],
+                        },
+                        {"code": "990124", "name_zh": "白石县", "name_en": "Baishi County"},
+                    ],
+                }
+            ],
+        }
+    ],
+    "departments": [
+        {
+            "code": "QX-RSJ",
+            "name_zh": "青溪县人社局",
+            "name_en": "Qingxi HR",
+            "jurisdiction": "990123",
+        },
+        {
+            "code": "QX-ZJJ",
+            "name_zh": "青溪县住建局",
+            "name_en": "Qingxi Housing",
+            "jurisdiction": "990123",
+        },
+        {
+            "code": "QX-GAJ",
+            "name_zh": "青溪县公安局",
+            "name_en": "Qingxi Police",
+            "jurisdiction": "990123",
+        },
+        {
+            "code": "BS-RSJ",
+            "name_zh": "白石县人社局",
+            "name_en": "Baishi HR",
+            "jurisdiction": "990124",
+        },
+    ],
+    "modules": [
+        {
+            "code": "approval",
+            "name_zh": "审批协同",
+            "name_en": "Approval",
+            "departments": ["QX-RSJ", "QX-ZJJ"],
+        },
+        {
+            "code": "grassroots",
+            "name_zh": "基层治理",
+            "name_en": "Grassroots",
+            "departments": ["QX-GAJ"],
+        },
+    ],
+    "users": [
+        {
+            "username": "reform",
+            "display_name": "Reform",
+            "password": PASSWORD,
+            "grants": [{"role": "reform_office", "jurisdiction": "990123"}],
+        },
+        {
+            "username": "reform.baishi",
+            "display_name": "Reform Baishi",
+            "password": PASSWORD,
+            "grants": [{"role": "reform_office", "jurisdiction": "990124"}],
+        },
+        {
+            "username": "officer.rsj",
+            "display_name": "Officer RSJ",
+            "password": PASSWORD,
+            "grants": [{"role": "officer", "jurisdiction": "990123", "department": "QX-RSJ"}],
+        },
+        {
+            "username": "observer",
+            "display_name": "Observer",
+            "password": PASSWORD,
+            "grants": [{"role": "observer", "jurisdiction": "990123"}],
+        },
+    ],
+}
+
+
+def item(
+    code: str, department: str, *, status: str = "published", name: str = "", **extra: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "implementation_code": code,
+        "basic_code": "B." + code,
+        "status": status,
+        "name_zh": name or f"事项{code}",
+        "name_en": f"Item {code}",
+        "type": "administrative_licence",
+        "department": department,
+        "legal_basis": [
+            {
+                "law": "《中华人民共和国行政许可法》",
+                "article": "第四十二条",
+                "text": "二十日内作出决定",
+            }
+        ],
+        "materials": [
+            {
+                "code": "M1",
+                "name_zh": "身份证",
+                "name_en": "ID card",
+                "source": "shared_data",
+                "source_ref": "QX-GAJ",
+                "elements": ["DE.ID"],
+            },
+        ],
+        "form": [
+            {"code": "F1", "label_zh": "姓名", "label_en": "Name", "element": "DE.NAME"},
+            {"code": "F2", "label_zh": "身份证号", "label_en": "ID number", "element": "DE.ID"},
+        ],
+        "steps": [
+            {
+                "code": "S1",
+                "kind": "acceptance",
+                "name_zh": "受理",
+                "name_en": "Acceptance",
+                "responsible": department,
+                "limit_days": 1,
+            },
+            {
+                "code": "S2",
+                "kind": "review",
+                "name_zh": "审查",
+                "name_en": "Review",
+                "responsible": department,
+                "limit_days": 5,
+            },
+        ],
+        "time_limit": {"legal": 20, "promised": 5},
+        "channels": ["window", "online"],
+        "fees": [{"name_zh": "工本费", "name_en": "Fee", "amount_fen": 1250}],
+        "visits": 1,
+    }
+    data.update(extra)
+    return data
+
+
+ELEMENTS: list[dict[str, Any]] = [
+    {"code": "DE.NAME", "name_zh": "姓名", "name_en": "Name", "max_length": 50},
+    {
+        "code": "DE.ID",
+        "name_zh": "公民身份号码",
+        "name_en": "Resident ID number",
+        "validator": "resident_id",
+        "max_length": 18,
+        "source_department": "QX-GAJ",
+    },
+]
+
+
+@dataclass
+class World:
+    session: Session
+
+
+def make_org(session: Session) -> None:
+    org_service.load_org(session=session, document=OrgDocument.model_validate(ORG))
+
+
+def make_catalog(session: Session, items: list[dict[str, Any]] | None = None) -> None:
+    document = CatalogDocument.model_validate(
+        {
+            "elements": ELEMENTS,
+            "items": items
+            if items is not None
+            else [
+                item("QX-RSJ-1", "QX-RSJ", name="就业登记"),
+                item("QX-ZJJ-1", "QX-ZJJ", name="施工许可"),
+                item("BS-RSJ-1", "BS-RSJ", name="白石就业登记"),
+                item("QX-RSJ-2", "QX-RSJ", status="draft", name="退休审批草稿"),
+            ],
+        }
+    )
+    catalog_service.import_catalog(session=session, document=document)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the page, as a person would; returns the CSRF token of the session."""
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    me = client.get("/", follow_redirects=True)
+    marker = 'name="csrf_token" value="'
+    return me.text.split(marker, 1)[1].split('"', 1)[0] if marker in me.text else ""
