@@ -56,7 +56,7 @@ def create_app() -> FastAPI:
         body = {"code": "validation_failed", "message": "the request is invalid", "errors": errors}
         if _wants_json(request):
             return JSONResponse(body, status_code=422)
-        error = AppError(body["message"])
+        error = AppError("the request is invalid")
         return render(
             request, "web/error.html", {"error": error, "details": errors}, status_code=422
         )

@@ -39,7 +39,8 @@ def test_unknown_user_gets_the_same_message(client: TestClient, session: Session
     a = client.post("/login", data={"username": "nobody", "password": "x" * 9, "csrf_token": token})
     b = client.post("/login", data={"username": "reform", "password": "x" * 9, "csrf_token": token})
     assert a.status_code == b.status_code == 401
-    assert 'data-testid="login-error"' in a.text and 'data-testid="login-error"' in b.text
+    assert 'data-testid="login-error"' in a.text
+    assert 'data-testid="login-error"' in b.text
 
 
 def test_login_without_csrf_token_is_refused(client: TestClient, session: Session) -> None:

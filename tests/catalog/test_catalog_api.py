@@ -72,7 +72,8 @@ def test_editing_a_published_item_makes_a_new_draft_then_publish(
     csrf = login(client, "reform")
     headers = {"X-CSRF-Token": csrf}
     before = client.get("/api/v1/items/QX-RSJ-1").json()
-    assert before["can_edit"] and before["can_publish"]
+    assert before["can_edit"]
+    assert before["can_publish"]
     saved = client.patch(
         "/api/v1/items/QX-RSJ-1/draft",
         json={
@@ -223,7 +224,8 @@ def test_export_json_round_trips_through_import(client: TestClient, session: Ses
     exported = client.get("/api/v1/catalog/export").json()
     assert {i["implementation_code"] for i in exported["items"]} >= {"QX-RSJ-1", "QX-RSJ-2"}
     again = client.post("/api/v1/catalog/import", json=exported, headers=headers).json()
-    assert again["versions_created"] == 0 and again["unchanged"] == len(exported["items"])
+    assert again["versions_created"] == 0
+    assert again["unchanged"] == len(exported["items"])
 
 
 def test_element_check_runs_the_validator(client: TestClient, session: Session) -> None:
@@ -232,7 +234,8 @@ def test_element_check_runs_the_validator(client: TestClient, session: Session) 
     ok = client.post("/api/v1/elements/DE.ID/check", json={"value": "11010519491231002X"}).json()
     assert ok == {"valid": True, "message": ""}
     bad = client.post("/api/v1/elements/DE.ID/check", json={"value": "110105194912310021"}).json()
-    assert bad["valid"] is False and "check" in bad["message"]
+    assert bad["valid"] is False
+    assert "check" in bad["message"]
     used = client.get("/api/v1/elements/DE.ID").json()["used_by"]
     assert {u["implementation_code"] for u in used} == {"QX-RSJ-1", "QX-ZJJ-1", "BS-RSJ-1"}
     assert client.get("/api/v1/elements/DE.NOPE").status_code == 404

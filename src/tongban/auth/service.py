@@ -19,7 +19,7 @@ from tongban.config import get_settings
 from tongban.db import utcnow
 from tongban.errors import NotAuthenticated, NotFound, ValidationFailed
 
-TOKEN_PREFIX = "tb_"
+TOKEN_PREFIX = "tb_"  # noqa: S105 (a prefix, not a secret)
 
 
 def _digest(value: str) -> str:

@@ -169,7 +169,7 @@ class ItemVersion(Base):
     retired_at: Mapped[datetime | None]
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
 
     item: Mapped[ServiceItem] = relationship(back_populates="versions", lazy="raise")
     co_handlers: Mapped[list[CoHandler]] = relationship(

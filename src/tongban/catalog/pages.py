@@ -343,7 +343,10 @@ class EditForm:
             "type": self.item_type,
             "department": self.department,
             "description": self.description,
-            "time_limit": {"legal": _int_or_raw(self.legal), "promised": _int_or_raw(self.promised)},
+            "time_limit": {
+                "legal": _int_or_raw(self.legal),
+                "promised": _int_or_raw(self.promised),
+            },
             "visits": _int_or_raw(self.visits),
             "channels": list(self.channels),
             "conditions": conditions,
@@ -419,7 +422,9 @@ def place_errors(
         elif parts[0] == "legal_basis" and len(parts) >= 2 and parts[1].isdigit():
             index = int(parts[1])
             row = basis_rows[index] if index < len(basis_rows) else index
-            column = parts[2] if len(parts) > 2 and parts[2] in {"law", "article", "text"} else "law"
+            column = (
+                parts[2] if len(parts) > 2 and parts[2] in {"law", "article", "text"} else "law"
+            )
             target = f"lb_{column}_{row}"
         if target is None:
             general.append(FieldMessage(message.message, loc=loc))
@@ -665,9 +670,7 @@ def element_detail(
     context = {
         "element": element,
         "uses": uses,
-        "source": _source_departments(session, [element]).get(
-            element.source_department_id or -1
-        ),
+        "source": _source_departments(session, [element]).get(element.source_department_id or -1),
         "value": value if value is not None else "",
         "check": check,
     }

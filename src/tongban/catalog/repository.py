@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
 from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
+
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
 def elements_by_codes(session: Session, codes: Iterable[str]) -> dict[str, DataElement]:
@@ -44,7 +48,7 @@ def item_by_code(session: Session, code: str) -> ServiceItem | None:
     ).one_or_none()
 
 
-def _full_version() -> tuple[object, ...]:
+def _full_version() -> tuple[ExecutableOption, ...]:
     return (
         selectinload(ItemVersion.co_handlers),
         selectinload(ItemVersion.legal_bases),
@@ -97,9 +101,7 @@ def published_version(session: Session, item_id: int) -> ItemVersion | None:
     ).one_or_none()
 
 
-def _with_scope(
-    query: Select[tuple[ItemVersion]], visible: ColumnElement[bool]
-) -> Select[tuple[ItemVersion]]:
+def _with_scope(query: _S, visible: ColumnElement[bool]) -> _S:
     return (
         query.join(Department, Department.id == ItemVersion.department_id)
         .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
@@ -132,7 +134,7 @@ def search_latest(
     latest = (
         _with_scope(
             select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
-        )  # type: ignore[arg-type]
+        )
         .group_by(ItemVersion.item_id)
         .subquery()
     )
@@ -180,7 +182,7 @@ def latest_versions_for_export(session: Session, visible: ColumnElement[bool]) -
     latest = (
         _with_scope(
             select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
-        )  # type: ignore[arg-type]
+        )
         .group_by(ItemVersion.item_id)
         .subquery()
     )

@@ -188,6 +188,6 @@ class ItemIn(Strict):
 
 
 class CatalogDocument(Strict):
-    format: Literal["tongban-catalog/1"] = FORMAT_ID
+    format: Literal["tongban-catalog/1"] = "tongban-catalog/1"
     elements: list[ElementIn] = Field(default_factory=list)
     items: list[ItemIn] = Field(default_factory=list)

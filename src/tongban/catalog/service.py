@@ -102,10 +102,10 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
         implementation_code=item.implementation_code,
         basic_code=item.basic_code,
         parent=item.parent.implementation_code if item.parent else None,
-        status=version.status,  # type: ignore[arg-type]
+        status=version.status,
         name_zh=version.name_zh,
         name_en=version.name_en,
-        type=version.item_type,  # type: ignore[arg-type]
+        type=version.item_type,
         department=departments[version.department_id],
         co_handlers=[departments[c.department_id] for c in version.co_handlers],
         description=version.description,
@@ -118,10 +118,10 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
                 code=m.code,
                 name_zh=m.name_zh,
                 name_en=m.name_en,
-                necessity=m.necessity,  # type: ignore[arg-type]
-                format=m.format,  # type: ignore[arg-type]
+                necessity=m.necessity,
+                format=m.format,
                 copies=m.copies,
-                source=m.source,  # type: ignore[arg-type]
+                source=m.source,
                 source_ref=m.source_ref,
                 elements=list(m.element_codes),
             )
@@ -140,7 +140,7 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
         steps=[
             StepIn(
                 code=s.code,
-                kind=s.kind,  # type: ignore[arg-type]
+                kind=s.kind,
                 name_zh=s.name_zh,
                 name_en=s.name_en,
                 responsible=s.responsible,
@@ -158,7 +158,7 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
                 code=o.code,
                 name_zh=o.name_zh,
                 name_en=o.name_en,
-                kind=o.kind,  # type: ignore[arg-type]
+                kind=o.kind,
                 e_licence=o.e_licence,
                 elements=list(o.element_codes),
             )
@@ -173,11 +173,11 @@ def element_to_in(element: DataElement, departments: dict[int, str]) -> ElementI
         code=element.code,
         name_zh=element.name_zh,
         name_en=element.name_en,
-        type=element.data_type,  # type: ignore[arg-type]
+        type=element.data_type,
         format=element.format,
         max_length=element.max_length,
         allowed_values=list(element.allowed_values),
-        validator=element.validator,  # type: ignore[arg-type]
+        validator=element.validator,
         source_department=(
             departments[element.source_department_id] if element.source_department_id else None
         ),
@@ -372,35 +372,40 @@ def import_catalog(
     lookups = _lookups(session)
     errors: list[FieldError] = []
     seen: set[str] = set()
-    for i, element in enumerate(document.elements):
-        loc = f"elements[{i}] ({element.code})"
-        if element.code in seen:
-            errors.append(FieldError(f"{loc}.code", f"data element '{element.code}' appears twice"))
-        seen.add(element.code)
-        if element.source_department and element.source_department not in lookups.departments:
+    for i, element_doc in enumerate(document.elements):
+        loc = f"elements[{i}] ({element_doc.code})"
+        if element_doc.code in seen:
+            errors.append(
+                FieldError(f"{loc}.code", f"data element '{element_doc.code}' appears twice")
+            )
+        seen.add(element_doc.code)
+        if (
+            element_doc.source_department
+            and element_doc.source_department not in lookups.departments
+        ):
             errors.append(
                 FieldError(
                     f"{loc}.source_department",
-                    f"unknown department code '{element.source_department}'",
+                    f"unknown department code '{element_doc.source_department}'",
                 )
             )
     element_codes = seen | set(lookups.elements)
-    doc_items = [item.implementation_code for item in document.items]
+    doc_items = [item_doc.implementation_code for item_doc in document.items]
     existing_items = repository.items_by_codes(session, doc_items)
     known_items = set(doc_items) | _all_item_codes(session)
     seen_items: set[str] = set()
-    for i, item in enumerate(document.items):
-        loc = f"items[{i}] ({item.implementation_code})"
-        if item.implementation_code in seen_items:
+    for i, item_doc in enumerate(document.items):
+        loc = f"items[{i}] ({item_doc.implementation_code})"
+        if item_doc.implementation_code in seen_items:
             errors.append(
                 FieldError(f"{loc}.implementation_code", "implementation code appears twice")
             )
-        seen_items.add(item.implementation_code)
+        seen_items.add(item_doc.implementation_code)
         errors += _item_reference_errors(
-            item, loc, lookups=lookups, element_codes=element_codes, item_codes=known_items
+            item_doc, loc, lookups=lookups, element_codes=element_codes, item_codes=known_items
         )
-        if item.status == VersionStatus.PUBLISHED.value:
-            errors += publish_errors(item, loc)
+        if item_doc.status == VersionStatus.PUBLISHED.value:
+            errors += publish_errors(item_doc, loc)
     if errors:
         raise ValidationFailed("catalogue is invalid; nothing was imported", errors=errors)
 
@@ -627,7 +632,9 @@ def save_draft(
     lock_version: int | None,
 ) -> ItemVersion:
     """Apply changes to the item's draft, starting a new draft from the latest version when the
-    latest is published or retired. ``lock_version`` guards against overwriting a concurrent edit."""
+    latest is published or retired.
+
+    ``lock_version`` guards against overwriting a concurrent edit."""
     who = require_principal(principal)
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_edit:

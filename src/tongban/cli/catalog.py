@@ -49,7 +49,8 @@ def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue fi
     ):
         report = service.import_catalog(session=session, document=document, on_item=advance)
     console.print(
-        f"{path}: {report.items_created} items created, {report.versions_created} versions created, "
+        f"{path}: {report.items_created} items created, "
+        f"{report.versions_created} versions created, "
         f"{report.drafts_updated} drafts updated, {report.status_changes} status changes, "
         f"{report.unchanged} unchanged"
     )

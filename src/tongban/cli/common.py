@@ -50,4 +50,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         transient=False,
     ) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            progress.advance(task, n)
+
+        yield advance

@@ -16,7 +16,7 @@ from tongban.org.io import read_org
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ORG_FILE = DATA_DIR / "org.yaml"
 CATALOG_FILE = DATA_DIR / "catalog.yaml"
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo logins)
 
 
 @dataclass(frozen=True)

@@ -56,25 +56,25 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
                 )
             )
     dept_codes = {d.code for d in document.departments}
-    for index, dept in enumerate(document.departments):
+    for index, dept_doc in enumerate(document.departments):
         if (
-            dept.jurisdiction not in seen
-            and repository.jurisdiction_by_code(session, dept.jurisdiction) is None
+            dept_doc.jurisdiction not in seen
+            and repository.jurisdiction_by_code(session, dept_doc.jurisdiction) is None
         ):
             errors.append(
                 FieldError(
                     f"departments[{index}].jurisdiction",
-                    f"unknown jurisdiction '{dept.jurisdiction}'",
+                    f"unknown jurisdiction '{dept_doc.jurisdiction}'",
                 )
             )
-    for index, module in enumerate(document.modules):
-        for j, code in enumerate(module.departments):
+    for index, module_doc in enumerate(document.modules):
+        for j, code in enumerate(module_doc.departments):
             if code not in dept_codes and repository.department_by_code(session, code) is None:
                 errors.append(
                     FieldError(f"modules[{index}].departments[{j}]", f"unknown department '{code}'")
                 )
-    for index, user in enumerate(document.users):
-        for j, grant in enumerate(user.grants):
+    for index, user_doc in enumerate(document.users):
+        for j, grant in enumerate(user_doc.grants):
             if (
                 grant.jurisdiction not in seen
                 and repository.jurisdiction_by_code(session, grant.jurisdiction) is None
