@@ -189,6 +189,9 @@ class World:
 
 def make_org(session: Session) -> None:
     org_service.load_org(session=session, document=OrgDocument.model_validate(ORG))
+    # As the CLI would: commit (a savepoint inside the test's rolled-back transaction), so that a
+    # request that fails and rolls back does not take the test's world with it.
+    session.commit()
 
 
 def make_catalog(session: Session, items: list[dict[str, Any]] | None = None) -> None:
@@ -206,6 +209,7 @@ def make_catalog(session: Session, items: list[dict[str, Any]] | None = None) ->
         }
     )
     catalog_service.import_catalog(session=session, document=document)
+    session.commit()
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:

@@ -124,3 +124,26 @@ def test_next_parameter_cannot_redirect_off_site(client: TestClient, session: Se
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/catalog"
+
+
+def _staff(client: TestClient) -> set[tuple[str, str]]:
+    return {(r["username"], r["role"]) for r in client.get("/api/v1/staff").json()}
+
+
+def test_staff_list_follows_role_and_scope(client: TestClient, session: Session) -> None:
+    make_org(session)
+    assert client.get("/api/v1/staff").status_code == 401
+    login(client, "reform")
+    # The county's reform office sees the county's staff, not the neighbouring county's.
+    assert _staff(client) == {
+        ("reform", "reform_office"),
+        ("officer.rsj", "officer"),
+        ("observer", "observer"),
+    }
+    client.cookies.clear()
+    login(client, "reform.baishi")
+    assert _staff(client) == {("reform.baishi", "reform_office")}
+    client.cookies.clear()
+    login(client, "observer")
+    # An observer is not a staff administrator: only themself.
+    assert _staff(client) == {("observer", "observer")}

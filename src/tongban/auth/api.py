@@ -82,3 +82,19 @@ def create_token(body: TokenIn, session: DbSession, principal: CurrentPrincipal)
 @router.delete("/tokens/{token_id}", status_code=204, dependencies=[Depends(api_csrf)])
 def revoke_token(token_id: int, session: DbSession, principal: CurrentPrincipal) -> None:
     service.revoke_token(session=session, principal=require_principal(principal), token_id=token_id)
+
+
+class StaffOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    jurisdiction: str
+    department: str | None
+    is_active: bool
+
+
+@router.get("/staff", response_model=list[StaffOut])
+def list_staff(session: DbSession, principal: CurrentPrincipal) -> list[StaffOut]:
+    """Staff and their role grants, as far as the caller's role and scope reach."""
+    rows = service.list_staff(session=session, principal=principal)
+    return [StaffOut.model_validate(r, from_attributes=True) for r in rows]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from tongban.auth.models import ApiToken, LoginSession, RoleGrant, User
-from tongban.org.models import Jurisdiction
+from tongban.org.models import Department, Jurisdiction
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -51,3 +51,18 @@ def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
     return list(
         session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
     )
+
+
+def users_with_scope_rows(
+    session: Session, visible: ColumnElement[bool]
+) -> list[tuple[User, RoleGrant, str, str | None]]:
+    """(user, grant, jurisdiction code, department code) for the grants the funnel lets through."""
+    rows = session.execute(
+        select(User, RoleGrant, Jurisdiction.code, Department.code)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .join(Jurisdiction, Jurisdiction.id == RoleGrant.jurisdiction_id)
+        .outerjoin(Department, Department.id == RoleGrant.department_id)
+        .where(visible)
+        .order_by(User.username, RoleGrant.id)
+    ).all()
+    return [(u, g, j, d) for u, g, j, d in rows]

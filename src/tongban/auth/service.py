@@ -8,16 +8,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from tongban.audit import service as audit
 from tongban.auth import repository
-from tongban.auth.models import ApiToken, LoginSession, Role, User
+from tongban.auth.access import require_principal, scope_clause
+from tongban.auth.models import ApiToken, LoginSession, Role, RoleGrant, User
 from tongban.auth.passwords import hash_password, verify_password
 from tongban.auth.principal import Principal, Scope
 from tongban.config import get_settings
 from tongban.db import utcnow
 from tongban.errors import NotAuthenticated, NotFound, ValidationFailed
+from tongban.org.models import Jurisdiction
 
 TOKEN_PREFIX = "tb_"  # noqa: S105 (a prefix, not a secret)
 
@@ -164,3 +167,35 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+STAFF_READERS = (Role.SYSADMIN, Role.REFORM_OFFICE)
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    username: str
+    display_name: str
+    role: str
+    jurisdiction: str
+    department: str | None
+    is_active: bool
+
+
+def list_staff(*, session: Session, principal: Principal | None) -> list[StaffRow]:
+    """Staff whose grants lie in the asker's scope: the system administrator and the reform
+    office see their subtree; anyone else sees the people of their own department."""
+    who = require_principal(principal)
+    visible = or_(
+        scope_clause(who, STAFF_READERS, jurisdiction_path=Jurisdiction.path, department_id=None),
+        *[
+            RoleGrant.department_id == s.department_id
+            for s in who.scopes
+            if s.department_id is not None
+        ],
+        User.id == who.user_id,
+    )
+    return [
+        StaffRow(u.username, u.display_name, g.role, j, d, u.is_active)
+        for u, g, j, d in repository.users_with_scope_rows(session, visible)
+    ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,6 +32,7 @@ from tongban.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
+BEIJING = ZoneInfo("Asia/Shanghai")
 TEXT_MAX = 25000
 
 ITEM_TYPE_LABELS = {
@@ -129,6 +132,13 @@ def format_yuan(fen: int) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+def local_time(moment: datetime | None) -> str:
+    """A stored UTC timestamp as Beijing time, to the minute; empty when there is none."""
+    if moment is None:
+        return ""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
 def _page(
     request: Request,
     template: str,
@@ -139,7 +149,7 @@ def _page(
     return render(
         request,
         template,
-        {"labels": LABELS, "yuan": format_yuan, **context},
+        {"labels": LABELS, "yuan": format_yuan, "local_time": local_time, **context},
         status_code=status_code,
     )
 
