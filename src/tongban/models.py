@@ -6,5 +6,6 @@ from __future__ import annotations
 def load_all_models() -> None:
     import tongban.audit.models
     import tongban.auth.models
+    import tongban.bundles.models
     import tongban.catalog.models
     import tongban.org.models  # noqa: F401

@@ -487,8 +487,15 @@ class _CatalogDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+_UNICODE_BREAKS: Final = frozenset("\x85\u2028\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    style: str | None = None
+    if _UNICODE_BREAKS.intersection(value):
+        style = '"'  # PyYAML mangles NEL/LS/PS outside double quotes; escaped there
+    elif "\n" in value:
+        style = "|"
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -109,8 +109,8 @@ class DataElement(Base):
     __tablename__ = "data_element"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name_zh: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     data_type: Mapped[str] = mapped_column(String(16))
     format: Mapped[str] = mapped_column(String(100), default="")

@@ -47,7 +47,7 @@ ITEM_TYPE_LABELS = {
 }
 STATUS_LABELS = {"draft": "Draft", "published": "Published", "retired": "Retired"}
 NECESSITY_LABELS = {
-    "required": "Required",
+    "required": "Mandatory",
     "optional": "Optional",
     "conditional": "Conditional",
 }
@@ -80,7 +80,7 @@ CHANNEL_LABELS = {
 OUTPUT_LABELS = {
     "licence": "Licence",
     "certificate": "Certificate",
-    "decision": "Decision",
+    "decision": "Decision document",
     "payment": "Funds paid out",
     "record": "Record",
     "service": "Service",
@@ -92,7 +92,7 @@ UNIT_LABELS = {
     "applicant": "The applicant",
 }
 ELEMENT_TYPE_LABELS = {
-    "string": "Text",
+    "string": "Free text",
     "integer": "Whole number",
     "decimal": "Decimal number",
     "date": "Date",

@@ -210,3 +210,17 @@ def items_using_element(session: Session, element_id: int) -> list[tuple[str, st
         .order_by(ServiceItem.implementation_code)
     ).all()
     return [(a, b, c) for a, b, c in rows]
+
+
+def published_version_ids(session: Session, codes: Iterable[str]) -> list[int]:
+    return list(
+        session.scalars(
+            select(ItemVersion.id)
+            .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+            .where(
+                ServiceItem.implementation_code.in_(set(codes)),
+                ItemVersion.status == "published",
+            )
+            .order_by(ServiceItem.implementation_code)
+        )
+    )

@@ -789,3 +789,19 @@ def validate_value(element: DataElement, value: Any) -> None:
 
 def department_names(*, session: Session) -> dict[str, tuple[str, str]]:
     return {d.code: (d.name_zh, d.name_en) for d in session.scalars(select(Department))}
+
+
+def published_items(*, session: Session, codes: list[str]) -> dict[str, ItemIn]:
+    """The published content of the named items (for composition); unknown or unpublished
+    codes are simply absent, so the caller can name them."""
+    lookups = _lookups(session)
+    full = repository.full_versions(session, repository.published_version_ids(session, codes))
+    return {v.item.implementation_code: version_to_item(v, lookups.department_codes) for v in full}
+
+
+def item_codes_exist(*, session: Session, codes: list[str]) -> set[str]:
+    return set(repository.items_by_codes(session, codes))
+
+
+def item_ids(*, session: Session, codes: list[str]) -> dict[str, int]:
+    return {code: item.id for code, item in repository.items_by_codes(session, codes).items()}

@@ -145,6 +145,8 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
         ]
     session.flush()
 
+    # argon2 is slow on purpose: hash each distinct password of the document once.
+    hashes: dict[str, str] = {}
     for user_in in document.users:
         user = auth_repository.user_by_username(session, user_in.username)
         if user is None:
@@ -154,7 +156,9 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
             user = auth_repository.user_with_grants(session, user.id)
             assert user is not None
         user.display_name = user_in.display_name
-        user.password_hash = hash_password(user_in.password)
+        if user_in.password not in hashes:
+            hashes[user_in.password] = hash_password(user_in.password)
+        user.password_hash = hashes[user_in.password]
         user.locale = user_in.locale
         user.grants = [
             RoleGrant(

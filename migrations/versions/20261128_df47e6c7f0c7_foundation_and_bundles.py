@@ -1,8 +1,8 @@
-"""foundation: org, auth, audit, catalogue
+"""foundation and bundles
 
-Revision ID: f10fc6fa98ed
+Revision ID: df47e6c7f0c7
 Revises: 
-Create Date: 2026-11-28 01:56:10.436328
+Create Date: 2026-11-28 02:05:35.424024
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 
 import tongban.db
 
-revision: str = 'f10fc6fa98ed'
+revision: str = 'df47e6c7f0c7'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -26,19 +26,26 @@ def upgrade() -> None:
     op.create_table('application_module',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('name_zh', sa.String(length=100), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=300), nullable=False),
     sa.Column('description_zh', sa.String(length=500), nullable=False),
     sa.Column('description_en', sa.String(length=1000), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_application_module')),
     sa.UniqueConstraint('code', name=op.f('uq_application_module_code'))
     )
+    op.create_table('bundle',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('created_at', tongban.db.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bundle')),
+    sa.UniqueConstraint('code', name=op.f('uq_bundle_code'))
+    )
     op.create_table('jurisdiction',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=12), nullable=False),
-    sa.Column('name_zh', sa.String(length=100), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=300), nullable=False),
     sa.Column('level', sa.String(length=16), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('path', sa.String(length=200), nullable=False),
@@ -67,7 +74,7 @@ def upgrade() -> None:
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('display_name', sa.String(length=100), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=False),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=False),
@@ -108,8 +115,8 @@ def upgrade() -> None:
     op.create_table('department',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('name_zh', sa.String(length=100), nullable=False),
-    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=300), nullable=False),
     sa.Column('jurisdiction_id', sa.Integer(), nullable=False),
     sa.Column('uscc', sa.String(length=18), nullable=True),
     sa.ForeignKeyConstraint(['jurisdiction_id'], ['jurisdiction.id'], name=op.f('fk_department_jurisdiction_id_jurisdiction')),
@@ -129,10 +136,36 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_login_session_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_session'))
     )
+    op.create_table('bundle_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bundle_id', sa.Integer(), nullable=False),
+    sa.Column('version_no', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=300), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('lead_department_id', sa.Integer(), nullable=False),
+    sa.Column('partner_codes', sa.JSON(), nullable=False),
+    sa.Column('questions', sa.JSON(), nullable=False),
+    sa.Column('created_at', tongban.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tongban.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', tongban.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('lock_version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bundle_id'], ['bundle.id'], name=op.f('fk_bundle_version_bundle_id_bundle')),
+    sa.ForeignKeyConstraint(['lead_department_id'], ['department.id'], name=op.f('fk_bundle_version_lead_department_id_department')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bundle_version')),
+    sa.UniqueConstraint('bundle_id', 'version_no', name=op.f('uq_bundle_version_bundle_id'))
+    )
+    with op.batch_alter_table('bundle_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bundle_version_bundle_id'), ['bundle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bundle_version_lead_department_id'), ['lead_department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bundle_version_status'), ['status'], unique=False)
+
     op.create_table('data_element',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('name_zh', sa.String(length=100), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name_zh', sa.String(length=200), nullable=False),
     sa.Column('name_en', sa.String(length=200), nullable=False),
     sa.Column('data_type', sa.String(length=16), nullable=False),
     sa.Column('format', sa.String(length=100), nullable=False),
@@ -199,6 +232,23 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_role_grant_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_role_grant'))
     )
+    op.create_table('bundle_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('item_code', sa.String(length=40), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('depends_on', sa.JSON(), nullable=False),
+    sa.Column('when', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['service_item.id'], name=op.f('fk_bundle_member_item_id_service_item')),
+    sa.ForeignKeyConstraint(['version_id'], ['bundle_version.id'], name=op.f('fk_bundle_member_version_id_bundle_version'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bundle_member'))
+    )
+    with op.batch_alter_table('bundle_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bundle_member_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bundle_member_version_id'), ['version_id'], unique=False)
+
     op.create_table('item_co_handler',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -324,6 +374,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_co_handler_department_id'))
 
     op.drop_table('item_co_handler')
+    with op.batch_alter_table('bundle_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bundle_member_version_id'))
+        batch_op.drop_index(batch_op.f('ix_bundle_member_item_id'))
+
+    op.drop_table('bundle_member')
     op.drop_table('role_grant')
     op.drop_table('module_department')
     with op.batch_alter_table('item_version', schema=None) as batch_op:
@@ -334,6 +389,12 @@ def downgrade() -> None:
 
     op.drop_table('item_version')
     op.drop_table('data_element')
+    with op.batch_alter_table('bundle_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bundle_version_status'))
+        batch_op.drop_index(batch_op.f('ix_bundle_version_lead_department_id'))
+        batch_op.drop_index(batch_op.f('ix_bundle_version_bundle_id'))
+
+    op.drop_table('bundle_version')
     op.drop_table('login_session')
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_jurisdiction_id'))
@@ -355,5 +416,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_jurisdiction_parent_id'))
 
     op.drop_table('jurisdiction')
+    op.drop_table('bundle')
     op.drop_table('application_module')
     # ### end Alembic commands ###
