@@ -416,9 +416,14 @@ def _yaml_raw(data: bytes, name: str) -> tuple[Any, Locator, list[FieldError]]:
             no_locator,
             [FieldError(name, f"not UTF-8 text (bad byte at offset {exc.start})")],
         )
-    loader = _CatalogLoader(text)
+    try:
+        loader = _CatalogLoader(text)
+    except yaml.reader.ReaderError as exc:
+        return None, no_locator, [_reader_error(name, text, exc)]
     try:
         raw = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        return None, no_locator, [_reader_error(name, text, exc)]
     except yaml.MarkedYAMLError as exc:
         return None, no_locator, [_yaml_error(name, exc)]
     except yaml.YAMLError as exc:
@@ -460,8 +465,17 @@ def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> FieldError:
     message = exc.problem or exc.context or "not valid YAML"
     if exc.problem and exc.context:
         where = f" starting on line {exc.context_mark.line + 1}" if exc.context_mark else ""
-        message = f"{exc.problem} ({exc.context}{where})"
+        message = f"{exc.context}{where}: {exc.problem}"
     return FieldError(loc, message)
+
+
+def _reader_error(name: str, text: str, exc: yaml.reader.ReaderError) -> FieldError:
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    return FieldError(
+        f"{name}: line {line} column {column}",
+        f"character U+{exc.character:04X} is not allowed in a YAML file",
+    )
 
 
 def _yaml_line(loc: Loc, raw: Any, loader: _CatalogLoader) -> int | None:
@@ -815,7 +829,7 @@ def _xlsx_raw(data: bytes, name: str) -> tuple[Any, Locator, list[FieldError]]:
     def no_locator(loc: Loc) -> str:
         return name
 
-    not_xlsx = "is not a valid .xlsx workbook"
+    not_xlsx = "not a valid .xlsx workbook"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()

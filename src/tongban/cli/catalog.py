@@ -11,7 +11,8 @@ import typer
 
 from tongban.catalog import io, service
 from tongban.cli.common import command_session, console, err_console, progress_bar
-from tongban.errors import AppError
+from tongban.db import session_factory
+from tongban.errors import AppError, FieldError
 
 app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
 
@@ -24,13 +25,33 @@ class ExportFormat(StrEnum):
 
 @app.command("validate")
 def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
-    """Check a file without importing it: one line per error, exit code 1 if any."""
+    """Check a file without importing it: one line per error, exit code 1 if any.
+
+    After the file itself, its references (departments, data elements, items) are checked
+    against the database by a trial import that is always rolled back."""
     errors = io.validate_catalog_file(path)
+    if not errors:
+        errors = _trial_import_errors(path)
     if errors:
         for error in errors:
             typer.echo(f"{error.loc}: {error.message}")
         raise typer.Exit(1)
     console.print(f"{path}: valid")
+
+
+def _trial_import_errors(path: Path) -> list[FieldError]:
+    document = io.read_catalog(path)
+    session = session_factory()()
+    try:
+        service.import_catalog(session=session, document=document)
+    except AppError as exc:
+        return [FieldError(f"{path.name}: {e.loc}", e.message) for e in exc.errors] or [
+            FieldError(path.name, exc.message)
+        ]
+    finally:
+        session.rollback()
+        session.close()
+    return []
 
 
 @app.command("import")
