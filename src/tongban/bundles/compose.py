@@ -6,7 +6,8 @@ form, field, material, step, visit and day with the rule that removed it.
 
 Rules (each has a stable id, used in the ledger):
 
-- ``one_form`` (一表通用): the members' forms are replaced by one unified form.
+- ``one_form`` (一表通用): the first member's form grows into the one unified form; every other
+  member's form is folded into it.
 - ``same_element``: a field whose data element is already asked by an earlier member is asked
   once; it merges into the first field that asked it. ``required`` wins over optional.
 - ``member_output``: a material whose data comes from another member's output (its ``source_ref``
@@ -228,8 +229,10 @@ def compose(
                     "asked_by": [ref],
                 }
     forms_after = 1 if fields else 0
-    for code in order:
-        if by_code[code].item.form and forms_after:
+    with_forms = [c for c in order if by_code[c].item.form]
+    # The first member's form grows into the unified form; every other form is folded into it.
+    for code in with_forms[1:]:
+        if forms_after:
             removed["forms"].append(
                 Removal(
                     code,
@@ -237,7 +240,7 @@ def compose(
                     by_code[code].item.name_zh,
                     "one_form",
                     "its form is folded into the bundle's one unified form",
-                    "unified",
+                    with_forms[0],
                 )
             )
     unified_fields = [

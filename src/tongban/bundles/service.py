@@ -535,3 +535,7 @@ def publish(*, session: Session, principal: Principal | None, code: str) -> Bund
         detail={"version_no": version.version_no},
     )
     return get_bundle(session=session, principal=who, code=code)
+
+
+def department_names(*, session: Session) -> dict[str, str]:
+    return {code: d.name_zh for code, d in _departments(session).items()}

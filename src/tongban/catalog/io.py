@@ -22,6 +22,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any, Final
@@ -136,32 +137,60 @@ def _parse(
         return None, [_suffix_error(name)]
     if len(data) > MAX_FILE_BYTES:
         return None, [_too_big(name)]
-    if suffix in YAML_SUFFIXES:
-        raw, locate, errors = _yaml_raw(data, name)
-    else:
-        raw, locate, errors = _xlsx_raw(data, name)
-    if errors:
-        return None, errors
-    return _validate(raw, locate, strict_refs=strict_refs)
+    loaded = _yaml_raw(data, name) if suffix in YAML_SUFFIXES else _xlsx_raw(data, name)
+    if loaded.raw is None:
+        return None, loaded.errors
+
+    def locate(loc: Loc) -> str:
+        place = loaded.place(loc)
+        return f"{name}: {place}" if place else name
+
+    doc, errors = _validate(
+        loaded.raw, locate, loaded.place, strict_refs=strict_refs, skip=loaded.skip
+    )
+    errors = loaded.errors + errors
+    return (None if errors else doc), errors
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A file's content as plain data (``None`` if it could not be read at all), how to name a
+    place in it (without the file name), the problems found so far and the places already
+    reported."""
+
+    raw: Any
+    place: Locator
+    errors: list[FieldError]
+    skip: frozenset[Loc] = frozenset()
 
 
 def _validate(
-    raw: Any, locate: Locator, *, strict_refs: bool
+    raw: Any,
+    locate: Locator,
+    place: Locator,
+    *,
+    strict_refs: bool,
+    skip: frozenset[Loc] = frozenset(),
 ) -> tuple[CatalogDocument | None, list[FieldError]]:
     errors: list[FieldError] = []
     doc: CatalogDocument | None = None
     try:
         doc = CatalogDocument.model_validate(raw)
     except ValidationError as exc:
-        errors.extend(_pydantic_errors(exc, locate))
+        errors.extend(
+            error
+            for error, loc in _pydantic_errors(exc, locate)
+            if not any(loc[:n] in skip for n in range(len(loc) + 1))
+        )
     errors.extend(
-        FieldError(locate(loc), message) for loc, message in _reference_problems(raw, strict_refs)
+        FieldError(locate(loc), message)
+        for loc, message in _reference_problems(raw, place, strict_refs=strict_refs)
     )
     return (None if errors else doc), errors
 
 
-def _pydantic_errors(exc: ValidationError, locate: Locator) -> list[FieldError]:
-    out: list[FieldError] = []
+def _pydantic_errors(exc: ValidationError, locate: Locator) -> list[tuple[FieldError, Loc]]:
+    out: list[tuple[FieldError, Loc]] = []
     for err in exc.errors(include_url=False):
         message = str(err["msg"])
         if err["type"] == "value_error":
@@ -170,7 +199,8 @@ def _pydantic_errors(exc: ValidationError, locate: Locator) -> list[FieldError]:
             got = _short(err.get("input"))
             if got:
                 message = f"{message} (got {got})"
-        out.append(FieldError(locate(tuple(err["loc"])), message))
+        loc = tuple(err["loc"])
+        out.append((FieldError(locate(loc), message), loc))
     return out
 
 
@@ -232,7 +262,9 @@ def _rows(raw: Mapping[Any, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _reference_problems(raw: Any, strict_refs: bool) -> Iterator[tuple[Loc, str]]:
+def _reference_problems(
+    raw: Any, place: Locator, *, strict_refs: bool
+) -> Iterator[tuple[Loc, str]]:
     if not isinstance(raw, Mapping):
         return
     element_codes: dict[str, int] = {}
@@ -244,7 +276,7 @@ def _reference_problems(raw: Any, strict_refs: bool) -> Iterator[tuple[Loc, str]
             yield (
                 ("elements", i, "code"),
                 f"data element code '{code}' is defined twice "
-                f"(first at elements[{element_codes[code]}])",
+                f"(first at {place(('elements', element_codes[code]))})",
             )
         else:
             element_codes[code] = i
@@ -260,7 +292,7 @@ def _reference_problems(raw: Any, strict_refs: bool) -> Iterator[tuple[Loc, str]
             yield (
                 ("items", i, "implementation_code"),
                 f"item implementation code '{code}' is used twice "
-                f"(first at items[{item_codes[code]}])",
+                f"(first at {place(('items', item_codes[code]))})",
             )
         else:
             item_codes[code] = i
@@ -404,30 +436,28 @@ _CatalogLoader.add_constructor("tag:yaml.org,2002:map", _CatalogLoader.construct
 _CatalogLoader.add_constructor("tag:yaml.org,2002:seq", _CatalogLoader.construct_catalog_seq)
 
 
-def _yaml_raw(data: bytes, name: str) -> tuple[Any, Locator, list[FieldError]]:
-    def no_locator(loc: Loc) -> str:
-        return name
+def _no_place(loc: Loc) -> str:
+    return ""
 
+
+def _yaml_raw(data: bytes, name: str) -> _Loaded:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return (
-            None,
-            no_locator,
-            [FieldError(name, f"not UTF-8 text (bad byte at offset {exc.start})")],
-        )
+        message = f"not UTF-8 text (bad byte at offset {exc.start})"
+        return _Loaded(None, _no_place, [FieldError(name, message)])
     try:
         loader = _CatalogLoader(text)
     except yaml.reader.ReaderError as exc:
-        return None, no_locator, [_reader_error(name, text, exc)]
+        return _Loaded(None, _no_place, [_reader_error(name, text, exc)])
     try:
         raw = loader.get_single_data()
     except yaml.reader.ReaderError as exc:
-        return None, no_locator, [_reader_error(name, text, exc)]
+        return _Loaded(None, _no_place, [_reader_error(name, text, exc)])
     except yaml.MarkedYAMLError as exc:
-        return None, no_locator, [_yaml_error(name, exc)]
+        return _Loaded(None, _no_place, [_yaml_error(name, exc)])
     except yaml.YAMLError as exc:
-        return None, no_locator, [FieldError(name, f"not valid YAML: {exc}")]
+        return _Loaded(None, _no_place, [FieldError(name, f"not valid YAML: {exc}")])
     finally:
         loader.dispose()
     if loader.duplicates:
@@ -435,28 +465,20 @@ def _yaml_raw(data: bytes, name: str) -> tuple[Any, Locator, list[FieldError]]:
             FieldError(f"{name}: line {line} column {column}", message)
             for line, column, message in loader.duplicates
         ]
-        return None, no_locator, errors
+        return _Loaded(None, _no_place, errors)
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else f"a {type(raw).__name__}"
-        return (
-            None,
-            no_locator,
-            [
-                FieldError(
-                    name,
-                    f"the top level must be a mapping with 'format', 'elements' and 'items', "
-                    f"not {kind}",
-                )
-            ],
+        message = (
+            f"the top level must be a mapping with 'format', 'elements' and 'items', not {kind}"
         )
+        return _Loaded(None, _no_place, [FieldError(name, message)])
 
-    def locate(loc: Loc) -> str:
+    def place(loc: Loc) -> str:
         path = _path_text(loc, raw)
         line = _yaml_line(loc, raw, loader)
-        text = f"{name}: {path}" if path else name
-        return f"{text} (line {line})" if line else text
+        return f"{path} (line {line})" if path and line else path
 
-    return raw, locate, []
+    return _Loaded(raw, place, [])
 
 
 def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> FieldError:
@@ -825,33 +847,38 @@ def write_xlsx(doc: CatalogDocument, path: Path) -> None:
     Path(path).write_bytes(dump_xlsx(doc))
 
 
-def _xlsx_raw(data: bytes, name: str) -> tuple[Any, Locator, list[FieldError]]:
-    def no_locator(loc: Loc) -> str:
-        return name
-
+def _xlsx_raw(data: bytes, name: str) -> _Loaded:
     not_xlsx = "not a valid .xlsx workbook"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return None, no_locator, [FieldError(name, f"{not_xlsx} (not a ZIP archive)")]
+        return _Loaded(None, _no_place, [FieldError(name, f"{not_xlsx} (not a ZIP archive)")])
     if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
-        return None, no_locator, [FieldError(name, f"{not_xlsx} (it unpacks to too much data)")]
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} (it unpacks to too much data)")]
+        )
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
-        return None, no_locator, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        )
     try:
         return _workbook_raw(wb, name)
     except Exception as exc:  # a corrupt sheet only shows up while iterating over it
-        return None, no_locator, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        )
     finally:
         wb.close()
 
 
-def _workbook_raw(wb: Any, name: str) -> tuple[Any, Locator, list[FieldError]]:
+def _workbook_raw(wb: Any, name: str) -> _Loaded:
     errors: list[FieldError] = []
     where: dict[Loc, str] = {(): ""}
+
+    bad: set[Loc] = set()
 
     def fail(place: str, message: str) -> None:
         errors.append(FieldError(f"{name}: {place}" if place else name, message))
@@ -869,12 +896,15 @@ def _workbook_raw(wb: Any, name: str) -> tuple[Any, Locator, list[FieldError]]:
         if sheet in present:
             tables[sheet] = _sheet_rows(wb[sheet], sheet, _sheet_columns(sheet), fail)
 
+    structural_ok = not errors
+
     def convert(sheet: str, row: int, col: str, kind: str, value: Any, loc: Loc) -> Any:
         place = f"sheet '{sheet}' row {row} column '{col}'"
         where[loc] = place
         result, problem = _from_cell(value, kind)
         if problem:
             fail(place, problem)
+            bad.add(loc)
             return _OMIT
         return result
 
@@ -907,6 +937,8 @@ def _workbook_raw(wb: Any, name: str) -> tuple[Any, Locator, list[FieldError]]:
                 value = convert("items", rownum, col, kind, values.get(col), loc)
                 if value is not _OMIT:
                     item.setdefault("time_limit", {})[key] = value
+                elif loc in bad:
+                    bad.add(loc[:-1])
             else:
                 value = convert("items", rownum, col, kind, values.get(col), ("items", i, col))
                 if value is not _OMIT:
@@ -920,18 +952,19 @@ def _workbook_raw(wb: Any, name: str) -> tuple[Any, Locator, list[FieldError]]:
         groups: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
         for rownum, values in tables.get(sheet, []):
             code, problem = _from_cell(values.get("item"), "str")
-            place = f"sheet '{sheet}' row {rownum}"
+            row_place = f"sheet '{sheet}' row {rownum}"
             if problem or code is _OMIT:
                 fail(
-                    f"{place} column 'item'", problem or "the item's implementation code is missing"
+                    f"{row_place} column 'item'",
+                    problem or "the item's implementation code is missing",
                 )
                 continue
             if str(code).strip() not in index_of:
-                fail(f"{place} column 'item'", f"no item '{code}' in sheet 'items'")
+                fail(f"{row_place} column 'item'", f"no item '{code}' in sheet 'items'")
                 continue
             position, problem = _from_cell(values.get("position"), "int")
             if problem or position is _OMIT or not isinstance(position, int):
-                fail(f"{place} column 'position'", problem or "a whole number is needed")
+                fail(f"{row_place} column 'position'", problem or "a whole number is needed")
                 continue
             groups.setdefault(index_of[str(code).strip()], []).append((position, rownum, values))
         for i, rows in groups.items():
@@ -964,18 +997,19 @@ def _workbook_raw(wb: Any, name: str) -> tuple[Any, Locator, list[FieldError]]:
 
     raw = {"elements": elements, "items": items}
 
-    def locate(loc: Loc) -> str:
+    def place(loc: Loc) -> str:
+        text, rest = "", loc
         for n in range(len(loc), -1, -1):
             if loc[:n] in where:
-                place, rest = where[loc[:n]], loc[n:]
+                text, rest = where[loc[:n]], loc[n:]
                 break
-        if rest and len(rest) == 1 and isinstance(rest[0], int):
-            place += f" (value {rest[0] + 1})"
+        if len(rest) == 1 and isinstance(rest[0], int):
+            text += f" (value {rest[0] + 1})"
         elif rest:
-            place += f" field '{_path_text(rest, None)}'"
-        return f"{name}: {place}" if place else name
+            text += f" field '{_path_text(rest, None)}'"
+        return text
 
-    return raw, locate, errors
+    return _Loaded(raw if structural_ok else None, place, errors, frozenset(bad))
 
 
 def _sheet_rows(

@@ -5,16 +5,19 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tongban.cli import catalog, db, org
+from tongban.cli import bundle, catalog, db, org
 from tongban.cli.common import command_session, console, progress_bar
 from tongban.config import get_settings
 
 app = typer.Typer(
-    help="tongban 通办: one window, one form, every department.", no_args_is_help=True
+    help="tongban 通办: one window, one form, every department.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(org.app, name="org")
+app.add_typer(bundle.app, name="bundle")
 
 
 @app.command()

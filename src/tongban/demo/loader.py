@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from tongban.bundles import service as bundle_service
+from tongban.bundles.io import read_bundles
 from tongban.catalog import io
 from tongban.catalog import service as catalog_service
 from tongban.org import service as org_service
@@ -16,6 +18,7 @@ from tongban.org.io import read_org
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ORG_FILE = DATA_DIR / "org.yaml"
 CATALOG_FILE = DATA_DIR / "catalog.yaml"
+BUNDLES_FILE = DATA_DIR / "bundles.yaml"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (published demo logins)
 
 
@@ -36,6 +39,7 @@ def load_demo(*, session: Session, on_item: Callable[[int], None] | None = None)
     org_service.load_org(session=session, document=org)
     catalog = io.read_catalog(CATALOG_FILE)
     catalog_service.import_catalog(session=session, document=catalog, on_item=on_item)
+    bundle_service.import_bundles(session=session, document=read_bundles(BUNDLES_FILE))
     return [
         DemoLogin(
             u.username,

@@ -1,0 +1,147 @@
+"""``tongban bundle``: list, import, compose, lint and export one-thing bundles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tongban.bundles import bpmn, service
+from tongban.bundles.io import LEDGER_KINDS, ledger_csv, read_bundles
+from tongban.cli.common import command_session, console, print_app_error
+from tongban.errors import AppError
+
+app = typer.Typer(help="One-thing bundles (一件事).", no_args_is_help=True)
+
+
+class ListFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class LedgerFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+@app.command("list")
+def list_(format: ListFormat = typer.Option(ListFormat.TABLE, "--format", "-f")) -> None:  # noqa: A002
+    """The bundles: code and names."""
+    with command_session() as session:
+        bundles = service.list_bundles(session=session, principal=None)
+    if format is ListFormat.JSON:
+        rows = [
+            {
+                "code": b.code,
+                "name_zh": b.name_zh,
+                "name_en": b.name_en,
+                "status": b.status,
+                "kind": b.kind.value,
+                "members": len(b.members),
+            }
+            for b in bundles
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("code", "name", "kind", "status", "members")
+    for b in bundles:
+        table.add_row(b.code, b.name_zh, b.kind.value, b.status, str(len(b.members)))
+    console.print(table)
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="A bundle YAML file (tongban-bundles/1)."),
+) -> None:
+    """Import bundles; all or nothing."""
+    try:
+        document = read_bundles(path)
+    except AppError as exc:
+        print_app_error(exc)
+        raise typer.Exit(1) from None
+    with command_session() as session:
+        report = service.import_bundles(session=session, document=document)
+    console.print(
+        f"{path}: {report.created} created, {report.versions} versions, {report.unchanged} unchanged"
+    )
+
+
+def _parse_answers(pairs: list[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise typer.BadParameter(f"'{pair}' is not QUESTION=ANSWER", param_hint="--answer")
+        q, a = pair.split("=", 1)
+        answers[q.strip()] = a.strip()
+    return answers
+
+
+@app.command("compose")
+def compose(
+    code: str = typer.Argument(..., help="The bundle's code."),
+    format: LedgerFormat = typer.Option(LedgerFormat.TABLE, "--format", "-f"),  # noqa: A002
+    answer: list[str] = typer.Option(
+        [], "--answer", "-a", help="QUESTION=ANSWER; repeat. Without any, every member counts."
+    ),
+) -> None:
+    """Compose the bundle and print its reduction ledger."""
+    answers = _parse_answers(answer)
+    with command_session() as session:
+        ledger = service.compose_bundle(session=session, principal=None, code=code, answers=answers)
+    if format is LedgerFormat.JSON:
+        typer.echo(json.dumps(ledger.as_dict(), ensure_ascii=False, indent=2))
+    elif format is LedgerFormat.CSV:
+        sys.stdout.write(ledger_csv(ledger))
+    else:
+        table = Table("", "before", "after", "removed", title=f"{code}: reduction ledger")
+        for kind in LEDGER_KINDS:
+            before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
+            if kind == "days":
+                for limit in ("legal", "promised"):
+                    b, a = before[limit], after[limit]
+                    pct = f" ({(b - a) * 100 // b}% faster)" if b else ""
+                    table.add_row(f"days ({limit})", str(b), str(a), f"{b - a}{pct}")
+            else:
+                table.add_row(kind, str(before), str(after), str(before - after))
+        console.print(table)
+        for kind in LEDGER_KINDS:
+            for r in ledger.removed[kind]:
+                console.print(
+                    f"  - {kind}: {r.item} {r.code} {r.name} [{r.rule}] {r.reason}", highlight=False
+                )
+        for c in ledger.conflicts:
+            console.print(f"  ! conflict: {c.message}", highlight=False)
+
+
+@app.command("lint")
+def lint(code: str = typer.Argument(...)) -> None:
+    """What must be mended before the bundle can be published; exit code 1 if anything."""
+    with command_session() as session:
+        detail = service.get_bundle(session=session, principal=None, code=code)
+        issues = service.lint(session=session, bundle=detail.bundle)
+    for issue in issues:
+        typer.echo(f"{issue.loc}: [{issue.rule}] {issue.message}")
+    if issues:
+        raise typer.Exit(1)
+    console.print(f"{code}: no problems")
+
+
+@app.command("export-bpmn")
+def export_bpmn(
+    code: str = typer.Argument(...),
+    output: Path | None = typer.Option(None, "--output", "-o"),
+) -> None:
+    """The composed process as BPMN 2.0 XML, a lane per department, with diagram information."""
+    with command_session() as session:
+        xml = bpmn.bundle_bpmn(session=session, principal=None, code=code)
+    if output is None:
+        sys.stdout.write(xml)
+    else:
+        output.write_text(xml, encoding="utf-8")
