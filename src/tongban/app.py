@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tongban import __version__
 from tongban.auth import api as auth_api
 from tongban.auth import pages as auth_pages
+from tongban.bundles import api as bundles_api
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.errors import AppError, NotAuthenticated
@@ -65,7 +66,7 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, org_api, catalog_api):
+    for module in (auth_api, org_api, catalog_api, bundles_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (web_pages, auth_pages, org_pages, catalog_pages):
         app.include_router(page_module.router)

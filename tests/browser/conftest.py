@@ -184,6 +184,7 @@ def login(page: Page) -> Callable[..., None]:
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.locator("form[action='/login'] button[type=submit]").click()
-        page.wait_for_url(re.compile(r"/catalog"))
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.get_by_test_id("who").wait_for()
 
     return log_in

@@ -51,7 +51,7 @@ def test_item_page_shows_legal_basis_materials_steps_and_time_limits(
     for material in item["materials"]:
         expect(materials).to_contain_text(material["name_zh"])
         for element in material["elements"]:
-            expect(materials.locator(f"a[href='/elements/{element}']")).to_be_visible()
+            expect(materials.locator(f"a[href='/elements/{element}']").first).to_be_visible()
 
     steps = page.get_by_test_id("steps")
     expect(steps.locator("tbody tr")).to_have_count(len(item["steps"]))

@@ -89,7 +89,7 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
     last: dict[str, str] = {}
     for m in members:
         steps = by_item.get(m, [])
-        ids = []
+        ids: list[str] = []
         for i, s in enumerate(steps):
             node_id = f"Task_{_safe(m)}_{i}"
             graph.add(Node(node_id, "task", TASK_KIND.get(s.kind, "userTask"), s.name_zh, s.lane))
@@ -175,7 +175,7 @@ def _columns(graph: Graph) -> dict[str, int]:
 def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, str]]) -> str:
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
-    b = "{%s}" % NS["bpmn"]
+    b = "{{{}}}".format(NS["bpmn"])
     defs = ET.Element(
         f"{b}definitions",
         {
@@ -214,7 +214,7 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
     # Diagram interchange: columns left to right, a band per lane.
     col = _columns(graph)
     width = (max(col.values(), default=0) + 1) * COLUMN_WIDTH + LANE_LABEL + 40
-    di, dc, dd = "{%s}" % NS["bpmndi"], "{%s}" % NS["dc"], "{%s}" % NS["di"]
+    di, dc, dd = "{{{}}}".format(NS["bpmndi"]), "{{{}}}".format(NS["dc"]), "{{{}}}".format(NS["di"])
     diagram = ET.SubElement(defs, f"{di}BPMNDiagram", {"id": "BPMNDiagram_1"})
     plane = ET.SubElement(
         diagram, f"{di}BPMNPlane", {"id": "BPMNPlane_1", "bpmnElement": "Collaboration_1"}
@@ -281,7 +281,7 @@ def bundle_bpmn(
     for node in graph.nodes.values():
         if node.lane not in used:
             used.append(node.lane)
-    ordered = [lead] + sorted(c for c in used if c != lead)
+    ordered = [lead, *sorted(c for c in used if c != lead)]
     lanes = [(c, names.get(c, c)) for c in ordered]
     return to_xml(
         graph, process_id="Process_" + _safe(code), name=detail.bundle.name_zh, lanes=lanes

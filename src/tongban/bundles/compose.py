@@ -138,20 +138,26 @@ class CompositionError(ValueError):
     """The bundle cannot be composed (a cycle, a dependency on a non-member)."""
 
 
-def topological_order(members: Sequence[Member]) -> list[str]:
-    """Members in dependency order (stable: by stage, then list order); raises on a cycle."""
-    codes = [m.item.implementation_code for m in members]
-    known = set(codes)
-    for m in members:
-        for dep in m.depends_on:
-            if dep not in known:
-                raise CompositionError(
-                    f"{m.item.implementation_code} depends on {dep}, which is not a member"
-                )
+@dataclass(frozen=True)
+class Node:
+    """A member as the dependency graph sees it."""
+
+    code: str
+    stage: int = 1
+    depends_on: tuple[str, ...] = ()
+
+
+def topological_order(nodes: Sequence[Node]) -> list[str]:
+    """Codes in dependency order (stable: by stage, then list order); raises on a cycle or on a
+    dependency that is not a member."""
+    position = {n.code: i for i, n in enumerate(nodes)}
+    for n in nodes:
+        for dep in n.depends_on:
+            if dep not in position:
+                raise CompositionError(f"{n.code} depends on {dep}, which is not a member")
+    by_code = {n.code: n for n in nodes}
     order: list[str] = []
     state: dict[str, int] = {}
-    by_code = {m.item.implementation_code: m for m in members}
-    ranked = sorted(members, key=lambda m: (m.stage, codes.index(m.item.implementation_code)))
 
     def visit(code: str, trail: list[str]) -> None:
         if state.get(code) == 2:
@@ -165,8 +171,8 @@ def topological_order(members: Sequence[Member]) -> list[str]:
         state[code] = 2
         order.append(code)
 
-    for m in ranked:
-        visit(m.item.implementation_code, [])
+    for n in sorted(nodes, key=lambda n: (n.stage, position[n.code])):
+        visit(n.code, [])
     return order
 
 
@@ -188,7 +194,9 @@ def compose(
     legally authoritative source, from which the unified form is prefilled.
     """
     shared = dict(shared_sources or {})
-    order = topological_order(members)
+    order = topological_order(
+        [Node(m.item.implementation_code, m.stage, m.depends_on) for m in members]
+    )
     by_code = {m.item.implementation_code: m for m in members}
     removed: dict[str, list[Any]] = {
         k: [] for k in ("forms", "fields", "materials", "steps", "visits", "days")
@@ -511,7 +519,8 @@ def _conflicts(fields: Mapping[str, Any], elements: Mapping[str, ElementInfo]) -
                 Conflict(
                     "definition",
                     codes,
-                    f"'{name}' is defined by {', '.join(codes)} with different type, format or allowed values",
+                    f"'{name}' is defined by {', '.join(codes)} "
+                    "with different type, format or allowed values",
                 )
             )
         else:

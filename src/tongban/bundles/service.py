@@ -23,13 +23,13 @@ from tongban.bundles.compose import (
     ElementInfo,
     Ledger,
     Member,
+    Node,
     compose,
     topological_order,
 )
 from tongban.bundles.models import Bundle, BundleMember, BundleVersion
 from tongban.bundles.schemas import BundleDocument, BundleIn, MemberIn, QuestionIn
 from tongban.catalog import service as catalog_service
-from tongban.catalog.schemas import ItemIn
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org.models import Department, Jurisdiction
@@ -59,10 +59,10 @@ def _departments(session: Session) -> dict[str, Department]:
 def version_to_bundle(version: BundleVersion, departments: dict[int, str]) -> BundleIn:
     return BundleIn(
         code=version.bundle.code,
-        status=version.status,  # type: ignore[arg-type]
+        status=version.status,
         name_zh=version.name_zh,
         name_en=version.name_en,
-        kind=version.kind,  # type: ignore[arg-type]
+        kind=version.kind,
         description=version.description,
         lead_department=departments[version.lead_department_id],
         partners=list(version.partner_codes),
@@ -92,16 +92,10 @@ def _reference_errors(
         if member.item not in existing:
             errors.append(FieldError(f"{loc}.members[{i}].item", f"unknown item '{member.item}'"))
     try:
-        topological_order([_bare_member(m) for m in bundle.members])
+        topological_order([Node(m.item, m.stage, tuple(m.depends_on)) for m in bundle.members])
     except CompositionError as exc:
         errors.append(FieldError(f"{loc}.members", str(exc)))
     return errors
-
-
-def _bare_member(member: MemberIn) -> Member:
-    """A stand-in with no content, enough to check the dependency graph."""
-    stub = ItemIn.model_construct(implementation_code=member.item)
-    return Member(item=stub, stage=member.stage, depends_on=tuple(member.depends_on))
 
 
 def _fill(
@@ -146,11 +140,11 @@ def import_bundles(
     departments = _departments(session)
     errors: list[FieldError] = []
     codes = [b.code for b in document.bundles]
-    for i, bundle in enumerate(document.bundles):
-        loc = f"bundles[{i}] ({bundle.code})"
-        if codes.count(bundle.code) > 1:
+    for i, bundle_doc in enumerate(document.bundles):
+        loc = f"bundles[{i}] ({bundle_doc.code})"
+        if codes.count(bundle_doc.code) > 1:
             errors.append(FieldError(f"{loc}.code", "bundle code appears twice"))
-        errors += _reference_errors(session, bundle, loc, departments)
+        errors += _reference_errors(session, bundle_doc, loc, departments)
     if errors:
         raise ValidationFailed("bundles are invalid; nothing was imported", errors=errors)
     report = BundleImportReport()
@@ -385,7 +379,8 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                     LintIssue(
                         "unsupplied_input",
                         loc,
-                        f"'{material.name_zh}' comes from item {source}, which is not in the bundle",
+                        f"'{material.name_zh}' comes from item {source}, "
+                        "which is not in the bundle",
                     )
                 )
             elif source not in ancestors[m.item]:
@@ -393,7 +388,8 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                     LintIssue(
                         "unsupplied_input",
                         loc,
-                        f"'{material.name_zh}' comes from member {source}, but {m.item} does not depend on it",
+                        f"'{material.name_zh}' comes from member {source}, "
+                        f"but {m.item} does not depend on it",
                     )
                 )
         for j, step in enumerate(item.steps):
@@ -415,7 +411,8 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                     LintIssue(
                         "limit_above_legal",
                         f"members[{i}] ({m.item}).steps[{j}]",
-                        f"step '{step.name_zh}' takes {step.limit_days} days, above the item's legal limit",
+                        f"step '{step.name_zh}' takes {step.limit_days} days, "
+                        "above the item's legal limit",
                     )
                 )
         if item.time_limit.promised > item.time_limit.legal:
@@ -449,6 +446,19 @@ def _closure(code: str, deps: dict[str, set[str]]) -> set[str]:
 # ---------------------------------------------------------------- drafting
 
 
+def parse_definition(data: dict[str, Any]) -> BundleIn:
+    try:
+        return BundleIn.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "the bundle is invalid",
+            errors=[
+                FieldError(".".join(str(p) for p in e["loc"]) or "bundle", e["msg"])
+                for e in exc.errors()
+            ],
+        ) from exc
+
+
 def save_draft(
     *,
     session: Session,
@@ -458,16 +468,7 @@ def save_draft(
 ) -> BundleDetail:
     """Create a bundle or save its draft (a new draft when the latest is published)."""
     who = require_principal(principal)
-    try:
-        bundle_in = BundleIn.model_validate({**data, "status": "draft"})
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "the bundle is invalid; nothing was saved",
-            errors=[
-                FieldError(".".join(str(p) for p in e["loc"]) or "bundle", e["msg"])
-                for e in exc.errors()
-            ],
-        ) from exc
+    bundle_in = parse_definition({**data, "status": "draft"})
     departments = _departments(session)
     errors = _reference_errors(session, bundle_in, "bundle", departments)
     if errors:

@@ -30,7 +30,7 @@ class LedgerFormat(StrEnum):
 
 
 @app.command("list")
-def list_(format: ListFormat = typer.Option(ListFormat.TABLE, "--format", "-f")) -> None:  # noqa: A002
+def list_(format: ListFormat = typer.Option(ListFormat.TABLE, "--format", "-f")) -> None:
     """The bundles: code and names."""
     with command_session() as session:
         bundles = service.list_bundles(session=session, principal=None)
@@ -67,7 +67,8 @@ def import_(
     with command_session() as session:
         report = service.import_bundles(session=session, document=document)
     console.print(
-        f"{path}: {report.created} created, {report.versions} versions, {report.unchanged} unchanged"
+        f"{path}: {report.created} created, {report.versions} versions, "
+        f"{report.unchanged} unchanged"
     )
 
 
@@ -86,7 +87,7 @@ def _parse_answers(pairs: list[str]) -> dict[str, str] | None:
 @app.command("compose")
 def compose(
     code: str = typer.Argument(..., help="The bundle's code."),
-    format: LedgerFormat = typer.Option(LedgerFormat.TABLE, "--format", "-f"),  # noqa: A002
+    format: LedgerFormat = typer.Option(LedgerFormat.TABLE, "--format", "-f"),
     answer: list[str] = typer.Option(
         [], "--answer", "-a", help="QUESTION=ANSWER; repeat. Without any, every member counts."
     ),
