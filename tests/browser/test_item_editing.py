@@ -190,7 +190,8 @@ def test_stale_edit_is_refused_with_a_clear_message(
     expect(page.get_by_test_id("conflict")).to_contain_text("已有他人保存了这份草稿")
     expect(page.get_by_label("英文名称")).to_have_value("My late change")
     snap("1-conflict")
-    assert api.get(f"/items/{code}").json()["item"]["name_en"] == "Saved by someone else first"
+    page.goto(f"/catalog/{code}")
+    expect(page.get_by_test_id("item-other-name")).to_have_text("Saved by someone else first")
 
 
 def test_markup_in_a_name_is_shown_as_text(

@@ -18,7 +18,7 @@ Rules (each has a stable id, used in the ledger):
 - ``same_material``: the same material (same carried data elements, or the same name when it
   carries none) asked by several members is submitted once.
 - ``single_window_acceptance`` and ``single_delivery``: one acceptance at the single window and
-  one delivery replace each member's own.
+  one delivery replace each member's own (the ledger lists them under ``added``).
 - Time: before is the sum of the members' limits (separate applications, one after another);
   after is the bundle's acceptance, the critical path through the dependency graph (members'
   limits without their own acceptance and delivery, independent members in parallel), and the
@@ -67,6 +67,15 @@ class Removal:
     rule: str
     reason: str
     kept_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """Something the bundle adds in place of what it removed (its single-window steps)."""
+
+    code: str
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,7 @@ class Ledger:
     before: Figures
     after: Figures
     removed: dict[str, list[Any]]
+    added: dict[str, list[Addition]]
     fields: list[UnifiedField]
     materials: list[UnifiedMaterial]
     steps: list[ComposedStep]
@@ -385,6 +395,11 @@ def compose(
                     f"BUNDLE#{kind}",
                 )
             )
+    added: dict[str, list[Addition]] = {"steps": []}
+    for step in bundle_steps.values():
+        added["steps"].append(
+            Addition(step.code, step.name_zh, f"replaces the members' own {step.kind} steps")
+        )
     if "acceptance" in bundle_steps:
         steps.insert(0, bundle_steps["acceptance"])
     if "delivery" in bundle_steps:
@@ -476,6 +491,7 @@ def compose(
             days_after,
         ),
         removed=removed,
+        added=added,
         fields=unified_fields,
         materials=unified_materials,
         steps=steps,

@@ -1,0 +1,228 @@
+"""Composition rules, one by one, on small hand-made items (no database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.factories import item
+from tongban.bundles.compose import CompositionError, ElementInfo, Ledger, Member, compose
+from tongban.catalog.schemas import ItemIn
+
+ELEMENTS = {
+    "DE.NAME": ElementInfo("DE.NAME", "姓名", "string"),
+    "DE.ID": ElementInfo("DE.ID", "公民身份号码", "string"),
+    "DE.CERT": ElementInfo("DE.CERT", "不动产权证书号", "string"),
+    "DE.ACCOUNT": ElementInfo("DE.ACCOUNT", "户号", "string"),
+    "DE.ACCOUNT2": ElementInfo("DE.ACCOUNT2", "户号", "integer"),
+}
+
+
+def _item(code: str, **extra: Any) -> ItemIn:
+    return ItemIn.model_validate(item(code, "QX-" + code.split("-")[1], **extra))
+
+
+def _step(code: str, kind: str, days: int, responsible: str = "QX-A") -> dict[str, Any]:
+    return {
+        "code": code,
+        "kind": kind,
+        "name_zh": code,
+        "name_en": code,
+        "responsible": responsible,
+        "limit_days": days,
+    }
+
+
+def _field(code: str, element: str, required: bool = True) -> dict[str, Any]:
+    return {
+        "code": code,
+        "label_zh": code,
+        "label_en": code,
+        "element": element,
+        "required": required,
+    }
+
+
+def _material(code: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "name_zh": extra.pop("name", code), "name_en": code, **extra}
+
+
+def _check_accounting(ledger: Ledger) -> None:
+    """Nothing is silently dropped: before + added = after + removed, for every kind."""
+    for kind in ("forms", "fields", "materials", "steps", "visits"):
+        before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
+        added = len(ledger.added.get(kind, []))
+        if kind == "visits":
+            removed = sum(int(r.reason.split()[1]) for r in ledger.removed["visits"])
+        else:
+            removed = len(ledger.removed[kind])
+        assert before + added == after + removed, kind
+
+
+def test_same_element_is_asked_once_and_required_wins() -> None:
+    a = _item("X-A-1", form=[_field("name", "DE.NAME", required=False), _field("id", "DE.ID")])
+    b = _item("X-B-1", form=[_field("nm", "DE.NAME"), _field("cert", "DE.CERT")])
+    ledger = compose([Member(a), Member(b)], elements=ELEMENTS)
+    assert [f.element for f in ledger.fields] == ["DE.NAME", "DE.ID", "DE.CERT"]
+    name = ledger.fields[0]
+    assert name.asked_by == ("X-A-1#name", "X-B-1#nm")
+    assert name.required is True
+    [removal] = ledger.removed["fields"]
+    assert (removal.item, removal.code, removal.rule, removal.kept_as) == (
+        "X-B-1",
+        "nm",
+        "same_element",
+        "X-A-1#name",
+    )
+    assert (ledger.before.forms, ledger.after.forms) == (2, 1)
+    assert ledger.removed["forms"][0].kept_as == "X-A-1"
+    _check_accounting(ledger)
+
+
+def test_materials_removed_by_each_rule_with_reasons() -> None:
+    registration = _item(
+        "X-A-1",
+        materials=[
+            _material("M-ID", source="e_licence", source_ref="居民身份证", elements=["DE.ID"]),
+            _material("M-MARRIAGE", source="shared_data", source_ref="QX-MZJ"),
+            _material("M-CONTRACT", name="合同"),
+        ],
+        outputs=[
+            {
+                "code": "CERT",
+                "name_zh": "证书",
+                "name_en": "Cert",
+                "kind": "certificate",
+                "e_licence": True,
+                "elements": ["DE.CERT"],
+            }
+        ],
+    )
+    water = _item(
+        "X-B-1",
+        materials=[
+            _material("M-CERT", source="item_output", source_ref="X-A-1#CERT"),
+            _material("M-COPY", elements=["DE.CERT"]),
+            _material("M-DEBIT", name="代扣协议", elements=["DE.ACCOUNT"]),
+        ],
+    )
+    power = _item(
+        "X-C-1", materials=[_material("M-DEBIT2", name="代扣协议", elements=["DE.ACCOUNT"])]
+    )
+    ledger = compose(
+        [
+            Member(registration),
+            Member(water, depends_on=("X-A-1",)),
+            Member(power, depends_on=("X-A-1",)),
+        ],
+        elements=ELEMENTS,
+    )
+    rules = {(r.item, r.code): r.rule for r in ledger.removed["materials"]}
+    assert rules == {
+        ("X-A-1", "M-ID"): "e_licence",
+        ("X-A-1", "M-MARRIAGE"): "shared_data",
+        ("X-B-1", "M-CERT"): "member_output",
+        ("X-B-1", "M-COPY"): "member_output",
+        ("X-C-1", "M-DEBIT2"): "same_material",
+    }
+    assert [m.code for m in ledger.materials] == ["X-A-1#M-CONTRACT", "X-B-1#M-DEBIT"]
+    assert ledger.materials[1].asked_by == ("X-B-1#M-DEBIT", "X-C-1#M-DEBIT2")
+    _check_accounting(ledger)
+
+
+def test_output_data_counts_only_from_members_it_depends_on() -> None:
+    producer = _item(
+        "X-A-1",
+        materials=[],
+        outputs=[
+            {
+                "code": "CERT",
+                "name_zh": "证",
+                "name_en": "C",
+                "kind": "certificate",
+                "elements": ["DE.CERT"],
+            }
+        ],
+    )
+    consumer = _item("X-B-1", materials=[_material("M-COPY", elements=["DE.CERT"])])
+    independent = compose([Member(producer), Member(consumer)], elements=ELEMENTS)
+    assert independent.removed["materials"] == []
+    dependent = compose(
+        [Member(producer), Member(consumer, depends_on=("X-A-1",))], elements=ELEMENTS
+    )
+    assert [r.rule for r in dependent.removed["materials"]] == ["member_output"]
+
+
+def test_steps_single_window_and_critical_path() -> None:
+    def steps(review: int) -> list[dict[str, Any]]:
+        return [
+            _step("S1", "acceptance", 1),
+            _step("S2", "review", review),
+            _step("S3", "delivery", 2),
+        ]
+
+    a = _item("X-A-1", steps=steps(5), time_limit={"legal": 10, "promised": 8})
+    b = _item("X-B-1", steps=steps(3), time_limit={"legal": 6, "promised": 6})
+    c = _item("X-C-1", steps=steps(4), time_limit={"legal": 9, "promised": 7})
+    ledger = compose(
+        [Member(a), Member(b, depends_on=("X-A-1",)), Member(c, depends_on=("X-A-1",))],
+        elements=ELEMENTS,
+    )
+    assert [s.code for s in ledger.steps] == [
+        "BUNDLE#acceptance",
+        "X-A-1#S2",
+        "X-B-1#S2",
+        "X-C-1#S2",
+        "BUNDLE#delivery",
+    ]
+    assert ledger.before.steps == 9
+    assert ledger.after.steps == 5
+    assert (
+        sorted(r.rule for r in ledger.removed["steps"])
+        == ["single_delivery"] * 3 + ["single_window_acceptance"] * 3
+    )
+    # Legal: own parts are 10-3=7, 6-3=3, 9-3=6; B and C run side by side after A:
+    # 1 (acceptance) + 7 + max(3, 6) + 2 (delivery) = 16, against 10 + 6 + 9 = 25 before.
+    assert ledger.before.days == {"legal": 25, "promised": 21}
+    assert ledger.after.days["legal"] == 16
+    assert ledger.critical_path["legal"] == ["X-A-1", "X-C-1"]
+    assert "X-B-1" in ledger.removed["days"][0].reason
+    _check_accounting(ledger)
+
+
+def test_visits_one_trip_serves_all() -> None:
+    a = _item("X-A-1", visits=2)
+    b = _item("X-B-1", visits=1)
+    c = _item("X-C-1", visits=0)
+    ledger = compose([Member(a), Member(b), Member(c)], elements=ELEMENTS)
+    assert (ledger.before.visits, ledger.after.visits) == (3, 2)
+    assert [r.item for r in ledger.removed["visits"]] == ["X-B-1"]
+    _check_accounting(ledger)
+
+
+def test_cycle_and_unknown_dependency_are_errors() -> None:
+    a, b = _item("X-A-1"), _item("X-B-1")
+    with pytest.raises(CompositionError, match="dependency cycle: X-A-1 → X-B-1 → X-A-1"):
+        compose(
+            [Member(a, depends_on=("X-B-1",)), Member(b, depends_on=("X-A-1",))], elements=ELEMENTS
+        )
+    with pytest.raises(CompositionError, match="depends on X-Z-9, which is not a member"):
+        compose([Member(a, depends_on=("X-Z-9",))], elements=ELEMENTS)
+
+
+def test_conflicting_definitions_are_reported_not_hidden() -> None:
+    a = _item("X-A-1", form=[_field("acct", "DE.ACCOUNT")])
+    b = _item("X-B-1", form=[_field("acct", "DE.ACCOUNT2")])
+    ledger = compose([Member(a), Member(b)], elements=ELEMENTS)
+    [conflict] = ledger.conflicts
+    assert conflict.kind == "definition"
+    assert conflict.elements == ("DE.ACCOUNT", "DE.ACCOUNT2")
+    # Both stay on the form: a conflict is never merged away.
+    assert {f.element for f in ledger.fields} == {"DE.ACCOUNT", "DE.ACCOUNT2"}
+
+
+def test_composition_is_deterministic() -> None:
+    members = [Member(_item(f"X-A-{i}", visits=i % 3)) for i in range(1, 8)]
+    first = compose(members, elements=ELEMENTS).as_dict()
+    assert compose(list(members), elements=ELEMENTS).as_dict() == first
