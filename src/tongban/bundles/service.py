@@ -169,8 +169,8 @@ def import_bundles(
                 version_no=(latest.version_no + 1) if latest else 1,
                 status="draft",
             )
-            session.add(version)
         _fill(version, bundle_in, departments, item_ids)
+        session.add(version)
         session.flush()
         _set_status(session, version, bundle_in.status)
         report.versions += 1
@@ -475,6 +475,7 @@ def save_draft(
         raise ValidationFailed("the bundle is invalid; nothing was saved", errors=errors)
     if not _can_edit(session, who, departments[bundle_in.lead_department]):
         raise PermissionDenied(f"you may not edit bundles led by {bundle_in.lead_department}")
+    item_ids = _item_ids(session, [m.item for m in bundle_in.members])
     bundle = repository.bundle_by_code(session, bundle_in.code)
     if bundle is None:
         bundle = Bundle(code=bundle_in.code)
@@ -495,8 +496,8 @@ def save_draft(
         version = BundleVersion(
             bundle_id=bundle.id, version_no=(latest.version_no + 1) if latest else 1, status="draft"
         )
-        session.add(version)
-    _fill(version, bundle_in, departments, _item_ids(session, [m.item for m in bundle_in.members]))
+    _fill(version, bundle_in, departments, item_ids)
+    session.add(version)
     session.flush()
     audit.record(
         session=session,
