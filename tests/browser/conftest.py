@@ -185,6 +185,10 @@ def login(page: Page) -> Callable[..., None]:
         page.get_by_label("密码").fill(password)
         page.locator("form[action='/login'] button[type=submit]").click()
         page.wait_for_url(lambda url: "/login" not in url)
-        page.get_by_test_id("who").wait_for()
+        try:
+            page.get_by_test_id("who").wait_for()
+        except Exception:
+            print("DEBUG", page.url, page.content()[:3000])
+            raise
 
     return log_in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -212,15 +213,22 @@ def items_using_element(session: Session, element_id: int) -> list[tuple[str, st
     return [(a, b, c) for a, b, c in rows]
 
 
-def published_version_ids(session: Session, codes: Iterable[str]) -> list[int]:
-    return list(
-        session.scalars(
-            select(ItemVersion.id)
-            .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
-            .where(
-                ServiceItem.implementation_code.in_(set(codes)),
-                ItemVersion.status == "published",
-            )
-            .order_by(ServiceItem.implementation_code)
+def published_version_keys(
+    session: Session, codes: Iterable[str]
+) -> list[tuple[str, int, int, datetime]]:
+    """(implementation code, version id, lock_version, updated_at) of the published versions."""
+    rows = session.execute(
+        select(
+            ServiceItem.implementation_code,
+            ItemVersion.id,
+            ItemVersion.lock_version,
+            ItemVersion.updated_at,
         )
-    )
+        .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+        .where(
+            ServiceItem.implementation_code.in_(set(codes)),
+            ItemVersion.status == "published",
+        )
+        .order_by(ServiceItem.implementation_code)
+    ).all()
+    return [(code, version_id, lock, stamp) for code, version_id, lock, stamp in rows]
