@@ -174,17 +174,18 @@ def _validate(
 ) -> tuple[CatalogDocument | None, list[FieldError]]:
     errors: list[FieldError] = []
     doc: CatalogDocument | None = None
+    flagged: set[Loc] = set(skip)
     try:
         doc = CatalogDocument.model_validate(raw)
     except ValidationError as exc:
-        errors.extend(
-            error
-            for error, loc in _pydantic_errors(exc, locate)
-            if not any(loc[:n] in skip for n in range(len(loc) + 1))
-        )
+        for error, loc in _pydantic_errors(exc, locate):
+            if not any(loc[:n] in skip for n in range(len(loc) + 1)):
+                errors.append(error)
+            flagged.add(loc)
     errors.extend(
         FieldError(locate(loc), message)
         for loc, message in _reference_problems(raw, place, strict_refs=strict_refs)
+        if loc not in flagged  # e.g. a malformed code is reported once, not also as unknown
     )
     return (None if errors else doc), errors
 

@@ -19,17 +19,26 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
-@lru_cache(maxsize=8)
-def translations(locale: str) -> NullTranslations:
-    po_path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == "en" or not po_path.exists():
-        return NullTranslations()
+def _compiled(po_path: Path, locale: str) -> Translations:
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+@lru_cache(maxsize=8)
+def translations(locale: str) -> NullTranslations:
+    """Every ``*.po`` file of the locale (one per domain area, e.g. ``messages.po`` and
+    ``bundles.po``) merged into one catalogue."""
+    po_files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if locale == "en" or not po_files:
+        return NullTranslations()
+    merged = _compiled(po_files[0], locale)
+    for po_path in po_files[1:]:
+        merged.merge(_compiled(po_path, locale))
+    return merged
 
 
 def normalize_locale(value: str | None) -> str | None:

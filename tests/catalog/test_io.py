@@ -1,0 +1,798 @@
+"""Catalogue file formats: YAML/XLSX round trips, hostile input, CPSV-AP JSON-LD. No database."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import yaml
+
+import tongban
+from tongban.catalog.io import (
+    dump_xlsx,
+    dump_yaml,
+    parse_catalog,
+    read_catalog,
+    to_cpsv_jsonld,
+    validate_catalog_file,
+    write_jsonld,
+    write_xlsx,
+    write_yaml,
+)
+from tongban.catalog.schemas import CatalogDocument
+from tongban.errors import FieldError, ValidationFailed
+
+MARKUP = "<script>alert(1)</script>"
+DEMO_CATALOG = Path(tongban.__file__).parent / "demo" / "data" / "catalog.yaml"
+
+
+def _data() -> dict[str, Any]:
+    return {
+        "format": "tongban-catalog/1",
+        "elements": [
+            {
+                "code": "ID_NUMBER",
+                "name_zh": "公民身份号码",
+                "name_en": "Resident ID number",
+                "max_length": 18,
+                "validator": "resident_id",
+                "source_department": "GA",
+                "description": "GB 11643 规定的 18 位号码",
+            },
+            {
+                "code": "MARITAL_STATUS",
+                "name_zh": "婚姻状况",
+                "name_en": "Marital status",
+                "type": "enum",
+                "allowed_values": ["未婚", "已婚", "离异", "丧偶"],
+                "description": f"多行说明\n第二行 {MARKUP}",
+            },
+        ],
+        "items": [
+            {
+                "implementation_code": "QX-RSJ-0001",
+                "basic_code": "0001",
+                "name_zh": "就业登记",
+                "name_en": "Employment registration",
+                "type": "public_service",
+                "department": "RSJ",
+                "co_handlers": ["GA", "SBJ"],
+                "description": f"为劳动者办理就业登记。\n{MARKUP}",
+                "legal_basis": [
+                    {"law": "《中华人民共和国就业促进法》", "article": "第十条", "text": "条文内容"}
+                ],
+                "conditions": [{"zh": "年满16周岁", "en": "Aged 16 or over"}],
+                "materials": [
+                    {
+                        "code": "ID_CARD",
+                        "name_zh": "居民身份证",
+                        "name_en": "Resident ID card",
+                        "necessity": "required",
+                        "format": "paper",
+                        "copies": 2,
+                        "source": "e_licence",
+                        "source_ref": "RESIDENT_ID",
+                        "elements": ["ID_NUMBER", "MARITAL_STATUS"],
+                    },
+                    {
+                        "code": "CONTRACT",
+                        "name_zh": "劳动合同",
+                        "name_en": "Labour contract",
+                        "necessity": "conditional",
+                    },
+                ],
+                "form": [
+                    {
+                        "code": "applicant_id",
+                        "label_zh": "身份证号",
+                        "label_en": "ID number",
+                        "element": "ID_NUMBER",
+                    },
+                    {
+                        "code": "marital",
+                        "label_zh": "婚姻状况",
+                        "label_en": "Marital status",
+                        "element": "MARITAL_STATUS",
+                        "required": False,
+                    },
+                ],
+                "steps": [
+                    {
+                        "code": "accept",
+                        "kind": "acceptance",
+                        "name_zh": "受理",
+                        "name_en": "Acceptance",
+                        "responsible": "township",
+                        "limit_days": 1,
+                    },
+                    {
+                        "code": "decide",
+                        "kind": "decision",
+                        "name_zh": "决定",
+                        "name_en": "Decision",
+                        "responsible": "RSJ",
+                        "limit_days": 4,
+                    },
+                ],
+                "time_limit": {"legal": 20, "promised": 5},
+                "fees": [
+                    {
+                        "name_zh": "工本费",
+                        "name_en": "Card fee",
+                        "amount_fen": 1250,
+                        "basis": "=HYPERLINK(x) 价格文件",
+                    }
+                ],
+                "channels": ["window", "online", "mobile"],
+                "outputs": [
+                    {
+                        "code": "REG_CERT",
+                        "name_zh": "就业登记证明",
+                        "name_en": "Employment registration certificate",
+                        "kind": "certificate",
+                        "e_licence": True,
+                        "elements": ["ID_NUMBER"],
+                    }
+                ],
+                "visits": 0,
+            },
+            {
+                "implementation_code": "QX-RSJ-0001-01",
+                "basic_code": "0001",
+                "parent": "QX-RSJ-0001",
+                "status": "draft",
+                "name_zh": "就业登记（变更）",
+                "name_en": "Employment registration (change)",
+                "type": "administrative_confirmation",
+                "department": "RSJ",
+                "co_handlers": ["SBJ"],
+                "description": "变更登记",
+                "legal_basis": [{"law": "《就业服务与就业管理规定》"}],
+                "conditions": [{"zh": "已办理就业登记"}],
+                "materials": [
+                    {
+                        "code": "OLD_CERT",
+                        "name_zh": "原登记证明",
+                        "name_en": "Previous certificate",
+                        "source": "item_output",
+                        "source_ref": "QX-RSJ-0001",
+                        "copies": 0,
+                    }
+                ],
+                "form": [
+                    {
+                        "code": "applicant_id",
+                        "label_zh": "身份证号",
+                        "label_en": "ID number",
+                        "element": "ID_NUMBER",
+                    }
+                ],
+                "steps": [
+                    {
+                        "code": "review",
+                        "kind": "review",
+                        "name_zh": "审查",
+                        "name_en": "Review",
+                        "responsible": "RSJ",
+                    }
+                ],
+                "time_limit": {"legal": 10, "promised": 10},
+                "fees": [{"name_zh": "免费", "name_en": "Free", "amount_fen": 0}],
+                "channels": ["online"],
+                "outputs": [
+                    {
+                        "code": "CHANGE_RECORD",
+                        "name_zh": "变更记录",
+                        "name_en": "Change record",
+                        "kind": "record",
+                    }
+                ],
+                "visits": 2,
+            },
+        ],
+    }
+
+
+def _doc() -> CatalogDocument:
+    return CatalogDocument.model_validate(_data())
+
+
+def _write_raw_yaml(path: Path, data: Any) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _errors(path: Path, *, strict_refs: bool = False) -> list[FieldError]:
+    with pytest.raises(ValidationFailed) as info:
+        read_catalog(path, strict_refs=strict_refs)
+    assert info.value.message == "catalogue file is invalid"
+    assert info.value.errors
+    assert validate_catalog_file(path, strict_refs=strict_refs) == info.value.errors
+    return info.value.errors
+
+
+def _one(errors: list[FieldError], loc_part: str) -> FieldError:
+    matching = [e for e in errors if loc_part in e.loc]
+    assert len(matching) == 1, errors
+    return matching[0]
+
+
+# --------------------------------------------------------------------------- YAML round trip
+
+
+def test_yaml_round_trip_is_byte_identical(tmp_path: Path) -> None:
+    doc = _doc()
+    first = tmp_path / "first.yaml"
+    second = tmp_path / "second.yaml"
+    write_yaml(doc, first)
+    back = read_catalog(first)
+    assert back == doc
+    write_yaml(back, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_text(encoding="utf-8") == dump_yaml(doc)
+    assert validate_catalog_file(first, strict_refs=True) == []
+
+
+def test_yaml_output_is_short_and_readable() -> None:
+    text = dump_yaml(_doc())
+    assert text.startswith("format: tongban-catalog/1\nelements:\n")
+    assert "name_zh: 就业登记\n" in text  # allow_unicode, no \u escapes
+    assert "basic_code: '0001'" in text  # a number-like string stays a string
+    assert "necessity: required" not in text  # the default is left out
+    assert "status: published" not in text
+    assert "status: draft" in text
+    assert "necessity: conditional" in text
+    assert "type: public_service" in text  # enums as plain strings
+    assert "!!" not in text
+    assert "description: |-\n" in text  # multi-line text as a block
+    # field order follows the model
+    item = text[text.index("- implementation_code: QX-RSJ-0001\n") :]
+    assert item.index("basic_code") < item.index("name_zh") < item.index("time_limit")
+
+
+def test_markup_survives_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    write_yaml(_doc(), path)
+    back = read_catalog(path)
+    assert back.items[0].description.endswith(MARKUP)
+    xlsx = tmp_path / "catalog.xlsx"
+    write_xlsx(back, xlsx)
+    again = read_catalog(xlsx)
+    assert again.items[0].description.endswith(MARKUP)
+    assert again.elements[1].description == f"多行说明\n第二行 {MARKUP}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "null",
+        "~",
+        "yes",
+        "No",
+        "1e3",
+        "0x1F",
+        "12:30",
+        "2020-01-01",
+        "- a",
+        "a: b",
+        "#x",
+        "'quoted'",
+        '"dq"',
+        "*alias",
+        "&anchor",
+        "!tag",
+        "%",
+        "@",
+        "<<",
+        "=",
+        "line\r\nwindows",
+        "tab\there",
+        "nel\x85next",
+        "ls\u2028ps\u2029",
+        "  indented first\nsecond",
+        "trailing \nspace",
+        "x" * 150 + " " + "y" * 150,
+        "😀 表情",
+    ],
+)
+def test_tricky_strings_round_trip(tmp_path: Path, text: str) -> None:
+    data = _data()
+    data["items"][0]["description"] = text
+    data["items"][0]["conditions"][0]["en"] = text
+    doc = CatalogDocument.model_validate(data)
+    path = tmp_path / "catalog.yaml"
+    write_yaml(doc, path)
+    assert read_catalog(path) == doc
+    assert dump_yaml(read_catalog(path)) == dump_yaml(doc)
+    xlsx = tmp_path / "catalog.xlsx"
+    write_xlsx(doc, xlsx)
+    assert read_catalog(xlsx) == doc
+
+
+# --------------------------------------------------------------------------- XLSX round trip
+
+
+def test_xlsx_round_trip_is_byte_identical(tmp_path: Path) -> None:
+    doc = _doc()
+    first = tmp_path / "first.xlsx"
+    second = tmp_path / "second.xlsx"
+    write_xlsx(doc, first)
+    back = read_catalog(first)
+    assert back == doc
+    write_xlsx(back, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert dump_xlsx(doc) == first.read_bytes()
+
+
+def test_xlsx_has_no_timestamps(tmp_path: Path) -> None:
+    data = dump_xlsx(_doc())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert "2000-01-01T00:00:00Z" in core
+    assert "<dcterms:modified" in core
+
+
+def test_xlsx_layout(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [
+        "elements",
+        "items",
+        "co_handlers",
+        "legal_basis",
+        "conditions",
+        "materials",
+        "form",
+        "steps",
+        "fees",
+        "channels",
+        "outputs",
+    ]
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2"
+        assert all(cell.font.b for cell in ws[1])
+        assert ws.column_dimensions["A"].width >= 8
+    materials = wb["materials"]
+    header = [cell.value for cell in materials[1]]
+    assert header[:3] == ["item", "position", "code"]
+    first = dict(zip(header, [cell.value for cell in materials[2]], strict=True))
+    assert first["item"] == "QX-RSJ-0001"
+    assert first["position"] == 1
+    assert first["elements"] == "ID_NUMBER|MARITAL_STATUS"
+    elements = wb["elements"]
+    row = [cell.value for cell in elements[3]]
+    assert "未婚|已婚|离异|丧偶" in row
+    fees = wb["fees"]
+    basis = fees.cell(row=2, column=6)
+    assert basis.value == "=HYPERLINK(x) 价格文件"
+    assert basis.data_type == "s"  # stays text, never becomes a formula
+    assert wb["items"].cell(row=2, column=2).value == "0001"  # number-like text stays text
+
+
+def test_yaml_to_xlsx_to_yaml_is_identical(tmp_path: Path) -> None:
+    doc = _doc()
+    yaml_path = tmp_path / "catalog.yaml"
+    xlsx_path = tmp_path / "catalog.xlsx"
+    write_yaml(doc, yaml_path)
+    write_xlsx(read_catalog(yaml_path), xlsx_path)
+    via_xlsx = read_catalog(xlsx_path)
+    assert via_xlsx == doc
+    assert dump_yaml(via_xlsx) == yaml_path.read_text(encoding="utf-8")
+
+
+def test_xlsx_rows_may_come_in_any_order(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    steps = wb["steps"]
+    first = [cell.value for cell in steps[2]]
+    second = [cell.value for cell in steps[3]]
+    for col, value in enumerate(second, start=1):
+        steps.cell(row=2, column=col, value=value)
+    for col, value in enumerate(first, start=1):
+        steps.cell(row=3, column=col, value=value)
+    steps.cell(row=10, column=1, value=None)  # trailing blank rows are ignored
+    wb.save(path)
+    assert read_catalog(path) == _doc()
+
+
+def test_xlsx_write_rejects_pipe_in_list_value(tmp_path: Path) -> None:
+    data = _data()
+    data["elements"][1]["allowed_values"] = ["未婚", "已婚|再婚"]
+    with pytest.raises(ValidationFailed) as info:
+        write_xlsx(CatalogDocument.model_validate(data), tmp_path / "catalog.xlsx")
+    (error,) = info.value.errors
+    assert error.loc == "elements[1] (MARITAL_STATUS).allowed_values"
+    assert "'|'" in error.message
+    assert not (tmp_path / "catalog.xlsx").exists()
+
+
+def test_xlsx_write_rejects_control_characters(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][1]["description"] = "bell\x07"
+    with pytest.raises(ValidationFailed) as info:
+        dump_xlsx(CatalogDocument.model_validate(data))
+    (error,) = info.value.errors
+    assert error.loc == "items[1] (QX-RSJ-0001-01).description"
+    assert "U+0007" in error.message
+
+
+# --------------------------------------------------------------------------- bad input: YAML
+
+
+def test_unknown_enum_value(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][0]["materials"][1]["necessity"] = "sometimes"
+    errors = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    error = _one(errors, "materials[1]")
+    assert error.loc.startswith("catalog.yaml: items[0] (QX-RSJ-0001).materials[1].necessity")
+    assert "(line " in error.loc
+    assert "'required', 'optional' or 'conditional'" in error.message
+    assert "'sometimes'" in error.message
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    data = _data()
+    del data["items"][1]["department"]
+    errors = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    (error,) = errors
+    assert error.loc.startswith("catalog.yaml: items[1] (QX-RSJ-0001-01).department")
+    assert error.message == "Field required"
+
+
+def test_promised_limit_above_legal(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][0]["time_limit"] = {"legal": 20, "promised": 30}
+    (error,) = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    assert error.loc.startswith("catalog.yaml: items[0] (QX-RSJ-0001).time_limit")
+    assert "promised time limit (30) exceeds the legal one (20)" in error.message
+
+
+def test_name_too_long(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][1]["name_zh"] = "长" * 201
+    (error,) = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    assert error.loc.startswith("catalog.yaml: items[1] (QX-RSJ-0001-01).name_zh")
+    assert "at most 200 characters" in error.message
+
+
+def test_all_errors_are_reported_at_once(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][0]["type"] = "nonsense"
+    data["items"][1]["visits"] = 99
+    data["elements"][0]["code"] = "bad code"
+    errors = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    assert len(errors) == 3
+    assert {e.loc.split(" ", 2)[1] for e in errors} == {"items[0]", "items[1]", "elements[0]"}
+
+
+def test_duplicate_item_code(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][1]["implementation_code"] = "QX-RSJ-0001"
+    data["items"][1]["parent"] = None
+    (error,) = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    assert error.loc.startswith("catalog.yaml: items[1] (QX-RSJ-0001).implementation_code")
+    assert "'QX-RSJ-0001' is used twice" in error.message
+    assert "items[0]" in error.message
+
+
+def test_duplicate_element_code(tmp_path: Path) -> None:
+    data = _data()
+    data["elements"][1]["code"] = "ID_NUMBER"
+    errors = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    error = _one(errors, "elements[1]")
+    assert error.loc.startswith("catalog.yaml: elements[1] (ID_NUMBER).code")
+    assert "defined twice" in error.message
+
+
+def test_item_cannot_be_its_own_parent(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][1]["parent"] = "QX-RSJ-0001-01"
+    (error,) = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    assert error.loc.startswith("catalog.yaml: items[1] (QX-RSJ-0001-01).parent")
+
+
+def test_strict_refs(tmp_path: Path) -> None:
+    data = _data()
+    data["items"][1]["parent"] = "QX-OTHER-9"
+    data["items"][0]["materials"][0]["elements"] = ["ID_NUMBER", "UNKNOWN_ELEMENT"]
+    data["items"][1]["form"][0]["element"] = "ALSO_UNKNOWN"
+    path = _write_raw_yaml(tmp_path / "catalog.yaml", data)
+    assert read_catalog(path) == CatalogDocument.model_validate(data)  # left to the database
+    errors = _errors(path, strict_refs=True)
+    assert len(errors) == 3
+    assert _one(errors, ".parent").message == "parent item 'QX-OTHER-9' is not in this file"
+    assert "UNKNOWN_ELEMENT" in _one(errors, "materials[0].elements[1]").message
+    assert "'ALSO_UNKNOWN'" in _one(errors, "form[0].element").message
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "format: tongban-catalog/1\nelements: []\nitems: []\nelements: []\n", encoding="utf-8"
+    )
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml: line 4 column 1"
+    assert error.message == "duplicate key 'elements' (first on line 2)"
+
+
+def test_yaml_alias_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    lol = "".join(f"l{i}: &l{i} [*l{i - 1}, *l{i - 1}, *l{i - 1}]\n" for i in range(1, 9))
+    path.write_text("l0: &l0 [lol]\n" + lol, encoding="utf-8")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml: line 1 column 5"
+    assert "anchors (&l0) are not allowed" in error.message
+
+    path.write_text("format: tongban-catalog/1\nitems: *shared\n", encoding="utf-8")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml: line 2 column 8"
+    assert "aliases (*shared) are not allowed" in error.message
+
+
+def test_python_tag_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "format: tongban-catalog/1\nitems: !!python/object/apply:os.system ['echo pwned']\n",
+        encoding="utf-8",
+    )
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml: line 2 column 8"
+    assert "python/object/apply:os.system" in error.message
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"), [("- a\n- b\n", "a list"), ("", "empty"), ("just text\n", "a str")]
+)
+def test_top_level_must_be_a_mapping(tmp_path: Path, content: str, kind: str) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(content, encoding="utf-8")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml"
+    assert error.message.endswith(f"not {kind}")
+
+
+def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text("format: tongban-catalog/1\nitems:\n  - a: 1\n   b: 2\n", encoding="utf-8")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml: line 4 column 4"
+    assert "expected <block end>" in error.message
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text("items: " + "[" * 10000 + "]" * 10000 + "\n", encoding="utf-8")
+    (error,) = _errors(path)
+    assert "nesting is deeper than" in error.message
+
+
+def test_large_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(20 * 1024 * 1024 + 1)
+    (error,) = _errors(path)
+    assert error.loc == "catalog.yaml"
+    assert "larger than 20 MB" in error.message
+
+
+def test_unsupported_suffix(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text("{}", encoding="utf-8")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.json"
+    assert ".yaml, .yml, .xlsx" in error.message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    (error,) = _errors(tmp_path / "nope.yml")
+    assert error.loc == "nope.yml"
+
+
+def test_non_utf8_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_bytes(b"format: caf\xe9\n")  # Latin-1
+    (error,) = _errors(path)
+    assert "not UTF-8" in error.message
+
+
+def test_parse_catalog_from_memory() -> None:
+    doc = _doc()
+    assert parse_catalog(dump_yaml(doc).encode(), "upload.YML") == doc
+    assert parse_catalog(dump_xlsx(doc), "uploads/catalog.xlsx") == doc
+    with pytest.raises(ValidationFailed) as info:
+        parse_catalog(b"items: [", "upload.yaml")
+    assert info.value.errors[0].loc.startswith("upload.yaml: line 1")
+
+
+# --------------------------------------------------------------------------- bad input: XLSX
+
+
+def test_corrupt_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not really a zip file")
+    (error,) = _errors(path)
+    assert error.loc == "catalog.xlsx"
+    assert "not a valid .xlsx workbook" in error.message
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "a zip, but not a workbook")
+    (error,) = _errors(path)
+    assert "not a valid .xlsx workbook" in error.message
+
+
+def test_xlsx_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    wb["materials"].delete_cols(6)  # necessity
+    wb.save(path)
+    (error,) = _errors(path)
+    assert error.loc == "catalog.xlsx: sheet 'materials'"
+    assert error.message == "missing column(s): 'necessity'"
+
+
+def test_xlsx_unknown_sheet_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("notes")
+    wb["fees"].cell(row=1, column=7, value="discount")
+    wb.save(path)
+    errors = _errors(path)
+    assert _one(errors, "sheet 'notes'").message.startswith("unknown sheet")
+    assert _one(errors, "sheet 'fees' column G").message == "unknown column 'discount'"
+
+
+def test_xlsx_cell_errors_name_sheet_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    wb["materials"]["F3"] = "sometimes"  # row 3 = the second material of QX-RSJ-0001
+    wb["fees"]["E2"] = "twelve"
+    wb["items"]["K2"] = 40  # promised > legal
+    wb["outputs"]["H2"] = "ID_NUMBER||X"
+    wb["channels"]["A2"] = "QX-NOWHERE"
+    wb.save(path)
+    errors = _errors(path)
+    assert len(errors) == 5, errors
+    necessity = _one(errors, "necessity")
+    assert necessity.loc == "catalog.xlsx: sheet 'materials' row 3 column 'necessity'"
+    assert "'sometimes'" in necessity.message
+    assert _one(errors, "amount_fen").loc == "catalog.xlsx: sheet 'fees' row 2 column 'amount_fen'"
+    limit = _one(errors, "time_limit")
+    assert limit.loc.startswith("catalog.xlsx: sheet 'items' row 2 columns 'time_limit_legal'")
+    assert "exceeds the legal one" in limit.message
+    outputs = _one(errors, "sheet 'outputs'")
+    assert outputs.loc == "catalog.xlsx: sheet 'outputs' row 2 column 'elements'"
+    assert "empty value" in outputs.message
+    channel = _one(errors, "sheet 'channels'")
+    assert channel.loc == "catalog.xlsx: sheet 'channels' row 2 column 'item'"
+    assert "no item 'QX-NOWHERE'" in channel.message
+
+
+def test_xlsx_duplicate_item_and_strict_refs(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    wb["elements"]["A3"] = "ID_NUMBER"  # now MARITAL_STATUS is undefined
+    wb.save(path)
+    errors = _errors(path, strict_refs=True)
+    duplicate = _one(errors, "sheet 'elements'")
+    assert duplicate.loc == "catalog.xlsx: sheet 'elements' row 3 column 'code'"
+    assert "first at sheet 'elements' row 2" in duplicate.message
+    unknown = _one(errors, "sheet 'materials'")
+    assert unknown.loc == "catalog.xlsx: sheet 'materials' row 2 column 'elements' (value 2)"
+    assert "'MARITAL_STATUS' is not defined" in unknown.message
+    assert "form" in _one(errors, "sheet 'form'").loc
+
+
+# --------------------------------------------------------------------------- JSON-LD
+
+
+def _node(graph: list[dict[str, Any]], node_id: str) -> dict[str, Any]:
+    (node,) = [n for n in graph if n["@id"] == node_id]
+    return node
+
+
+def test_cpsv_jsonld() -> None:
+    data = to_cpsv_jsonld(
+        _doc(),
+        departments={"RSJ": ("人力资源和社会保障局", "Human Resources and Social Security Bureau")},
+        base_uri="https://example.gov.cn/catalog",
+    )
+    context = data["@context"]
+    assert context["cpsv"] == "http://purl.org/vocab/cpsv#"
+    assert context["cv"] == "http://data.europa.eu/m8g/"
+    for prefix in ("dct", "skos", "schema", "xsd", "eli", "foaf"):
+        assert prefix in context
+    graph = data["@graph"]
+    base = "https://example.gov.cn/catalog/"
+    main = _node(graph, base + "item/QX-RSJ-0001")
+    sub = _node(graph, base + "item/QX-RSJ-0001-01")
+    assert main["@type"] == "cpsv:PublicService"
+    assert main["dct:identifier"] == "QX-RSJ-0001"
+    assert main["dct:title"] == [
+        {"@language": "zh", "@value": "就业登记"},
+        {"@language": "en", "@value": "Employment registration"},
+    ]
+    assert main["dct:type"]["@id"].endswith("/public_service")
+    assert main["cv:hasCompetentAuthority"] == {"@id": base + "department/RSJ"}
+    org = _node(graph, base + "department/RSJ")
+    assert org["@type"] == "cv:PublicOrganisation"
+    assert {"@language": "zh", "@value": "人力资源和社会保障局"} in org["skos:prefLabel"]
+    participants = [p["cv:hasParticipant"]["@id"] for p in main["cv:hasParticipation"]]
+    assert participants == [base + "department/GA", base + "department/SBJ"]
+    assert all(p["@type"] == "cv:Participation" for p in main["cv:hasParticipation"])
+    (legal,) = main["cv:hasLegalResource"]
+    assert legal["@type"] == "eli:LegalResource"
+    assert legal["tb:article"] == "第十条"
+    (requirement,) = main["cv:holdsRequirement"]
+    assert requirement["@type"] == "cv:Requirement"
+    assert [e["@type"] for e in main["cpsv:hasInput"]] == ["cv:Evidence", "cv:Evidence"]
+    assert main["cpsv:produces"][0]["@type"] == "cv:Output"
+    (cost,) = main["cv:hasCost"]
+    assert cost["@type"] == "cv:Cost"
+    assert cost["cv:hasValue"] == {"@type": "xsd:decimal", "@value": "12.50"}
+    assert cost["cv:currency"]["@id"].endswith("/currency/CNY")
+    assert _node(graph, base + "item/QX-RSJ-0001-01")["cv:hasCost"][0]["cv:hasValue"][
+        "@value"
+    ] == "0.00"
+    assert [c["@type"] for c in main["cv:hasChannel"]] == ["cv:Channel"] * 3
+    assert main["cv:processingTime"] == {"@type": "xsd:duration", "@value": "P5D"}
+    assert main["tb:processingTimeUnit"] == "working-day"
+    assert main["dct:hasPart"] == [{"@id": base + "item/QX-RSJ-0001-01"}]
+    assert sub["dct:isPartOf"] == {"@id": base + "item/QX-RSJ-0001"}
+    concept = _node(graph, base + "element/MARITAL_STATUS")
+    assert concept["@type"] == "skos:Concept"
+    assert concept["tb:allowedValues"] == ["未婚", "已婚", "离异", "丧偶"]
+
+
+@pytest.mark.parametrize(
+    ("fen", "yuan"), [(0, "0.00"), (5, "0.05"), (1250, "12.50"), (10**22 + 1, "1" + "0" * 20 + ".01")]
+)
+def test_cost_is_exact(fen: int, yuan: str) -> None:
+    data = _data()
+    data["items"][0]["fees"][0]["amount_fen"] = fen
+    graph = to_cpsv_jsonld(CatalogDocument.model_validate(data))["@graph"]
+    value = _node(graph, "https://tongban.example/item/QX-RSJ-0001")["cv:hasCost"][0]
+    assert value["cv:hasValue"]["@value"] == yuan
+    assert Decimal(yuan) * 100 == fen
+
+
+def test_write_jsonld(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.jsonld"
+    write_jsonld(_doc(), path, departments={"RSJ": ("人社局", "HR Bureau")})
+    text = path.read_text(encoding="utf-8")
+    assert "人社局" in text  # ensure_ascii=False
+    assert json.loads(text) == to_cpsv_jsonld(_doc(), departments={"RSJ": ("人社局", "HR Bureau")})
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+# --------------------------------------------------------------------------- the demo catalogue
+
+
+def test_demo_catalog_round_trips(tmp_path: Path) -> None:
+    if not DEMO_CATALOG.exists():
+        pytest.skip("src/tongban/demo/data/catalog.yaml does not exist yet")
+    doc = read_catalog(DEMO_CATALOG)
+    once = dump_yaml(doc)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(once, encoding="utf-8")
+    again = read_catalog(path)
+    assert again == doc
+    assert dump_yaml(again) == once
+    xlsx = tmp_path / "catalog.xlsx"
+    write_xlsx(doc, xlsx)
+    via_xlsx = read_catalog(xlsx)
+    assert via_xlsx == doc
+    assert dump_yaml(via_xlsx) == once
+    assert dump_xlsx(via_xlsx) == xlsx.read_bytes()

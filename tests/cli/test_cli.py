@@ -1,0 +1,131 @@
+"""The ``tongban`` command as a new user runs it: the demo county on a fresh SQLite file, then
+the catalogue and bundle commands against it. Each command runs in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def run(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tongban.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    folder = tmp_path_factory.mktemp("cli")
+    env = {
+        **os.environ,
+        "TONGBAN_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite3'}",
+        "TONGBAN_PASSWORD_PROFILE": "cheapest",
+        "COLUMNS": "200",
+    }
+    first = run(env, "demo", "--no-serve")
+    assert "reform" in first.stdout
+    assert "demo-pass-2026" in first.stdout
+    # Loading the demo again changes nothing and does not fail.
+    run(env, "demo", "--no-serve")
+    env["TB_FOLDER"] = str(folder)
+    yield env
+
+
+def test_catalogue_round_trips_through_yaml_and_xlsx(demo_env: dict[str, str]) -> None:
+    folder = Path(demo_env["TB_FOLDER"])
+    for fmt, name in (("yaml", "a.yaml"), ("xlsx", "a.xlsx")):
+        first, second = folder / name, folder / ("b." + fmt)
+        run(demo_env, "catalog", "export", "--format", fmt, "-o", str(first))
+        imported = run(demo_env, "catalog", "import", str(first))
+        assert "0 versions created" in imported.stdout
+        run(demo_env, "catalog", "export", "--format", fmt, "-o", str(second))
+        assert first.read_bytes() == second.read_bytes()
+
+
+def test_validate_reports_each_error_and_exits_1(demo_env: dict[str, str]) -> None:
+    folder = Path(demo_env["TB_FOLDER"])
+    good = folder / "good.yaml"
+    run(demo_env, "catalog", "export", "-o", str(good))
+    assert "valid" in run(demo_env, "catalog", "validate", str(good)).stdout
+    text = good.read_text(encoding="utf-8")
+    bad = folder / "bad.yaml"
+    bad.write_text(
+        text.replace("department: QX-MZJ\n", "department: QX-NOPE\n", 1), encoding="utf-8"
+    )
+    result = run(demo_env, "catalog", "validate", str(bad), ok=False)
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines
+    assert all("QX-NOPE" in line and line.startswith("bad.yaml: ") for line in lines), lines
+    # The failed import writes nothing: the export is unchanged.
+    assert run(demo_env, "catalog", "import", str(bad), ok=False).returncode == 1
+    after = folder / "after.yaml"
+    run(demo_env, "catalog", "export", "-o", str(after))
+    assert after.read_text(encoding="utf-8") == text
+
+
+def test_cpsv_export_is_json_ld(demo_env: dict[str, str]) -> None:
+    out = run(demo_env, "catalog", "export", "--format", "cpsv-jsonld").stdout
+    document = json.loads(out)
+    assert "@context" in document
+    services = [n for n in document["@graph"] if n.get("@type") == "cpsv:PublicService"]
+    assert len(services) >= 40
+
+
+def test_bundle_list_and_compose(demo_env: dict[str, str]) -> None:
+    listed = json.loads(run(demo_env, "bundle", "list", "--format", "json").stdout)
+    assert {b["code"] for b in listed} == {
+        "property-transfer",
+        "civil-servant-career",
+        "disability-benefits",
+    }
+    ledger = json.loads(
+        run(demo_env, "bundle", "compose", "property-transfer", "--format", "json").stdout
+    )
+    for part in ("before", "after", "removed"):
+        assert set(ledger[part]) == {"forms", "fields", "materials", "steps", "visits", "days"}
+    assert ledger["after"]["forms"] == 1
+    assert ledger["before"]["forms"] > 5
+    assert len(ledger["removed"]["materials"]) >= 8
+    assert ledger["after"]["days"]["legal"] < ledger["before"]["days"]["legal"]
+    csv_out = run(demo_env, "bundle", "compose", "property-transfer", "--format", "csv").stdout
+    assert csv_out.startswith("section,kind,before,after")
+    assert "removed,materials," in csv_out
+    table = run(
+        demo_env,
+        "bundle",
+        "compose",
+        "civil-servant-career",
+        "-a",
+        "event=retirement",
+        "-a",
+        "has_children=no",
+    ).stdout
+    assert "forms" in table
+    bad = run(
+        demo_env, "bundle", "compose", "civil-servant-career", "-a", "event=promotion", ok=False
+    )
+    assert bad.returncode == 1
+    assert "answers.event: 'promotion' is not an answer" in bad.stderr
+
+
+def test_demo_bundles_pass_their_lints_and_export_bpmn(demo_env: dict[str, str]) -> None:
+    for code in ("property-transfer", "civil-servant-career", "disability-benefits"):
+        assert "no problems" in run(demo_env, "bundle", "lint", code).stdout
+    xml = run(demo_env, "bundle", "export-bpmn", "property-transfer").stdout
+    assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert xml.count("<bpmn:lane ") >= 6
