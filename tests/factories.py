@@ -43,6 +43,18 @@ ORG: dict[str, Any] = {
     ],
     "departments": [
         {
+            "code": "QX-ZWFW",
+            "name_zh": "青溪县政务服务中心",
+            "name_en": "Service centre",
+            "jurisdiction": "990123",
+        },
+        {
+            "code": "QX-T001",
+            "name_zh": "城关镇便民服务中心",
+            "name_en": "Chengguan office",
+            "jurisdiction": "990123001",
+        },
+        {
             "code": "QX-RSJ",
             "name_zh": "青溪县人社局",
             "name_en": "Qingxi HR",
@@ -105,6 +117,50 @@ ORG: dict[str, Any] = {
             "display_name": "Observer",
             "password": PASSWORD,
             "grants": [{"role": "observer", "jurisdiction": "990123"}],
+        },
+        {
+            "username": "officer.zjj",
+            "display_name": "officer.zjj",
+            "password": PASSWORD,
+            "grants": [{"role": "officer", "jurisdiction": "990123", "department": "QX-ZJJ"}],
+        },
+        {
+            "username": "frontdesk",
+            "display_name": "frontdesk",
+            "password": PASSWORD,
+            "grants": [{"role": "front_desk", "jurisdiction": "990123", "department": "QX-ZWFW"}],
+        },
+        {
+            "username": "township",
+            "display_name": "township",
+            "password": PASSWORD,
+            "grants": [
+                {"role": "township_worker", "jurisdiction": "990123001", "department": "QX-T001"}
+            ],
+        },
+        {
+            "username": "committee.a",
+            "display_name": "committee.a",
+            "password": PASSWORD,
+            "grants": [
+                {"role": "committee_member", "jurisdiction": "990123", "department": "QX-RSJ"}
+            ],
+        },
+        {
+            "username": "committee.b",
+            "display_name": "committee.b",
+            "password": PASSWORD,
+            "grants": [
+                {"role": "committee_member", "jurisdiction": "990123", "department": "QX-RSJ"}
+            ],
+        },
+        {
+            "username": "committee.c",
+            "display_name": "committee.c",
+            "password": PASSWORD,
+            "grants": [
+                {"role": "committee_member", "jurisdiction": "990123", "department": "QX-RSJ"}
+            ],
         },
     ],
 }

@@ -14,6 +14,7 @@ from tongban.auth import api as auth_api
 from tongban.auth import pages as auth_pages
 from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
+from tongban.cases import api as cases_api
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.errors import AppError, NotAuthenticated
@@ -67,7 +68,7 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, org_api, catalog_api, bundles_api):
+    for module in (auth_api, org_api, catalog_api, bundles_api, cases_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (web_pages, auth_pages, org_pages, catalog_pages, bundles_pages):
         app.include_router(page_module.router)

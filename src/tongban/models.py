@@ -7,5 +7,6 @@ def load_all_models() -> None:
     import tongban.audit.models
     import tongban.auth.models
     import tongban.bundles.models
+    import tongban.cases.models
     import tongban.catalog.models
     import tongban.org.models  # noqa: F401

@@ -72,7 +72,7 @@ def server() -> Iterator[str]:
         "TONGBAN_DATABASE_URL": f"sqlite:///{tmp / 'browser.sqlite3'}",
         "PYTHONUNBUFFERED": "1",
     }
-    demo = subprocess.run(  # noqa: S603 - fixed argument list
+    demo = subprocess.run(
         [_python(), "-m", "tongban.cli.main", "demo", "--no-serve"],
         env=env,
         cwd=REPO_ROOT,
@@ -87,8 +87,17 @@ def server() -> Iterator[str]:
     port = _free_port()
     log_path = tmp / "server.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [_python(), "-m", "tongban.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen(
+            [
+                _python(),
+                "-m",
+                "tongban.cli.main",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=env,
             cwd=REPO_ROOT,
             stdout=log,
@@ -105,6 +114,8 @@ def server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, SCREENSHOTS.parent / "browser-server.log")
         shutil.rmtree(tmp, ignore_errors=True)
 
 

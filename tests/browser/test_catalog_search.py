@@ -42,7 +42,9 @@ def test_search_for_disability_shows_only_matching_items_and_a_count(
     page.get_by_label("名称或编码").press("Enter")
     page.wait_for_url(re.compile(r"q=%E6%AE%8B%E7%96%BE"))
     _total_shown(page, expected["total"])
-    expect(page.get_by_test_id("result-count")).to_contain_text(f"共找到 {expected['total']} 个事项")
+    expect(page.get_by_test_id("result-count")).to_contain_text(
+        f"共找到 {expected['total']} 个事项"
+    )
     names = page.locator("[data-testid=results-table] tbody .item-name")
     expect(names).to_have_count(min(expected["total"], 50))
     for name in names.all_inner_texts():
@@ -136,4 +138,3 @@ def test_pagination_keeps_the_filters(page: Page, snap: Snap, api: httpx.Client)
     page.wait_for_url(re.compile(r"offset=50"))
     expect(page.get_by_test_id("result-count")).to_contain_text("51–")
     snap("1-page-2")
-

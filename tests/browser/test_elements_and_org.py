@@ -77,7 +77,9 @@ def test_organisation_tree_departments_and_modules(
     county_node = tree.locator(f"li[data-code='{county['code']}']")
     expect(county_node).to_contain_text("县")
     # Nested: the county sits inside its parent's list.
-    expect(tree.locator(f"li[data-code='{county['parent']}'] li[data-code='{county['code']}']")).to_have_count(1)
+    expect(
+        tree.locator(f"li[data-code='{county['parent']}'] li[data-code='{county['code']}']")
+    ).to_have_count(1)
     snap("1-org")
 
     matrix = page.get_by_test_id("module-matrix")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -19,7 +17,9 @@ def test_wrong_password_is_refused_then_the_right_one_logs_in(page: Page, snap: 
 
     page.get_by_label("用户名").fill("reform")
     page.get_by_label("密码").fill("not-the-password")
-    with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST") as answer:
+    with page.expect_response(
+        lambda r: r.url.endswith("/login") and r.request.method == "POST"
+    ) as answer:
         page.locator("form[action='/login'] button[type=submit]").click()
     assert answer.value.status == 401
     expect(page.get_by_test_id("login-error")).to_have_text("用户名或密码错误。")

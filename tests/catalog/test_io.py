@@ -15,6 +15,8 @@ import yaml
 
 import tongban
 from tongban.catalog.io import (
+    _HAVE_LIBYAML,
+    _yaml_raw,
     dump_xlsx,
     dump_yaml,
     parse_catalog,
@@ -30,6 +32,7 @@ from tongban.errors import FieldError, ValidationFailed
 
 MARKUP = "<script>alert(1)</script>"
 DEMO_CATALOG = Path(tongban.__file__).parent / "demo" / "data" / "catalog.yaml"
+_needs_libyaml = pytest.mark.skipif(not _HAVE_LIBYAML, reason="PyYAML built without libyaml")
 
 
 def _data() -> dict[str, Any]:
@@ -565,14 +568,53 @@ def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:
     path.write_text("format: tongban-catalog/1\nitems:\n  - a: 1\n   b: 2\n", encoding="utf-8")
     (error,) = _errors(path)
     assert error.loc == "catalog.yaml: line 4 column 4"
-    assert "expected <block end>" in error.message
+    assert error.message.startswith("while parsing a block")
 
 
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     path.write_text("items: " + "[" * 10000 + "]" * 10000 + "\n", encoding="utf-8")
     (error,) = _errors(path)
-    assert "nesting is deeper than" in error.message
+    assert "nesting" in error.message
+    assert error.loc.startswith("catalog.yaml: line 1 column ")
+
+
+@pytest.mark.parametrize("fast", [False, pytest.param(True, marks=_needs_libyaml)])
+@pytest.mark.parametrize(
+    ("text", "loc", "message"),
+    [
+        ("a: &x [1]\nb: *x\n", "c.yaml: line 1 column 4", "anchors (&x) are not allowed"),
+        ("a:\n  b: *x\n", "c.yaml: line 2 column 6", "aliases (*x) are not allowed"),
+        ("a: 1\nb: 2\na: 3\n", "c.yaml: line 3 column 1", "duplicate key 'a' (first on line 1)"),
+        ("a: !!python/name:os.system\n", "c.yaml: line 1 column 4", "python/name:os.system"),
+        ("a: {<<: {b: 1}}\n", "c.yaml: line 1 column 5", "merge keys (<<) are not allowed"),
+        (
+            "a: [" + "[" * 70 + "]" * 71 + "\n",
+            "c.yaml: line 1 column ",
+            "nesting is deeper than 64",
+        ),
+        ("a: b\x07\n", "c.yaml: line 1 column 5", "U+0007"),
+        ("x: 表\x00\n", "c.yaml: line 1 column 5", "U+0000"),
+    ],
+)
+def test_yaml_guards_with_and_without_libyaml(
+    fast: bool, text: str, loc: str, message: str
+) -> None:
+    loaded = _yaml_raw(text.encode(), "c.yaml", fast=fast)
+    assert loaded.raw is None
+    (error,) = loaded.errors
+    assert error.loc.startswith(loc)
+    assert message in error.message
+
+
+@pytest.mark.parametrize("fast", [False, pytest.param(True, marks=_needs_libyaml)])
+def test_both_yaml_loaders_agree(fast: bool) -> None:
+    text = dump_yaml(_doc())
+    loaded = _yaml_raw(text.encode(), "c.yaml", fast=fast)
+    assert CatalogDocument.model_validate(loaded.raw) == _doc()
+    assert loaded.place(("items", 1, "steps", 0, "kind")).startswith(
+        "items[1] (QX-RSJ-0001-01).steps[0].kind (line "
+    )
 
 
 def test_large_file_is_refused(tmp_path: Path) -> None:
@@ -743,9 +785,10 @@ def test_cpsv_jsonld() -> None:
     assert cost["@type"] == "cv:Cost"
     assert cost["cv:hasValue"] == {"@type": "xsd:decimal", "@value": "12.50"}
     assert cost["cv:currency"]["@id"].endswith("/currency/CNY")
-    assert _node(graph, base + "item/QX-RSJ-0001-01")["cv:hasCost"][0]["cv:hasValue"][
-        "@value"
-    ] == "0.00"
+    assert (
+        _node(graph, base + "item/QX-RSJ-0001-01")["cv:hasCost"][0]["cv:hasValue"]["@value"]
+        == "0.00"
+    )
     assert [c["@type"] for c in main["cv:hasChannel"]] == ["cv:Channel"] * 3
     assert main["cv:processingTime"] == {"@type": "xsd:duration", "@value": "P5D"}
     assert main["tb:processingTimeUnit"] == "working-day"
@@ -757,7 +800,8 @@ def test_cpsv_jsonld() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fen", "yuan"), [(0, "0.00"), (5, "0.05"), (1250, "12.50"), (10**22 + 1, "1" + "0" * 20 + ".01")]
+    ("fen", "yuan"),
+    [(0, "0.00"), (5, "0.05"), (1250, "12.50"), (10**22 + 1, "1" + "0" * 20 + ".01")],
 )
 def test_cost_is_exact(fen: int, yuan: str) -> None:
     data = _data()

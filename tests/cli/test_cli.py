@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ def run(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("cli")
     env = {
         **os.environ,
@@ -42,7 +41,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     # Loading the demo again changes nothing and does not fail.
     run(env, "demo", "--no-serve")
     env["TB_FOLDER"] = str(folder)
-    yield env
+    return env
 
 
 def test_catalogue_round_trips_through_yaml_and_xlsx(demo_env: dict[str, str]) -> None:

@@ -33,8 +33,13 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 from yaml.composer import ComposerError
-from yaml.constructor import ConstructorError
-from yaml.events import AliasEvent
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from tongban.catalog.schemas import FORMAT_ID, CatalogDocument, ItemIn
@@ -354,41 +359,34 @@ def _in_loop(start: str, parents: Mapping[str, str]) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-class _CatalogLoader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses anchors, aliases, merge keys, duplicate keys and deep nesting,
+def _refuse_event(event: Any, depth: int) -> None:
+    """Refuse an alias, an anchor, or nesting beyond ``MAX_YAML_DEPTH``."""
+    mark: Any = event.start_mark
+    anchor: str | None = getattr(event, "anchor", None)
+    if isinstance(event, AliasEvent):
+        raise ComposerError(
+            None, None, f"aliases (*{anchor}) are not allowed in a catalogue file", mark
+        )
+    if anchor is not None:
+        raise ComposerError(
+            None, None, f"anchors (&{anchor}) are not allowed in a catalogue file", mark
+        )
+    if depth > MAX_YAML_DEPTH:
+        raise ComposerError(None, None, f"nesting is deeper than {MAX_YAML_DEPTH} levels", mark)
+
+
+class _TrackingConstructor(SafeConstructor):
+    """Builds mappings and sequences while refusing merge keys and collecting duplicate keys,
     and remembers the line of every mapping key and sequence entry for error messages."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.key_lines: dict[int, dict[Any, int]] = {}
-        self.entry_lines: dict[int, list[int]] = {}
-        self.duplicates: list[tuple[int, int, str]] = []
-        self._depth = 0
+    key_lines: dict[int, dict[Any, int]]
+    entry_lines: dict[int, list[int]]
+    duplicates: list[tuple[int, int, str]]
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        mark: Any = event.start_mark
-        anchor: str | None = getattr(event, "anchor", None)
-        if isinstance(event, AliasEvent):
-            raise ComposerError(
-                None, None, f"aliases (*{anchor}) are not allowed in a catalogue file", mark
-            )
-        if anchor is not None:
-            raise ComposerError(
-                None, None, f"anchors (&{anchor}) are not allowed in a catalogue file", mark
-            )
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise ComposerError(
-                    None,
-                    None,
-                    f"nesting is deeper than {MAX_YAML_DEPTH} levels",
-                    mark,
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+    def init_tracking(self) -> None:
+        self.key_lines = {}
+        self.entry_lines = {}
+        self.duplicates = []
 
     def construct_catalog_map(self, node: MappingNode) -> Iterator[dict[Any, Any]]:
         data: dict[Any, Any] = {}
@@ -414,13 +412,9 @@ class _CatalogLoader(yaml.SafeLoader):
                 ) from None
             line = key_node.start_mark.line + 1
             if key in data:
-                self.duplicates.append(
-                    (
-                        line,
-                        key_node.start_mark.column + 1,
-                        f"duplicate key {key!r} (first on line {lines[key]})",
-                    )
-                )
+                column = key_node.start_mark.column + 1
+                message = f"duplicate key {key!r} (first on line {lines[key]})"
+                self.duplicates.append((line, column, message))
                 continue
             data[key] = self.construct_object(value_node, deep=False)
             lines[key] = line
@@ -433,34 +427,85 @@ class _CatalogLoader(yaml.SafeLoader):
         self.entry_lines[id(data)] = [child.start_mark.line + 1 for child in node.value]
 
 
-_CatalogLoader.add_constructor("tag:yaml.org,2002:map", _CatalogLoader.construct_catalog_map)
-_CatalogLoader.add_constructor("tag:yaml.org,2002:seq", _CatalogLoader.construct_catalog_seq)
+class _PyLoader(_TrackingConstructor, yaml.SafeLoader):
+    """Pure-Python ``SafeLoader`` that checks every node as it composes it."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self.init_tracking()
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self._depth += 1
+        try:
+            _refuse_event(self.peek_event(), self._depth)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_HAVE_LIBYAML: Final = bool(getattr(yaml, "__with_libyaml__", False))
+
+_PyLoader.add_constructor("tag:yaml.org,2002:map", _PyLoader.construct_catalog_map)  # type: ignore[type-var]
+_PyLoader.add_constructor("tag:yaml.org,2002:seq", _PyLoader.construct_catalog_seq)  # type: ignore[type-var]
+
+if _HAVE_LIBYAML:
+
+    class _CLoader(_TrackingConstructor, yaml.CSafeLoader):
+        """libyaml's safe loader (much faster); ``_check_events`` must vet the text first,
+        since libyaml composes aliases and nesting in C."""
+
+        def __init__(self, stream: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            self.init_tracking()
+
+    _CLoader.add_constructor("tag:yaml.org,2002:map", _CLoader.construct_catalog_map)  # type: ignore[type-var]
+    _CLoader.add_constructor("tag:yaml.org,2002:seq", _CLoader.construct_catalog_seq)  # type: ignore[type-var]
+
+
+def _check_events(text: str) -> None:
+    """One fast pass over libyaml's events: no anchors, no aliases, no deep nesting."""
+    parser = yaml.CSafeLoader(text)
+    try:
+        depth = 0
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            _refuse_event(event, depth + (1 if isinstance(event, ScalarEvent) else 0))
+    finally:
+        parser.dispose()
 
 
 def _no_place(loc: Loc) -> str:
     return ""
 
 
-def _yaml_raw(data: bytes, name: str) -> _Loaded:
+def _yaml_raw(data: bytes, name: str, *, fast: bool = _HAVE_LIBYAML) -> _Loaded:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (bad byte at offset {exc.start})"
         return _Loaded(None, _no_place, [FieldError(name, message)])
+    loader: _PyLoader | _CLoader | None = None
     try:
-        loader = _CatalogLoader(text)
-    except yaml.reader.ReaderError as exc:
-        return _Loaded(None, _no_place, [_reader_error(name, text, exc)])
-    try:
+        if fast:
+            _check_events(text)
+            loader = _CLoader(text)
+        else:
+            loader = _PyLoader(text)
         raw = loader.get_single_data()
     except yaml.reader.ReaderError as exc:
-        return _Loaded(None, _no_place, [_reader_error(name, text, exc)])
+        return _Loaded(None, _no_place, [_reader_error(name, text, exc, in_bytes=fast)])
     except yaml.MarkedYAMLError as exc:
         return _Loaded(None, _no_place, [_yaml_error(name, exc)])
     except yaml.YAMLError as exc:
         return _Loaded(None, _no_place, [FieldError(name, f"not valid YAML: {exc}")])
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if loader.duplicates:
         errors = [
             FieldError(f"{name}: line {line} column {column}", message)
@@ -492,16 +537,24 @@ def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> FieldError:
     return FieldError(loc, message)
 
 
-def _reader_error(name: str, text: str, exc: yaml.reader.ReaderError) -> FieldError:
-    line = text.count("\n", 0, exc.position) + 1
-    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+def _reader_error(
+    name: str, text: str, exc: yaml.reader.ReaderError, *, in_bytes: bool
+) -> FieldError:
+    # PyYAML reports a character index, libyaml a byte offset into the UTF-8 text.
+    before = (
+        text.encode("utf-8")[: exc.position].decode("utf-8", "replace")
+        if in_bytes
+        else text[: exc.position]
+    )
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
     return FieldError(
         f"{name}: line {line} column {column}",
         f"character U+{exc.character:04X} is not allowed in a YAML file",
     )
 
 
-def _yaml_line(loc: Loc, raw: Any, loader: _CatalogLoader) -> int | None:
+def _yaml_line(loc: Loc, raw: Any, loader: _TrackingConstructor) -> int | None:
     node = raw
     line: int | None = None
     for step in loc:

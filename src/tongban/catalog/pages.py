@@ -481,7 +481,7 @@ def edit_form(
 
 
 @router.post("/catalog/{code}/edit", response_class=HTMLResponse)
-def edit_submit(  # noqa: PLR0913 - one parameter per form field
+def edit_submit(
     code: str,
     request: Request,
     session: DbSession,

@@ -1,0 +1,1 @@
+"""Cases: one application fanned out to every department, legal clocks, and who acted."""

@@ -1,0 +1,212 @@
+"""JSON routes of cases: apply, follow, the workbench, and every action on a step."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from pydantic import BaseModel
+
+from tongban.cases import service, views
+from tongban.cases.schemas import (
+    ApplicationIn,
+    CaseOut,
+    CompleteIn,
+    CorrectionIn,
+    DelegateIn,
+    ReturnIn,
+    SignIn,
+    StepOut,
+    VoteIn,
+)
+from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
+
+router = APIRouter(tags=["cases"])
+
+
+class Submitted(BaseModel):
+    number: str
+    status: str
+
+
+class StatusOut(BaseModel):
+    number: str
+    status: str
+    subject_code: str
+    submitted_at: str
+    legal_due: str | None
+    steps: list[tuple[str, str, str]]
+
+
+class PayIn(BaseModel):
+    lock_version: int
+    amount_fen: int | None = None
+
+
+class UploadOut(BaseModel):
+    id: int
+    sha256: str
+    size: int
+
+
+@router.post("/cases", response_model=Submitted, status_code=201, dependencies=[Depends(api_csrf)])
+def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal) -> Submitted:
+    """Submit one application for an item or a bundle; the same ``idempotency_key`` again
+    returns the same case."""
+    case = service.submit_application(session=session, principal=principal, application=body)
+    return Submitted(number=case.number, status=case.status)
+
+
+@router.get("/cases/{number}", response_model=CaseOut)
+def get_case(number: str, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
+    return views.case_out(
+        session, service.get_case_row(session=session, principal=principal, number=number)
+    )
+
+
+@router.get("/cases/{number}/status", response_model=StatusOut)
+def status(number: str, session: DbSession, x_applicant_id: Annotated[str, Header()]) -> StatusOut:
+    """For the applicant: the case number and their ID number (header ``X-Applicant-Id``)."""
+    case = service.public_status(session=session, number=number, id_no=x_applicant_id)
+    out = views.case_out(session, case)
+    return StatusOut(
+        number=out.number,
+        status=out.status,
+        subject_code=out.subject_code,
+        submitted_at=out.submitted_at.isoformat(),
+        legal_due=out.legal_due.isoformat() if out.legal_due else None,
+        steps=[(s.name_zh, s.status, s.responsible_department or "") for s in out.steps],
+    )
+
+
+@router.get("/workbench", response_model=list[StepOut])
+def workbench(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    kind: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[StepOut]:
+    """My open steps, by due date."""
+    rows = service.workbench(
+        session=session, principal=principal, kind=kind, limit=min(limit, 500), offset=offset
+    )
+    return views.workbench_out(session, rows)
+
+
+@router.post("/steps/{step_id}/complete", status_code=204, dependencies=[Depends(api_csrf)])
+def complete(
+    step_id: int, body: CompleteIn, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    service.complete_step(
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        lock_version=body.lock_version,
+        outcome=body.outcome,
+    )
+
+
+@router.post("/steps/{step_id}/return", status_code=204, dependencies=[Depends(api_csrf)])
+def return_step(
+    step_id: int, body: ReturnIn, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    service.return_step(
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        lock_version=body.lock_version,
+        to_step_id=body.to_step_id,
+        reason=body.reason,
+    )
+
+
+@router.post("/steps/{step_id}/correction", status_code=204, dependencies=[Depends(api_csrf)])
+def correction(
+    step_id: int, body: CorrectionIn, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    service.request_correction(
+        session=session, principal=principal, step_id=step_id, reason=body.reason, kind=body.kind
+    )
+
+
+@router.post("/cases/{number}/resume", status_code=204, dependencies=[Depends(api_csrf)])
+def resume(number: str, session: DbSession, principal: CurrentPrincipal) -> None:
+    service.resume(session=session, principal=principal, number=number)
+
+
+@router.post("/steps/{step_id}/delegate", status_code=204, dependencies=[Depends(api_csrf)])
+def delegate(
+    step_id: int, body: DelegateIn, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    service.delegate(
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        to_department=body.to_department,
+        reason=body.reason,
+    )
+
+
+@router.post("/steps/{step_id}/vote", status_code=204, dependencies=[Depends(api_csrf)])
+def vote(step_id: int, body: VoteIn, session: DbSession, principal: CurrentPrincipal) -> None:
+    service.vote(session=session, principal=principal, step_id=step_id, choice=body.choice)
+
+
+@router.post("/steps/{step_id}/decide", status_code=204, dependencies=[Depends(api_csrf)])
+def decide(step_id: int, body: CompleteIn, session: DbSession, principal: CurrentPrincipal) -> None:
+    service.close_decision(
+        session=session, principal=principal, step_id=step_id, lock_version=body.lock_version
+    )
+
+
+@router.post("/steps/{step_id}/sign", status_code=204, dependencies=[Depends(api_csrf)])
+def sign(
+    step_id: int, body: SignIn, lock_version: int, session: DbSession, principal: CurrentPrincipal
+) -> None:
+    service.sign(
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        party=body.party,
+        lock_version=lock_version,
+    )
+
+
+@router.post("/steps/{step_id}/pay", status_code=204, dependencies=[Depends(api_csrf)])
+def pay(step_id: int, body: PayIn, session: DbSession, principal: CurrentPrincipal) -> None:
+    service.pay(
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        lock_version=body.lock_version,
+        amount_fen=body.amount_fen,
+    )
+
+
+@router.post(
+    "/cases/{number}/uploads",
+    response_model=UploadOut,
+    status_code=201,
+    dependencies=[Depends(api_csrf)],
+)
+def upload(
+    number: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: Annotated[str, Form(max_length=60)],
+    file: Annotated[UploadFile, File()],
+    step_id: Annotated[int | None, Form()] = None,
+) -> UploadOut:
+    data = file.file.read(service.MAX_UPLOAD + 1)
+    row = service.upload(
+        session=session,
+        principal=principal,
+        number=number,
+        purpose=purpose,
+        filename=file.filename or "upload",
+        content_type=file.content_type or "",
+        data=data,
+        step_id=step_id,
+    )
+    return UploadOut(id=row.id, sha256=row.sha256, size=row.size)

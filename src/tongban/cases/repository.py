@@ -1,0 +1,182 @@
+"""Queries of the case engine. The hot path (completing a step) is a handful of Core
+statements: conditional update of the step, successors' counters, the event append."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from tongban.cases.models import Case, CaseStep, Delegation, StepLink, Suspension, Vote
+from tongban.org.models import Department, Jurisdiction
+
+
+def case_by_number(session: Session, number: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.number == number)).one_or_none()
+
+
+def case_by_key(session: Session, key: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.idempotency_key == key)).one_or_none()
+
+
+def steps_of(session: Session, case_id: int) -> list[CaseStep]:
+    return list(
+        session.scalars(
+            select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.position)
+        )
+    )
+
+
+def step(session: Session, step_id: int) -> CaseStep | None:
+    return session.get(CaseStep, step_id)
+
+
+def claim_step(session: Session, step_id: int, lock_version: int, values: dict[str, Any]) -> bool:
+    """Finish a ready step only if nobody changed it since it was read (optimistic lock)."""
+    result = session.execute(
+        update(CaseStep)
+        .where(
+            CaseStep.id == step_id,
+            CaseStep.lock_version == lock_version,
+            CaseStep.status == "ready",
+        )
+        .values(**values, lock_version=CaseStep.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_successors(session: Session, step_id: int) -> list[CaseStep]:
+    """Decrement the successors' counters; the ones that reach zero are returned."""
+    successors = select(StepLink.to_step_id).where(StepLink.from_step_id == step_id)
+    session.execute(
+        update(CaseStep)
+        .where(CaseStep.id.in_(successors))
+        .values(waits_for=CaseStep.waits_for - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.scalars(
+            select(CaseStep).where(
+                CaseStep.id.in_(successors), CaseStep.waits_for == 0, CaseStep.status == "waiting"
+            )
+        )
+    )
+
+
+def mark_ready(
+    session: Session, step_ids: Iterable[int], values_by_id: dict[int, dict[str, Any]]
+) -> None:
+    for step_id in step_ids:
+        session.execute(
+            update(CaseStep)
+            .where(CaseStep.id == step_id)
+            .values(status="ready", **values_by_id[step_id])
+            .execution_options(synchronize_session=False)
+        )
+
+
+def open_step_count(session: Session, case_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(CaseStep)
+            .where(CaseStep.case_id == case_id, CaseStep.status.in_(("waiting", "ready")))
+        )
+        or 0
+    )
+
+
+def predecessors(session: Session, step_id: int) -> list[int]:
+    return list(
+        session.scalars(select(StepLink.from_step_id).where(StepLink.to_step_id == step_id))
+    )
+
+
+def workbench(
+    session: Session,
+    visible: ColumnElement[bool],
+    *,
+    kind: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[CaseStep, str]]:
+    """Open steps the funnel lets through, by due date: (step, case number)."""
+    query = (
+        select(CaseStep, Case.number)
+        .join(Case, Case.id == CaseStep.case_id)
+        .join(Department, Department.id == CaseStep.responsible_department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(CaseStep.status == "ready", visible)
+    )
+    if kind:
+        query = query.where(CaseStep.kind == kind)
+    rows = session.execute(
+        query.order_by(CaseStep.due_date, CaseStep.id).limit(limit).offset(offset)
+    ).all()
+    return [(s, n) for s, n in rows]
+
+
+def open_suspension(session: Session, case_id: int) -> Suspension | None:
+    return session.scalars(
+        select(Suspension).where(Suspension.case_id == case_id, Suspension.ended_at.is_(None))
+    ).one_or_none()
+
+
+def suspensions(session: Session, case_id: int) -> list[Suspension]:
+    return list(
+        session.scalars(
+            select(Suspension).where(Suspension.case_id == case_id).order_by(Suspension.id)
+        )
+    )
+
+
+def votes(session: Session, step_id: int) -> list[Vote]:
+    return list(session.scalars(select(Vote).where(Vote.step_id == step_id).order_by(Vote.id)))
+
+
+def delegation_for(session: Session, step_id: int) -> Delegation | None:
+    return session.scalars(
+        select(Delegation)
+        .where(Delegation.step_id == step_id)
+        .order_by(Delegation.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def due_ready_steps(session: Session, today: date) -> list[CaseStep]:
+    """Ready steps with a clock, for the escalation sweep."""
+    return list(
+        session.scalars(
+            select(CaseStep).where(
+                CaseStep.status == "ready", CaseStep.due_date.is_not(None), CaseStep.limit_days > 0
+            )
+        )
+    )
+
+
+def department_paths(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """department id → (code, jurisdiction path)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Department.id, Department.code, Jurisdiction.path)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(Department.id.in_(wanted))
+    ).all()
+    return {i: (c, p) for i, c, p in rows}
+
+
+def now_ready_since(session: Session, case_id: int) -> list[CaseStep]:
+    return list(
+        session.scalars(
+            select(CaseStep).where(and_(CaseStep.case_id == case_id, CaseStep.status == "ready"))
+        )
+    )
+
+
+__all__ = ["datetime"]

@@ -1,0 +1,1117 @@
+"""The case engine: one application fans out to every department's steps along the item's or
+the bundle's graph; steps become ready when their inputs are done; legal clocks run in working
+days; every change appends to the case's hash-chained event log; who was responsible and who
+acted is recorded, and a difference is a duty shift (甩锅) shown to everyone.
+
+Transactions belong to the edge: every function here flushes, none commits. Side effects
+(payments, notifications) go to the outbox and leave after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tongban.auth.access import require_principal, scope_clause
+from tongban.auth.models import Role, RoleGrant
+from tongban.auth.principal import Principal
+from tongban.bundles import service as bundle_service
+from tongban.cases import events, repository
+from tongban.cases.models import (
+    Case,
+    CaseStatus,
+    CaseStep,
+    Delegation,
+    EscalationFired,
+    EscalationLevel,
+    OutboxMessage,
+    Payment,
+    Signature,
+    StepLink,
+    StepStatus,
+    Suspension,
+    Upload,
+    Vote,
+)
+from tongban.cases.rules import rule_for
+from tongban.cases.schemas import ApplicationIn
+from tongban.catalog import service as catalog_service
+from tongban.catalog.values import check_value
+from tongban.db import utcnow
+from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.kit import workdays
+from tongban.org.models import Department, Jurisdiction
+
+ROLES_BY_KIND: dict[str, tuple[Role, ...]] = {
+    "acceptance": (Role.FRONT_DESK, Role.OFFICER),
+    "review": (Role.OFFICER,),
+    "decision": (Role.OFFICER,),
+    "delivery": (Role.OFFICER, Role.FRONT_DESK),
+    "notification": (Role.OFFICER,),
+    "onsite_verification": (Role.TOWNSHIP_WORKER, Role.OFFICER),
+    "collective_decision": (Role.COMMITTEE_MEMBER,),
+    "e_signature": (Role.OFFICER,),
+    "payment": (Role.OFFICER,),
+    "automatic_check": (),
+}
+STAFF_ROLES = (Role.OFFICER, Role.TOWNSHIP_WORKER, Role.COMMITTEE_MEMBER)
+OVERSIGHT_ROLES = (Role.REFORM_OFFICE, Role.OBSERVER)
+LEVEL_WORDS = {"township": "township", "village": "village", "county": "county"}
+#: kinds that are finished through their own action, never by a plain "complete"
+SPECIAL_KINDS = {"collective_decision", "e_signature", "payment", "automatic_check"}
+
+
+# ---------------------------------------------------------------- visibility (the funnel)
+
+
+def visible_steps(principal: Principal) -> ColumnElement[bool]:
+    """Steps a person works on: their department's (or, with a jurisdiction-wide grant, their
+    subtree's), the single window's acceptance steps in the front desk's subtree, and steps
+    delegated to their department."""
+    own = scope_clause(
+        principal, STAFF_ROLES, jurisdiction_path=Jurisdiction.path, department_id=Department.id
+    )
+    window = and_(
+        CaseStep.kind.in_(("acceptance", "delivery")),
+        scope_clause(
+            principal, (Role.FRONT_DESK,), jurisdiction_path=Jurisdiction.path, department_id=None
+        ),
+    )
+    held = [s.department_id for s in principal.scopes_for(*STAFF_ROLES) if s.department_id]
+    delegated = (
+        exists().where(Delegation.step_id == CaseStep.id, Delegation.to_department_id.in_(held))
+        if held
+        else None
+    )
+    parts = [own, window] + ([delegated] if delegated is not None else [])
+    return or_(*parts)
+
+
+def _case_visible(session: Session, principal: Principal, case: Case) -> bool:
+    applicant_path = (
+        session.scalar(
+            select(Jurisdiction.path).where(Jurisdiction.id == case.applicant_jurisdiction_id)
+        )
+        or ""
+    )
+    if any(
+        applicant_path.startswith(s.jurisdiction_path)
+        for s in principal.scopes_for(*OVERSIGHT_ROLES, Role.FRONT_DESK)
+    ):
+        return True
+    found = session.scalar(
+        select(CaseStep.id)
+        .join(Department, Department.id == CaseStep.responsible_department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(CaseStep.case_id == case.id, visible_steps(principal))
+        .limit(1)
+    )
+    return found is not None
+
+
+# ---------------------------------------------------------------- intake
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    key: str
+    item_code: str | None
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    responsible: str
+    limit_days: int
+
+
+def _plan_item(
+    item_code: str, session: Session
+) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
+    items = catalog_service.published_items(session=session, codes=[item_code])
+    if item_code not in items:
+        raise NotFound(f"no published item '{item_code}'")
+    item = items[item_code]
+    steps = [
+        PlannedStep(
+            f"{item_code}#{s.code}",
+            item_code,
+            s.code,
+            s.kind.value,
+            s.name_zh,
+            s.name_en,
+            s.responsible,
+            s.limit_days,
+        )
+        for s in item.steps
+    ]
+    links = [(a.key, b.key) for a, b in itertools.pairwise(steps)]
+    limits = {"legal": item.time_limit.legal, "promised": item.time_limit.promised}
+    required = [f.element for f in item.form if f.required]
+    return steps, links, limits, required
+
+
+def _plan_bundle(
+    code: str, answers: dict[str, str] | None, session: Session, principal: Principal | None
+) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
+    detail = bundle_service.get_bundle(session=session, principal=principal, code=code)
+    if detail.status != "published":
+        raise Conflict(f"bundle '{code}' is not published")
+    ledger = bundle_service.compose_definition(
+        session=session, bundle=detail.bundle, answers=answers or {}
+    )
+    members = bundle_service.applicable(detail.bundle, answers or {})
+    depends = {m.item: list(m.depends_on) for m in members}
+    steps = [
+        PlannedStep(
+            s.code,
+            s.item,
+            s.code.split("#", 1)[1],
+            s.kind,
+            s.name_zh,
+            s.name_en,
+            s.lane if s.responsible == "single_window" else s.responsible,
+            s.limit_days,
+        )
+        for s in ledger.steps
+    ]
+    by_member: dict[str | None, list[PlannedStep]] = {}
+    for s in steps:
+        by_member.setdefault(s.item_code, []).append(s)
+    links: list[tuple[str, str]] = []
+    for member_steps in by_member.values():
+        if member_steps and member_steps[0].item_code is not None:
+            links += [(a.key, b.key) for a, b in itertools.pairwise(member_steps)]
+    bundle_steps = {s.kind: s for s in by_member.get(None, [])}
+    acceptance, delivery = bundle_steps.get("acceptance"), bundle_steps.get("delivery")
+    for m in ledger.members:
+        own = by_member.get(m, [])
+        if not own:
+            continue
+        if depends[m]:
+            links += [(by_member[d][-1].key, own[0].key) for d in depends[m] if by_member.get(d)]
+        elif acceptance:
+            links.append((acceptance.key, own[0].key))
+        dependents = [x for x in ledger.members if m in depends[x]]
+        if not dependents and delivery:
+            links.append((own[-1].key, delivery.key))
+    required = [f.element for f in ledger.fields if f.required]
+    return steps, links, dict(ledger.after.days), required
+
+
+def _validate_form(session: Session, form: dict[str, Any], required: list[str]) -> None:
+    elements = {e.code: e for e in catalog_service.list_elements(session=session)}
+    errors: list[FieldError] = []
+    for code in required:
+        if form.get(code) in (None, ""):
+            name = elements[code].name_zh if code in elements else code
+            errors.append(FieldError(f"form.{code}", f"{name} is required"))
+    for code, value in form.items():
+        element = elements.get(code)
+        if element is None:
+            errors.append(FieldError(f"form.{code}", f"unknown data element '{code}'"))
+            continue
+        if value in (None, ""):
+            continue
+        try:
+            check_value(element, value)
+        except ValueError as exc:
+            errors.append(FieldError(f"form.{code}", str(exc)))
+    if errors:
+        raise ValidationFailed(
+            "the application form is incomplete or invalid; nothing was submitted", errors=errors
+        )
+
+
+def _township_of(session: Session, jurisdiction: Jurisdiction) -> Jurisdiction:
+    codes = [c for c in jurisdiction.path.strip("/").split("/") if len(c) == 9]
+    if not codes:
+        return jurisdiction
+    found = session.scalars(select(Jurisdiction).where(Jurisdiction.code == codes[0])).one()
+    return found
+
+
+def _resolve_unit(
+    session: Session, responsible: str, applicant: Jurisdiction, departments: dict[str, Department]
+) -> tuple[int | None, int]:
+    """(department id, jurisdiction id) responsible for a step."""
+    if responsible in departments:
+        dept = departments[responsible]
+        return dept.id, dept.jurisdiction_id
+    if responsible in LEVEL_WORDS:
+        town = _township_of(session, applicant)
+        office = session.scalars(
+            select(Department)
+            .where(Department.jurisdiction_id == town.id)
+            .order_by(Department.code)
+            .limit(1)
+        ).one_or_none()
+        return (office.id if office else None), town.id
+    raise ValidationFailed(f"no responsible unit '{responsible}'")
+
+
+def _number(case_id: int, jurisdiction_code: str, day: date) -> str:
+    return f"{jurisdiction_code[:6]}-{day:%Y%m%d}-{case_id:06d}"
+
+
+def submit_application(
+    *, session: Session, principal: Principal | None, application: ApplicationIn
+) -> Case:
+    """Create one case; a retried submission with the same idempotency key returns the first."""
+    existing = repository.case_by_key(session, application.idempotency_key)
+    if existing is not None:
+        same = (
+            existing.subject_code == (application.item or application.bundle)
+            and existing.applicant_id_no == application.applicant.id_no
+        )
+        if not same:
+            raise Conflict("this idempotency key was already used for another application")
+        return existing
+    if bool(application.item) == bool(application.bundle):
+        raise ValidationFailed(
+            "name exactly one of item or bundle",
+            errors=[FieldError("item", "name an item or a bundle, not both")],
+        )
+    applicant_place = session.scalars(
+        select(Jurisdiction).where(Jurisdiction.code == application.applicant.jurisdiction)
+    ).one_or_none()
+    if applicant_place is None:
+        raise ValidationFailed(
+            "unknown jurisdiction",
+            errors=[
+                FieldError(
+                    "applicant.jurisdiction",
+                    f"no jurisdiction '{application.applicant.jurisdiction}'",
+                )
+            ],
+        )
+    if application.item:
+        planned, links, limits, required = _plan_item(application.item, session)
+    else:
+        assert application.bundle is not None
+        planned, links, limits, required = _plan_bundle(
+            application.bundle, application.answers, session, principal
+        )
+    _validate_form(session, application.form, required)
+    departments = {d.code: d for d in session.scalars(select(Department))}
+    now = utcnow()
+    today = workdays.local_date(now)
+    legal = workdays.add_workdays(today, limits["legal"])
+    promised = workdays.add_workdays(today, limits["promised"])
+    case = Case(
+        number=f"pending-{application.idempotency_key}"[:32],
+        subject_kind="item" if application.item else "bundle",
+        subject_code=application.item or application.bundle or "",
+        status=CaseStatus.IN_PROGRESS.value,
+        applicant_name=application.applicant.name,
+        applicant_id_no=application.applicant.id_no,
+        applicant_phone=application.applicant.phone,
+        applicant_jurisdiction_id=applicant_place.id,
+        form_data=dict(application.form),
+        answers=dict(application.answers or {}),
+        channel=application.channel,
+        idempotency_key=application.idempotency_key,
+        submitted_by_id=principal.user_id if principal else None,
+        submitted_at=now,
+        legal_due=legal.date,
+        promised_due=promised.date,
+    )
+    session.add(case)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("this application was just submitted; retry to get its number") from None
+    case.number = _number(case.id, applicant_place.code, today)
+    rows: dict[str, CaseStep] = {}
+    incoming: dict[str, int] = {p.key: 0 for p in planned}
+    for _, b in links:
+        incoming[b] += 1
+    for position, p in enumerate(planned):
+        dept_id, jur_id = _resolve_unit(session, p.responsible, applicant_place, departments)
+        rows[p.key] = CaseStep(
+            case_id=case.id,
+            position=position,
+            item_code=p.item_code,
+            code=p.key,
+            kind=p.kind,
+            name_zh=p.name_zh,
+            name_en=p.name_en,
+            status=StepStatus.WAITING.value,
+            responsible_department_id=dept_id,
+            responsible_jurisdiction_id=jur_id,
+            limit_days=p.limit_days,
+            waits_for=incoming[p.key],
+        )
+    session.add_all(rows.values())
+    session.flush()
+    session.add_all(StepLink(from_step_id=rows[a].id, to_step_id=rows[b].id) for a, b in links)
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="submitted",
+        actor_id=principal.user_id if principal else None,
+        data={
+            "subject": case.subject_code,
+            "channel": case.channel,
+            "steps": len(rows),
+            "calendar": legal.calendar_version,
+            "legal_due": legal.date.isoformat(),
+            "provisional": legal.provisional,
+        },
+    )
+    roots = [r for r in rows.values() if r.waits_for == 0]
+    _make_ready(session, case, roots, now)
+    return case
+
+
+def _make_ready(session: Session, case: Case, steps: list[CaseStep], now: datetime) -> None:
+    today = workdays.local_date(now)
+    for step in steps:
+        due = workdays.add_workdays(today, step.limit_days)
+        step.status = StepStatus.READY.value
+        step.ready_at = now
+        step.due_date = due.date
+        step.due_provisional = due.provisional
+        step.calendar_version = due.calendar_version
+    session.flush()
+    for step in steps:
+        if step.kind == "automatic_check":
+            _run_automatic_check(session, case, step)
+
+
+# ---------------------------------------------------------------- acting on steps
+
+
+def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
+    step = repository.step(session, step_id)
+    if step is None:
+        raise NotFound(f"no step {step_id}")
+    case = session.get(Case, step.case_id)
+    assert case is not None
+    return step, case
+
+
+def _acting_department(
+    session: Session, principal: Principal, step: CaseStep, roles: tuple[Role, ...]
+) -> int:
+    """The department on whose behalf the principal acts; PermissionDenied if none."""
+    dept_id = step.responsible_department_id
+    paths = repository.department_paths(session, [dept_id] if dept_id else [])
+    path = paths[dept_id][1] if dept_id in paths else ""
+    for scope in principal.scopes_for(*roles):
+        if scope.role is Role.FRONT_DESK and step.kind not in ("acceptance", "delivery"):
+            continue
+        if path.startswith(scope.jurisdiction_path):
+            if scope.department_id == dept_id:
+                return dept_id  # type: ignore[return-value]
+            if scope.department_id is None and scope.role is not Role.FRONT_DESK:
+                return dept_id  # type: ignore[return-value]
+            if scope.role is Role.FRONT_DESK and scope.department_id is not None:
+                return scope.department_id
+    delegation = repository.delegation_for(session, step.id)
+    if delegation is not None:
+        for scope in principal.scopes_for(*roles):
+            if scope.department_id == delegation.to_department_id:
+                return delegation.to_department_id
+    raise PermissionDenied(f"step {step.id} ({step.name_zh}) is not yours to act on")
+
+
+def _check_open(case: Case, step: CaseStep) -> None:
+    if case.status == CaseStatus.SUSPENDED.value:
+        raise Conflict(f"case {case.number} is suspended waiting for corrections")
+    if case.status != CaseStatus.IN_PROGRESS.value:
+        raise Conflict(f"case {case.number} is {case.status}")
+    if step.status != StepStatus.READY.value:
+        raise Conflict(f"step {step.id} is {step.status}, not ready")
+
+
+def _finish(
+    session: Session,
+    case: Case,
+    step: CaseStep,
+    *,
+    actor_id: int | None,
+    acting_department_id: int | None,
+    lock_version: int,
+    outcome: dict[str, Any],
+    action: str = "step_done",
+) -> None:
+    now = utcnow()
+    claimed = repository.claim_step(
+        session,
+        step.id,
+        lock_version,
+        {
+            "status": StepStatus.DONE.value,
+            "acted_by_id": actor_id,
+            "acted_department_id": acting_department_id,
+            "acted_at": now,
+            "outcome": outcome,
+        },
+    )
+    if not claimed:
+        raise Conflict(f"step {step.id} was changed by someone else; reload it")
+    session.expire(step)
+    shift = (
+        acting_department_id is not None
+        and step.responsible_department_id is not None
+        and acting_department_id != step.responsible_department_id
+        and step.kind not in ("acceptance", "delivery")
+    )
+    events.append(
+        session,
+        case_id=case.id,
+        action=action,
+        actor_id=actor_id,
+        step_id=step.id,
+        data={
+            "outcome": outcome,
+            "acting_department": acting_department_id,
+            "responsible_department": step.responsible_department_id,
+        },
+    )
+    if shift:
+        events.append(
+            session,
+            case_id=case.id,
+            action="duty_shift",
+            actor_id=actor_id,
+            step_id=step.id,
+            data={
+                "responsible_department": step.responsible_department_id,
+                "acting_department": acting_department_id,
+            },
+        )
+    if outcome.get("decision") == "reject":
+        _close(
+            session,
+            case,
+            CaseStatus.REJECTED,
+            actor_id,
+            {"step": step.id, "reason": outcome.get("reason", "")},
+        )
+        return
+    ready = repository.release_successors(session, step.id)
+    if ready:
+        _make_ready(session, case, ready, now)
+    if (
+        repository.open_step_count(session, case.id) == 0
+        and case.status == CaseStatus.IN_PROGRESS.value
+    ):
+        _close(session, case, CaseStatus.COMPLETED, actor_id, {})
+
+
+def _close(
+    session: Session, case: Case, status: CaseStatus, actor_id: int | None, data: dict[str, Any]
+) -> None:
+    case.status = status.value
+    case.finished_at = utcnow()
+    if status is CaseStatus.REJECTED:
+        for step in repository.steps_of(session, case.id):
+            if step.status in (StepStatus.WAITING.value, StepStatus.READY.value):
+                step.status = StepStatus.SKIPPED.value
+    session.flush()
+    events.append(session, case_id=case.id, action=status.value, actor_id=actor_id, data=data)
+
+
+def complete_step(
+    *,
+    session: Session,
+    principal: Principal | None,
+    step_id: int,
+    lock_version: int,
+    outcome: dict[str, Any] | None = None,
+) -> CaseStep:
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if not _case_visible(session, who, case):
+        raise NotFound(f"no step {step_id}")
+    if step.kind in SPECIAL_KINDS:
+        raise Conflict(f"a {step.kind} step is finished by its own action, not by 'complete'")
+    _check_open(case, step)
+    acting = _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,)))
+    result = dict(outcome or {})
+    if step.kind == "onsite_verification":
+        missing = [k for k in ("time", "place", "notes") if not str(result.get(k, "")).strip()]
+        if missing:
+            raise ValidationFailed(
+                "an on-site verification records time, place and notes",
+                errors=[FieldError(f"outcome.{k}", "required") for k in missing],
+            )
+    if result.get("decision") not in (None, "approve", "reject"):
+        raise ValidationFailed(
+            "decision is approve or reject",
+            errors=[FieldError("outcome.decision", "approve or reject")],
+        )
+    _finish(
+        session,
+        case,
+        step,
+        actor_id=who.user_id,
+        acting_department_id=acting,
+        lock_version=lock_version,
+        outcome=result,
+    )
+    return step
+
+
+def _run_automatic_check(session: Session, case: Case, step: CaseStep) -> None:
+    """Never a person: a rule over the form data, recording the rule version and its inputs."""
+    required = list(case.form_data)
+    result = rule_for(step.item_code, required)(case.form_data)
+    outcome = {
+        "rule": result.rule,
+        "version": result.version,
+        "passed": result.passed,
+        "explanation": result.explanation,
+        "inputs": result.inputs,
+    }
+    session.flush()
+    _finish(
+        session,
+        case,
+        step,
+        actor_id=None,
+        acting_department_id=step.responsible_department_id,
+        lock_version=step.lock_version,
+        outcome=outcome,
+        action="automatic_check",
+    )
+    if not result.passed:
+        _suspend(
+            session,
+            case,
+            step.id,
+            None,
+            "correction",
+            f"automatic check failed: {result.explanation}",
+        )
+
+
+def return_step(
+    *,
+    session: Session,
+    principal: Principal | None,
+    step_id: int,
+    lock_version: int,
+    to_step_id: int,
+    reason: str,
+) -> None:
+    """退回: send the case back to an earlier step, which must be done again."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if not _case_visible(session, who, case):
+        raise NotFound(f"no step {step_id}")
+    _check_open(case, step)
+    acting = _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind) or (Role.OFFICER,))
+    target = repository.step(session, to_step_id)
+    if target is None or target.case_id != case.id or target.status != StepStatus.DONE.value:
+        raise ValidationFailed(
+            "return to a finished step of the same case",
+            errors=[FieldError("to_step_id", "not a finished step of this case")],
+        )
+    if target.id not in repository.predecessors(session, step.id):
+        raise ValidationFailed(
+            "a step is returned to the step just before it",
+            errors=[FieldError("to_step_id", "not a direct predecessor")],
+        )
+    if step.lock_version != lock_version:
+        raise Conflict(f"step {step.id} was changed by someone else; reload it")
+    step.status = StepStatus.WAITING.value
+    step.waits_for = 1
+    step.lock_version += 1
+    target.status = StepStatus.READY.value
+    target.lock_version += 1
+    _make_ready(session, case, [target], utcnow())
+    events.append(
+        session,
+        case_id=case.id,
+        action="returned",
+        actor_id=who.user_id,
+        step_id=step.id,
+        data={"to_step": target.id, "reason": reason, "acting_department": acting},
+    )
+
+
+def _suspend(
+    session: Session, case: Case, step_id: int | None, actor_id: int | None, kind: str, note: str
+) -> None:
+    if repository.open_suspension(session, case.id) is not None:
+        raise Conflict(f"case {case.number} is already suspended")
+    session.add(Suspension(case_id=case.id, step_id=step_id, reason=kind, note=note))
+    case.status = CaseStatus.SUSPENDED.value
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="suspended",
+        actor_id=actor_id,
+        step_id=step_id,
+        data={"reason": kind, "note": note},
+    )
+
+
+def request_correction(
+    *,
+    session: Session,
+    principal: Principal | None,
+    step_id: int,
+    reason: str,
+    kind: str = "correction",
+) -> None:
+    """补正 (or an expert review): the legal clock stops until the case resumes."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if not _case_visible(session, who, case):
+        raise NotFound(f"no step {step_id}")
+    _check_open(case, step)
+    _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind) or (Role.OFFICER,))
+    _suspend(session, case, step.id, who.user_id, kind, reason)
+
+
+def resume(*, session: Session, principal: Principal | None, number: str, note: str = "") -> Case:
+    """The corrections arrived: the clock runs again, and every due date moves by the working
+    days the case was suspended."""
+    who = require_principal(principal)
+    case = get_case_row(session=session, principal=who, number=number)
+    open_one = repository.open_suspension(session, case.id)
+    if open_one is None:
+        raise Conflict(f"case {case.number} is not suspended")
+    if not who.has_role(Role.OFFICER, Role.FRONT_DESK, Role.TOWNSHIP_WORKER):
+        raise PermissionDenied("only staff resume a case")
+    now = utcnow()
+    open_one.ended_at = now
+    paused = workdays.workdays_between(
+        workdays.local_date(open_one.started_at), workdays.local_date(now)
+    )
+    for step in repository.now_ready_since(session, case.id):
+        if step.due_date is not None and paused.count:
+            moved = workdays.add_workdays(step.due_date, paused.count)
+            step.due_date, step.due_provisional = (
+                moved.date,
+                step.due_provisional or moved.provisional,
+            )
+    for attr in ("legal_due", "promised_due"):
+        current = getattr(case, attr)
+        if current is not None and paused.count:
+            setattr(case, attr, workdays.add_workdays(current, paused.count).date)
+    case.status = CaseStatus.IN_PROGRESS.value
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="resumed",
+        actor_id=who.user_id,
+        data={"suspended_workdays": paused.count, "note": note},
+    )
+    return case
+
+
+def delegate(
+    *, session: Session, principal: Principal | None, step_id: int, to_department: str, reason: str
+) -> None:
+    """Hand one step to another department, explicitly and on the record."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if not _case_visible(session, who, case):
+        raise NotFound(f"no step {step_id}")
+    _check_open(case, step)
+    _acting_department(session, who, step, (Role.OFFICER, Role.TOWNSHIP_WORKER))
+    target = session.scalars(
+        select(Department).where(Department.code == to_department)
+    ).one_or_none()
+    if target is None:
+        raise ValidationFailed(
+            "unknown department",
+            errors=[FieldError("to_department", f"no department '{to_department}'")],
+        )
+    session.add(
+        Delegation(
+            step_id=step.id, to_department_id=target.id, by_user_id=who.user_id, reason=reason
+        )
+    )
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="delegated",
+        actor_id=who.user_id,
+        step_id=step.id,
+        data={"to_department": target.id, "reason": reason},
+    )
+
+
+# ---------------------------------------------------------------- collective decisions
+
+
+def committee_size(session: Session, department_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(func.distinct(RoleGrant.user_id))).where(
+                RoleGrant.role == Role.COMMITTEE_MEMBER.value,
+                RoleGrant.department_id == department_id,
+            )
+        )
+        or 0
+    )
+
+
+def quorum(size: int) -> int:
+    return max(1, math.floor(size / 2) + 1)
+
+
+def vote(*, session: Session, principal: Principal | None, step_id: int, choice: str) -> None:
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if step.kind != "collective_decision":
+        raise Conflict(f"step {step_id} is not a collective decision")
+    _check_open(case, step)
+    _acting_department(session, who, step, (Role.COMMITTEE_MEMBER,))
+    session.add(Vote(step_id=step.id, user_id=who.user_id, choice=choice))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("you have already voted on this decision") from None
+    events.append(
+        session,
+        case_id=case.id,
+        action="vote",
+        actor_id=who.user_id,
+        step_id=step.id,
+        data={"choice": choice},
+    )
+
+
+def close_decision(
+    *, session: Session, principal: Principal | None, step_id: int, lock_version: int
+) -> CaseStep:
+    """The committee's decision: needs a quorum and the minutes; the majority decides."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if step.kind != "collective_decision":
+        raise Conflict(f"step {step_id} is not a collective decision")
+    _check_open(case, step)
+    acting = _acting_department(session, who, step, (Role.COMMITTEE_MEMBER,))
+    cast = repository.votes(session, step.id)
+    size = committee_size(session, step.responsible_department_id or 0)
+    needed = quorum(size)
+    if len(cast) < needed:
+        raise Conflict(f"{len(cast)} of {size} members voted; the quorum is {needed}")
+    minutes = session.scalar(
+        select(Upload.id).where(Upload.step_id == step.id, Upload.purpose == "minutes")
+    )
+    if minutes is None:
+        raise Conflict("attach the minutes before closing the decision")
+    approve = sum(1 for v in cast if v.choice == "approve")
+    reject = sum(1 for v in cast if v.choice == "reject")
+    outcome = {
+        "decision": "approve" if approve > reject else "reject",
+        "approve": approve,
+        "reject": reject,
+        "abstain": len(cast) - approve - reject,
+        "members": size,
+        "quorum": needed,
+        "minutes_upload": minutes,
+    }
+    _finish(
+        session,
+        case,
+        step,
+        actor_id=who.user_id,
+        acting_department_id=acting,
+        lock_version=lock_version,
+        outcome=outcome,
+        action="collective_decision",
+    )
+    return step
+
+
+# ---------------------------------------------------------------- signatures and payments
+
+
+def agreement_text(case: Case, step: CaseStep) -> str:
+    lines = [
+        f"{step.name_zh} / {step.name_en}",
+        f"案件 Case: {case.number}",
+        f"申请人 Applicant: {case.applicant_name}",
+    ]
+    lines += [f"{k}: {v}" for k, v in sorted(case.form_data.items())]
+    return "\n".join(lines) + "\n"
+
+
+def sign(
+    *, session: Session, principal: Principal | None, step_id: int, party: str, lock_version: int
+) -> CaseStep:
+    """Both parties sign the generated document; its hash is what they signed. The step is
+    done when the applicant (signing at the window, identity checked) and the department have."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if step.kind != "e_signature":
+        raise Conflict(f"step {step_id} is not a signing step")
+    _check_open(case, step)
+    roles = (Role.FRONT_DESK, Role.OFFICER) if party == "applicant" else (Role.OFFICER,)
+    acting = _acting_department(session, who, step, roles)
+    digest = hashlib.sha256(agreement_text(case, step).encode()).hexdigest()
+    session.add(
+        Signature(step_id=step.id, user_id=who.user_id, party=party, document_sha256=digest)
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("you have already signed this document") from None
+    events.append(
+        session,
+        case_id=case.id,
+        action="signed",
+        actor_id=who.user_id,
+        step_id=step.id,
+        data={"party": party, "document_sha256": digest},
+    )
+    parties = set(session.scalars(select(Signature.party).where(Signature.step_id == step.id)))
+    if parties >= {"applicant", "department"}:
+        _finish(
+            session,
+            case,
+            step,
+            actor_id=who.user_id,
+            acting_department_id=acting,
+            lock_version=lock_version,
+            outcome={"document_sha256": digest, "parties": sorted(parties)},
+        )
+    return step
+
+
+def pay(
+    *,
+    session: Session,
+    principal: Principal | None,
+    step_id: int,
+    lock_version: int,
+    amount_fen: int | None = None,
+) -> Payment:
+    """Exactly once: one payment row per step (unique), sent through the outbox after commit."""
+    who = require_principal(principal)
+    step, case = _load(session, step_id)
+    if step.kind != "payment":
+        raise Conflict(f"step {step_id} is not a payment step")
+    _check_open(case, step)
+    acting = _acting_department(session, who, step, (Role.OFFICER,))
+    account = str(case.form_data.get("DE.BANK_ACCOUNT", ""))
+    if not account:
+        raise ValidationFailed(
+            "the application names no bank account",
+            errors=[FieldError("form.DE.BANK_ACCOUNT", "required for a payment")],
+        )
+    amount = amount_fen if amount_fen is not None else _award_from_checks(session, case)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationFailed(
+            "the amount is a positive number of fen",
+            errors=[FieldError("amount_fen", "positive integer fen")],
+        )
+    payment = Payment(
+        case_id=case.id,
+        step_id=step.id,
+        amount_fen=amount,
+        account=account,
+        reference=f"{case.number}-{step.id}",
+    )
+    session.add(payment)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("this payment has already been made") from None
+    session.add(
+        OutboxMessage(
+            kind="payment",
+            payload={"reference": payment.reference, "amount_fen": amount, "account": account},
+        )
+    )
+    _finish(
+        session,
+        case,
+        step,
+        actor_id=who.user_id,
+        acting_department_id=acting,
+        lock_version=lock_version,
+        outcome={"payment": payment.reference, "amount_fen": amount},
+        action="payment",
+    )
+    return payment
+
+
+def _award_from_checks(session: Session, case: Case) -> int:
+    for step in repository.steps_of(session, case.id):
+        award = (step.outcome or {}).get("inputs", {}).get("award_fen")
+        if isinstance(award, int) and award > 0:
+            return award
+    return 0
+
+
+# ---------------------------------------------------------------- uploads
+
+
+MAX_UPLOAD = 10 * 1024 * 1024
+ALLOWED_TYPES = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff"}
+
+
+def upload(
+    *,
+    session: Session,
+    principal: Principal | None,
+    number: str,
+    purpose: str,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    step_id: int | None = None,
+    store: Any = None,
+) -> Upload:
+    """Size and type limits, checked against the content itself; stored once by content hash."""
+    who = require_principal(principal)
+    case = get_case_row(session=session, principal=who, number=number)
+    if len(data) > MAX_UPLOAD:
+        raise ValidationFailed(
+            f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB",
+            errors=[FieldError("file", f"{len(data)} bytes")],
+        )
+    magic = ALLOWED_TYPES.get(content_type)
+    if magic is None or not data.startswith(magic):
+        raise ValidationFailed(
+            "only PDF, PNG and JPEG files are accepted",
+            errors=[
+                FieldError("file", f"'{filename}' is not a {content_type or 'known type'} file")
+            ],
+        )
+    if step_id is not None:
+        step = repository.step(session, step_id)
+        if step is None or step.case_id != case.id:
+            raise ValidationFailed(
+                "the step is not of this case", errors=[FieldError("step_id", "not in this case")]
+            )
+    digest = hashlib.sha256(data).hexdigest()
+    from tongban.cases import storage
+
+    storage.put(digest, data)
+    row = Upload(
+        case_id=case.id,
+        step_id=step_id,
+        purpose=purpose[:60],
+        filename=filename[:200],
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        uploaded_by_id=who.user_id,
+    )
+    session.add(row)
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="uploaded",
+        actor_id=who.user_id,
+        step_id=step_id,
+        data={"purpose": purpose, "sha256": digest, "size": len(data)},
+    )
+    return row
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_case_row(*, session: Session, principal: Principal | None, number: str) -> Case:
+    who = require_principal(principal)
+    case = repository.case_by_number(session, number)
+    if case is None or not _case_visible(session, who, case):
+        raise NotFound(f"no case '{number}'")
+    return case
+
+
+def workbench(
+    *,
+    session: Session,
+    principal: Principal | None,
+    kind: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[tuple[CaseStep, str]]:
+    who = require_principal(principal)
+    return repository.workbench(session, visible_steps(who), kind=kind, limit=limit, offset=offset)
+
+
+def public_status(*, session: Session, number: str, id_no: str) -> Case:
+    """The applicant follows their case with its number and their ID number; anyone else learns
+    nothing, not even whether the number exists."""
+    case = repository.case_by_number(session, number)
+    if case is None or case.applicant_id_no.upper() != id_no.strip().upper():
+        raise NotFound("no case with this number and ID number")
+    return case
+
+
+# ---------------------------------------------------------------- clocks
+
+
+@dataclass
+class TickReport:
+    checked: int = 0
+    fired: int = 0
+
+
+def tick(*, session: Session, now: datetime | None = None) -> TickReport:
+    """The escalation sweep: each level of the ladder fires once per step."""
+    moment = now or utcnow()
+    today = workdays.local_date(moment)
+    ladder = list(session.scalars(select(EscalationLevel).order_by(EscalationLevel.percent)))
+    report = TickReport()
+    fired = {(f.step_id, f.level_code) for f in session.scalars(select(EscalationFired))}
+    for step in repository.due_ready_steps(session, today):
+        case = session.get(Case, step.case_id)
+        if case is None or case.status != CaseStatus.IN_PROGRESS.value or step.ready_at is None:
+            continue
+        report.checked += 1
+        used = workdays.workdays_between(workdays.local_date(step.ready_at), today).count
+        share = used * 100 // max(step.limit_days, 1)
+        for level in ladder:
+            if share >= level.percent and (step.id, level.code) not in fired:
+                session.add(EscalationFired(step_id=step.id, level_code=level.code))
+                session.add(
+                    OutboxMessage(
+                        kind="escalation",
+                        payload={
+                            "case": case.number,
+                            "step": step.id,
+                            "level": level.code,
+                            "department": step.responsible_department_id,
+                        },
+                    )
+                )
+                events.append(
+                    session,
+                    case_id=case.id,
+                    action="escalated",
+                    step_id=step.id,
+                    data={"level": level.code, "used_workdays": used, "limit": step.limit_days},
+                )
+                report.fired += 1
+    session.flush()
+    return report
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def verify_all(*, session: Session) -> list[str]:
+    """Every case's event chain; one line per problem."""
+    problems = []
+    for case in session.scalars(select(Case).order_by(Case.id)):
+        problem = events.verify_case(case, events.events_of(session, case.id))
+        if problem:
+            problems.append(f"{case.number}: {problem}")
+    return problems

@@ -1,0 +1,529 @@
+"""The case engine through the API: intake, the workbench, every step kind, clocks, integrity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from tests.factories import ELEMENTS, item, login, make_org
+from tongban.cases import service
+from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Suspension
+from tongban.db import utcnow
+from tongban.kit import workdays
+from tongban.kit.ids import resident_id_check_char
+
+PDF = b"%PDF-1.4\n% minutes\n"
+OTHER_ID = "11010519800101001" + resident_id_check_char("11010519800101001")
+
+
+def _world(session: Session) -> None:
+    make_org(session)
+    subsidy = item(
+        "QX-RSJ-10",
+        "QX-RSJ",
+        name="就业补贴",
+        form=[
+            {"code": "F1", "label_zh": "姓名", "label_en": "Name", "element": "DE.NAME"},
+            {"code": "F2", "label_zh": "身份证号", "label_en": "ID", "element": "DE.ID"},
+            {
+                "code": "F3",
+                "label_zh": "银行账号",
+                "label_en": "Account",
+                "element": "DE.BANK_ACCOUNT",
+            },
+        ],
+        steps=[
+            {
+                "code": "S1",
+                "kind": "acceptance",
+                "name_zh": "受理",
+                "name_en": "Accept",
+                "responsible": "QX-RSJ",
+                "limit_days": 1,
+            },
+            {
+                "code": "S2",
+                "kind": "review",
+                "name_zh": "审核",
+                "name_en": "Review",
+                "responsible": "QX-RSJ",
+                "limit_days": 5,
+            },
+            {
+                "code": "S3",
+                "kind": "onsite_verification",
+                "name_zh": "实地核实",
+                "name_en": "On site",
+                "responsible": "township",
+                "limit_days": 3,
+            },
+            {
+                "code": "S4",
+                "kind": "collective_decision",
+                "name_zh": "集体研究",
+                "name_en": "Committee",
+                "responsible": "QX-RSJ",
+                "limit_days": 2,
+            },
+            {
+                "code": "S5",
+                "kind": "payment",
+                "name_zh": "拨付",
+                "name_en": "Pay",
+                "responsible": "QX-RSJ",
+                "limit_days": 2,
+            },
+        ],
+    )
+    elements = [
+        *ELEMENTS,
+        {"code": "DE.BANK_ACCOUNT", "name_zh": "银行账号", "name_en": "Account", "max_length": 32},
+    ]
+    from tongban.catalog import service as catalog_service
+    from tongban.catalog.schemas import CatalogDocument
+
+    catalog_service.import_catalog(
+        session=session,
+        document=CatalogDocument.model_validate({"elements": elements, "items": [subsidy]}),
+    )
+    session.commit()
+
+
+def _application(**extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "item": "QX-RSJ-10",
+        "applicant": {
+            "name": "张三",
+            "id_no": "11010519491231002X",
+            "phone": "13800138000",
+            "jurisdiction": "990123001",
+        },
+        "form": {
+            "DE.NAME": "张三",
+            "DE.ID": "11010519491231002X",
+            "DE.BANK_ACCOUNT": "6222000011112222",
+        },
+        "idempotency_key": "key-0000001",
+    }
+    data.update(extra)
+    return data
+
+
+def _submit(client: TestClient, csrf: str, **extra: Any) -> str:
+    response = client.post(
+        "/api/v1/cases", json=_application(**extra), headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+def _steps(client: TestClient, number: str) -> list[dict[str, Any]]:
+    return list(client.get(f"/api/v1/cases/{number}").json()["steps"])
+
+
+def _act(client: TestClient, csrf: str, path: str, body: dict[str, Any]) -> int:
+    return client.post(path, json=body, headers={"X-CSRF-Token": csrf}).status_code
+
+
+def test_intake_is_idempotent_and_due_dates_are_working_days(
+    client: TestClient, session: Session
+) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    number = _submit(client, csrf)
+    assert number.startswith("990123-")
+    assert _submit(client, csrf) == number  # a retried submission
+    other = client.post(
+        "/api/v1/cases",
+        json=_application(
+            item="QX-RSJ-10",
+            applicant={
+                "name": "李四",
+                "id_no": OTHER_ID,
+                "jurisdiction": "990123001",
+            },
+        ),
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert other.status_code in (409, 422)
+    assert session.scalar(select(func.count()).select_from(Case)) == 1
+    steps = _steps(client, number)
+    assert [s["status"] for s in steps] == ["ready", "waiting", "waiting", "waiting", "waiting"]
+    first = steps[0]
+    today = workdays.local_date(utcnow())
+    assert first["due_date"] == workdays.add_workdays(today, 1).date.isoformat()
+    assert first["calendar_version"].startswith("chinesecalendar")
+    assert steps[2]["responsible_department"] == "QX-T001"  # the applicant's township
+
+
+def test_bad_applications_name_the_field_and_write_nothing(
+    client: TestClient, session: Session
+) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    cases = [
+        (_application(form={"DE.NAME": "张三"}), "form.DE.ID"),
+        (
+            _application(
+                form={"DE.NAME": "张三", "DE.ID": "110105194912310021", "DE.BANK_ACCOUNT": "1"}
+            ),
+            "form.DE.ID",
+        ),
+        (
+            _application(applicant={"name": "x", "id_no": "123", "jurisdiction": "990123001"}),
+            "applicant.id_no",
+        ),
+        (_application(item="QX-NOPE-1"), None),
+    ]
+    for body, loc in cases:
+        response = client.post("/api/v1/cases", json=body, headers={"X-CSRF-Token": csrf})
+        assert response.status_code in (404, 422), response.text
+        if loc:
+            assert any(
+                e["loc"].endswith(loc) or e["loc"] == loc for e in response.json()["errors"]
+            ), response.json()
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_full_run_with_duty_shift_committee_and_payment(
+    client: TestClient, session: Session
+) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    number = _submit(client, csrf)
+    s = _steps(client, number)
+    # The single window accepts for the department.
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[0]['id']}/complete",
+            {"lock_version": s[0]["lock_version"] + 1},
+        )
+        == 409
+    )
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[0]['id']}/complete",
+            {"lock_version": s[0]["lock_version"]},
+        )
+        == 204
+    )
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[0]['id']}/complete",
+            {"lock_version": s[0]["lock_version"]},
+        )
+        == 409
+    )
+
+    client.cookies.clear()
+    csrf = login(client, "officer.zjj")
+    assert client.get("/api/v1/workbench").json() == []
+    assert client.get(f"/api/v1/cases/{number}").status_code == 404
+    client.cookies.clear()
+    csrf = login(client, "officer.rsj")
+    mine = client.get("/api/v1/workbench").json()
+    assert [(w["case_number"], w["kind"]) for w in mine] == [(number, "review")]
+    s = _steps(client, number)
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[1]['id']}/complete",
+            {"lock_version": s[1]["lock_version"]},
+        )
+        == 204
+    )
+    # The township is responsible for the verification: the county officer may not just do it.
+    s = _steps(client, number)
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[2]['id']}/complete",
+            {
+                "lock_version": s[2]["lock_version"],
+                "outcome": {"time": "t", "place": "p", "notes": "n"},
+            },
+        )
+        == 403
+    )
+    client.cookies.clear()
+    csrf = login(client, "township")
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[2]['id']}/complete",
+            {"lock_version": s[2]["lock_version"], "outcome": {"time": "10:00"}},
+        )
+        == 422
+    )
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[2]['id']}/delegate",
+            {"to_department": "QX-RSJ", "reason": "人手不足，请县局代为核实"},
+        )
+        == 204
+    )
+    client.cookies.clear()
+    csrf = login(client, "officer.rsj")
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{s[2]['id']}/complete",
+            {
+                "lock_version": s[2]["lock_version"],
+                "outcome": {"time": "2026-12-01 10:00", "place": "南门社区", "notes": "属实"},
+            },
+        )
+        == 204
+    )
+    s = _steps(client, number)
+    assert s[2]["duty_shift"] is True
+    assert (s[2]["responsible_department"], s[2]["acted_department"]) == ("QX-T001", "QX-RSJ")
+    # The collective decision is never a plain "complete", and needs a quorum and minutes.
+    decision = s[3]
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{decision['id']}/complete",
+            {"lock_version": decision["lock_version"]},
+        )
+        == 409
+    )
+    for member in ("committee.a", "committee.b"):
+        client.cookies.clear()
+        csrf = login(client, member)
+        assert (
+            _act(client, csrf, f"/api/v1/steps/{decision['id']}/vote", {"choice": "approve"}) == 204
+        )
+    assert _act(client, csrf, f"/api/v1/steps/{decision['id']}/vote", {"choice": "reject"}) == 409
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{decision['id']}/decide",
+            {"lock_version": decision["lock_version"]},
+        )
+        == 409
+    )
+    uploaded = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "minutes", "step_id": str(decision["id"])},
+        files={"file": ("minutes.pdf", PDF, "application/pdf")},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{decision['id']}/decide",
+            {"lock_version": decision["lock_version"]},
+        )
+        == 204
+    )
+    s = _steps(client, number)
+    assert s[3]["outcome"]["decision"] == "approve"
+    assert s[3]["outcome"]["quorum"] == 2
+    client.cookies.clear()
+    csrf = login(client, "officer.rsj")
+    pay = s[4]
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{pay['id']}/pay",
+            {"lock_version": pay["lock_version"], "amount_fen": 150000},
+        )
+        == 204
+    )
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{pay['id']}/pay",
+            {"lock_version": pay["lock_version"], "amount_fen": 150000},
+        )
+        == 409
+    )
+    case = client.get(f"/api/v1/cases/{number}").json()
+    assert case["status"] == "completed"
+    assert (
+        session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "payment")
+        )
+        == 1
+    )
+    actions = [e["action"] for e in case["events"]]
+    assert "duty_shift" in actions
+    assert actions[-1] == "completed"
+    assert service.verify_all(session=session) == []
+
+
+def test_tampering_is_found(client: TestClient, session: Session) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    number = _submit(client, csrf)
+    s = _steps(client, number)
+    _act(
+        client, csrf, f"/api/v1/steps/{s[0]['id']}/complete", {"lock_version": s[0]["lock_version"]}
+    )
+    assert service.verify_all(session=session) == []
+    case_id = session.scalar(select(Case.id).where(Case.number == number))
+    session.execute(
+        update(CaseEvent)
+        .where(CaseEvent.case_id == case_id, CaseEvent.seq == 1)
+        .values(data={"subject": "QX-FORGED"})
+    )
+    first_id = session.scalar(
+        select(CaseEvent.id).where(CaseEvent.case_id == case_id, CaseEvent.seq == 1)
+    )
+    assert service.verify_all(session=session) == [f"{number}: event 1 (id {first_id}) was altered"]
+    session.rollback()
+    last = session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id))
+    session.execute(
+        text("DELETE FROM case_event WHERE case_id = :c AND seq = :s"), {"c": case_id, "s": last}
+    )
+    [problem] = service.verify_all(session=session)
+    assert "chain ends" in problem
+
+
+def test_correction_stops_the_clock(client: TestClient, session: Session) -> None:
+    _world(session)
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    s = _steps(client, number)
+    _act(
+        client, csrf, f"/api/v1/steps/{s[0]['id']}/complete", {"lock_version": s[0]["lock_version"]}
+    )
+    s = _steps(client, number)
+    review = s[1]
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{review['id']}/correction",
+            {"reason": "请补充银行卡复印件"},
+        )
+        == 204
+    )
+    assert client.get(f"/api/v1/cases/{number}").json()["status"] == "suspended"
+    assert (
+        _act(
+            client,
+            csrf,
+            f"/api/v1/steps/{review['id']}/complete",
+            {"lock_version": review["lock_version"]},
+        )
+        == 409
+    )
+    # Suspended for a while: ten calendar days ago.
+    case_id = session.scalar(select(Case.id).where(Case.number == number))
+    started = utcnow() - timedelta(days=10)
+    session.execute(
+        update(Suspension).where(Suspension.case_id == case_id).values(started_at=started)
+    )
+    session.commit()
+    assert _act(client, csrf, f"/api/v1/cases/{number}/resume", {}) == 204
+    paused = workdays.workdays_between(
+        workdays.local_date(started), workdays.local_date(utcnow())
+    ).count
+    after = _steps(client, number)[1]
+    expected = workdays.add_workdays(
+        workdays.add_workdays(workdays.local_date(utcnow()), 5).date, paused
+    ).date
+    assert after["due_date"] == expected.isoformat()
+    assert client.get(f"/api/v1/cases/{number}").json()["status"] == "in_progress"
+
+
+def test_escalation_fires_each_level_once(client: TestClient, session: Session) -> None:
+    _world(session)
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    step_id = _steps(client, number)[0]["id"]
+    session.execute(
+        update(CaseStep)
+        .where(CaseStep.id == step_id)
+        .values(ready_at=utcnow() - timedelta(days=20))
+    )
+    first = service.tick(session=session)
+    assert first.fired == 2  # warn and overdue
+    assert service.tick(session=session).fired == 0
+    levels = [
+        e.data["level"]
+        for e in session.scalars(select(CaseEvent).where(CaseEvent.action == "escalated"))
+    ]
+    assert levels == ["warn", "overdue"]
+    messages = session.scalars(
+        select(OutboxMessage.payload).where(OutboxMessage.kind == "escalation")
+    ).all()
+    assert [m["level"] for m in messages] == ["warn", "overdue"]
+
+
+def test_uploads_are_checked(client: TestClient, session: Session) -> None:
+    _world(session)
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    headers = {"X-CSRF-Token": csrf}
+    fake = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "M1"},
+        files={"file": ("x.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
+        headers=headers,
+    )
+    assert fake.status_code == 422
+    big = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "M1"},
+        files={"file": ("x.pdf", b"%PDF" + b"0" * (service.MAX_UPLOAD + 1), "application/pdf")},
+        headers=headers,
+    )
+    assert big.status_code == 422
+    ok = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "M1"},
+        files={"file": ("x.pdf", PDF, "application/pdf")},
+        headers=headers,
+    )
+    assert ok.status_code == 201
+    again = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "M1"},
+        files={"file": ("y.pdf", PDF, "application/pdf")},
+        headers=headers,
+    )
+    assert again.json()["sha256"] == ok.json()["sha256"]
+
+
+def test_the_applicant_follows_the_status_with_their_id(
+    client: TestClient, session: Session
+) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    number = _submit(client, csrf)
+    public = TestClient(client.app)
+    ok = public.get(
+        f"/api/v1/cases/{number}/status", headers={"X-Applicant-Id": "11010519491231002x"}
+    )
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "in_progress"
+    wrong = public.get(
+        f"/api/v1/cases/{number}/status", headers={"X-Applicant-Id": "110105194912310021"}
+    )
+    assert wrong.status_code == 404
+    assert public.get(f"/api/v1/cases/{number}").status_code == 401
