@@ -52,7 +52,7 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
-    app = create_app()
+    app = create_app(run_worker=False)
 
     def _db() -> Iterator[Session]:
         yield from transaction(session)

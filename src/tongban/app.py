@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -17,6 +19,8 @@ from tongban.bundles import pages as bundles_pages
 from tongban.cases import api as cases_api
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
+from tongban.cases.worker import Sweeper
+from tongban.config import get_settings
 from tongban.errors import AppError, NotAuthenticated
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
@@ -31,8 +35,20 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in {"/healthz"}
 
 
-def create_app() -> FastAPI:
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    interval = get_settings().worker_interval
+    sweeper = Sweeper(interval) if interval > 0 and app.state.run_worker else None
+    if sweeper is not None:
+        sweeper.start()
+    yield
+    if sweeper is not None:
+        sweeper.stop()
+
+
+def create_app(*, run_worker: bool = True) -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="tongban 通办",
         version=__version__,
         description="One window, one form, every department: the platform's open API.",
@@ -40,6 +56,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    app.state.run_worker = run_worker
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(AppError)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     default_locale: str = "zh_CN"
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
+    worker_interval: float = Field(
+        default=60.0, description="Seconds between escalation/outbox sweeps in `serve`; 0 = off."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tongban.cli import bundle, catalog, db, org
+from tongban.cli import bundle, cases, catalog, db, org
 from tongban.cli.common import command_session, console, progress_bar
 from tongban.config import get_settings
 
@@ -18,6 +18,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(org.app, name="org")
 app.add_typer(bundle.app, name="bundle")
+app.add_typer(cases.audit_app, name="audit")
+app.command("tick")(cases.tick)
 
 
 @app.command()
