@@ -460,13 +460,16 @@ def place_errors(
         elif parts[0] == "questions" and len(parts) > 1 and parts[1].isdigit():
             index = int(parts[1])
             target = f"question-{question_rows[index] if index < len(question_rows) else index}"
-        elif parts[0] in {"members", "questions"}:
-            target = parts[0]
         else:
-            named = re.match(r"(?:Value error, )?member ([A-Za-z0-9_.\-]+)", error.message)
+            # A message about the members as a whole that names one member goes on its row.
+            named = re.match(
+                r"(?:Value error, )?(?:member |item ')([A-Za-z0-9_.\-]+)", error.message
+            )
             rows = [m.item for m in members or []]
-            if named and named.group(1) in rows:
+            if parts[0] in {"members", "bundle", ""} and named and named.group(1) in rows:
                 target = f"member-{rows.index(named.group(1))}"
+            elif parts[0] in {"members", "questions"}:
+                target = parts[0]
             elif "question code appears twice" in error.message:
                 target = "questions"
         if target is None:

@@ -49,9 +49,14 @@ def claim_step(session: Session, step_id: int, lock_version: int, values: dict[s
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def release_successors(session: Session, step_id: int) -> list[CaseStep]:
+def successor_ids(session: Session, step_id: int) -> list[int]:
+    return list(
+        session.scalars(select(StepLink.to_step_id).where(StepLink.from_step_id == step_id))
+    )
+
+
+def release_successors(session: Session, successors: list[int]) -> list[CaseStep]:
     """Decrement the successors' counters; the ones that reach zero are returned."""
-    successors = select(StepLink.to_step_id).where(StepLink.from_step_id == step_id)
     session.execute(
         update(CaseStep)
         .where(CaseStep.id.in_(successors))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -306,7 +307,7 @@ def submit_application(
     legal = workdays.add_workdays(today, limits["legal"])
     promised = workdays.add_workdays(today, limits["promised"])
     case = Case(
-        number=f"pending-{application.idempotency_key}"[:32],
+        number=f"pending-{uuid.uuid4().hex[:24]}",
         subject_kind="item" if application.item else "bundle",
         subject_code=application.item or application.bundle or "",
         status=CaseStatus.IN_PROGRESS.value,
@@ -445,6 +446,12 @@ def _finish(
     action: str = "step_done",
 ) -> None:
     now = utcnow()
+    shift = (
+        acting_department_id is not None
+        and step.responsible_department_id is not None
+        and acting_department_id != step.responsible_department_id
+        and step.kind not in ("acceptance", "delivery")
+    )
     claimed = repository.claim_step(
         session,
         step.id,
@@ -459,13 +466,8 @@ def _finish(
     )
     if not claimed:
         raise Conflict(f"step {step.id} was changed by someone else; reload it")
+    responsible = step.responsible_department_id
     session.expire(step)
-    shift = (
-        acting_department_id is not None
-        and step.responsible_department_id is not None
-        and acting_department_id != step.responsible_department_id
-        and step.kind not in ("acceptance", "delivery")
-    )
     events.append(
         session,
         case_id=case.id,
@@ -475,7 +477,7 @@ def _finish(
         data={
             "outcome": outcome,
             "acting_department": acting_department_id,
-            "responsible_department": step.responsible_department_id,
+            "responsible_department": responsible,
         },
     )
     if shift:
@@ -486,7 +488,7 @@ def _finish(
             actor_id=actor_id,
             step_id=step.id,
             data={
-                "responsible_department": step.responsible_department_id,
+                "responsible_department": responsible,
                 "acting_department": acting_department_id,
             },
         )
@@ -499,13 +501,16 @@ def _finish(
             {"step": step.id, "reason": outcome.get("reason", "")},
         )
         return
-    ready = repository.release_successors(session, step.id)
-    if ready:
-        _make_ready(session, case, ready, now)
-    if (
+    successors = repository.successor_ids(session, step.id)
+    if successors:
+        ready = repository.release_successors(session, successors)
+        if ready:
+            _make_ready(session, case, ready, now)
+    elif (
         repository.open_step_count(session, case.id) == 0
         and case.status == CaseStatus.IN_PROGRESS.value
     ):
+        # Only a step without successors can be the last one of its case.
         _close(session, case, CaseStatus.COMPLETED, actor_id, {})
 
 
@@ -532,12 +537,17 @@ def complete_step(
 ) -> CaseStep:
     who = require_principal(principal)
     step, case = _load(session, step_id)
-    if not _case_visible(session, who, case):
-        raise NotFound(f"no step {step_id}")
     if step.kind in SPECIAL_KINDS:
         raise Conflict(f"a {step.kind} step is finished by its own action, not by 'complete'")
+    try:
+        acting = _acting_department(
+            session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,))
+        )
+    except PermissionDenied:
+        if not _case_visible(session, who, case):
+            raise NotFound(f"no step {step_id}") from None
+        raise
     _check_open(case, step)
-    acting = _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,)))
     result = dict(outcome or {})
     if step.kind == "onsite_verification":
         missing = [k for k in ("time", "place", "notes") if not str(result.get(k, "")).strip()]

@@ -4,9 +4,19 @@ Pure functions, no database. ``read_catalog`` loads and validates a whole file a
 problem it finds at once (file, position, field); the ``write_*``/``dump_*`` functions are
 deterministic, so export → import → export gives byte-identical files.
 
-Hostile input is expected: files are capped at 20 MB, YAML is read with a ``SafeLoader`` that
-also refuses anchors/aliases (no "billion laughs"), merge keys, duplicate keys and deep nesting;
-an XLSX file's ZIP directory is checked before openpyxl opens it.
+Hostile input is expected: files are capped at 20 MB; YAML is read with a safe loader (libyaml's
+when PyYAML has it, after a pass over the events) that also refuses anchors/aliases (no "billion
+laughs"), merge keys, duplicate keys and nesting deeper than 64 levels; an XLSX file's ZIP
+directory is checked (size, member count) before openpyxl opens it read-only, values only.
+
+Error locations: ``catalog.yaml: items[3] (QX-RSJ-0001).materials[2].elements[0] (line 42)``
+(0-based indexes, the top-level item's or element's code, the YAML line) and
+``catalog.xlsx: sheet 'materials' row 7 column 'necessity'``.
+
+The XLSX workbook has the sheets ``elements``, ``items`` and one per list of an item
+(``co_handlers``, ``legal_basis``, ``conditions``, ``materials``, ``form``, ``steps``, ``fees``,
+``channels``, ``outputs``) keyed by ``item`` (implementation code) and ``position``; list cells
+hold ``|``-separated values. Writing refuses what a cell cannot hold losslessly.
 
 Cross-references that need no database are checked here (duplicate element and item codes, an
 item that is its own parent or a parent loop); with ``strict_refs=True`` every parent and every

@@ -55,7 +55,7 @@ class ElementIn(Strict):
     type: ElementType = ElementType.STRING
     format: Annotated[str, StringConstraints(max_length=100)] = ""
     max_length: Annotated[int, Field(ge=1, le=100000)] | None = None
-    allowed_values: list[str] = Field(default_factory=list)
+    allowed_values: list[ShortText] = Field(default_factory=list)
     validator: Validator = Validator.NONE
     source_department: Code | None = None
     description: LongText = ""
@@ -64,6 +64,8 @@ class ElementIn(Strict):
     def _enum_has_values(self) -> ElementIn:
         if self.type is ElementType.ENUM and not self.allowed_values:
             raise ValueError("an enum data element needs allowed_values")
+        if len(set(self.allowed_values)) != len(self.allowed_values):
+            raise ValueError("allowed_values lists a value twice")
         return self
 
 
@@ -132,7 +134,7 @@ class TimeLimitIn(Strict):
 class FeeIn(Strict):
     name_zh: ShortText
     name_en: ShortText
-    amount_fen: Annotated[int, Field(ge=0, strict=True)]
+    amount_fen: Annotated[int, Field(ge=0, le=10**12, strict=True)]
     basis: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
