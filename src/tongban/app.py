@@ -17,6 +17,7 @@ from tongban.auth import pages as auth_pages
 from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
 from tongban.cases import api as cases_api
+from tongban.cases import pages as cases_pages
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.cases.worker import Sweeper
@@ -87,6 +88,13 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
 
     for module in (auth_api, org_api, catalog_api, bundles_api, cases_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    for page_module in (web_pages, auth_pages, org_pages, catalog_pages, bundles_pages):
+    for page_module in (
+        web_pages,
+        auth_pages,
+        org_pages,
+        catalog_pages,
+        bundles_pages,
+        cases_pages,
+    ):
         app.include_router(page_module.router)
     return app

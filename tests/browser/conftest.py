@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 ]
 
 Snap = Callable[[str], None]
+Login = Callable[..., None]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -48,7 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     )
     here = Path(__file__).resolve().parent
     for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
+        if here in Path(str(item.fspath)).resolve().parents and item.get_closest_marker("browser"):
             item.add_marker(skip)
 
 
@@ -63,9 +64,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_startup_failure: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     """The base URL of a server holding a freshly loaded demo county."""
+    if _startup_failure:  # pytest retries a failed session fixture for every test: fail fast
+        pytest.fail(_startup_failure[0])
     tmp = Path(tempfile.mkdtemp(prefix="tongban-browser-"))
     env = {
         **os.environ,
@@ -83,7 +89,8 @@ def server() -> Iterator[str]:
     )
     if demo.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        pytest.fail(f"`tongban demo --no-serve` failed:\n{demo.stdout}\n{demo.stderr}")
+        _startup_failure.append(f"`tongban demo --no-serve` failed:\n{demo.stdout}\n{demo.stderr}")
+        pytest.fail(_startup_failure[0])
     port = _free_port()
     log_path = tmp / "server.log"
     with log_path.open("w") as log:
@@ -123,14 +130,18 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Pat
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+            _startup_failure.append(
+                f"the server exited with {process.returncode}:\n{log_path.read_text()}"
+            )
+            pytest.fail(_startup_failure[0])
         try:
             if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz within {STARTUP_TIMEOUT:.0f} s")
+    _startup_failure.append(f"the server did not answer /healthz within {STARTUP_TIMEOUT:.0f} s")
+    pytest.fail(_startup_failure[0])
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +198,7 @@ def api(server: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def login(page: Page) -> Callable[..., None]:
+def login(page: Page) -> Login:
     """``login("reform")`` logs the page's context in through the login form."""
 
     def log_in(username: str, password: str = DEMO_PASSWORD) -> None:
@@ -196,10 +207,6 @@ def login(page: Page) -> Callable[..., None]:
         page.get_by_label("密码").fill(password)
         page.locator("form[action='/login'] button[type=submit]").click()
         page.wait_for_url(lambda url: "/login" not in url)
-        try:
-            page.get_by_test_id("who").wait_for()
-        except Exception:
-            print("DEBUG", page.url, page.content()[:3000])
-            raise
+        page.get_by_test_id("who").wait_for()
 
     return log_in

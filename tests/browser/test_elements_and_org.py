@@ -88,6 +88,8 @@ def test_organisation_tree_departments_and_modules(
     expect(matrix.locator("td.mark span[aria-hidden=true]")).to_have_count(marks)
     for module in modules:
         expect(matrix.locator("thead")).to_contain_text(module["name_zh"])
+    # The wide matrix scrolls inside its box; the page itself never scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
     page.locator("details.dropdown summary").click()
     page.locator("a[data-lang=en]").click()
@@ -95,4 +97,5 @@ def test_organisation_tree_departments_and_modules(
     expect(page.get_by_role("heading", name="Application modules", exact=True)).to_be_visible()
     expect(county_node).to_contain_text("County")
     expect(matrix.locator("thead")).to_contain_text(modules[0]["name_en"])
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     snap("2-org-english")

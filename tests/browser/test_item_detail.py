@@ -18,7 +18,7 @@ def _rich_disability_item(api: httpx.Client) -> dict[str, Any]:
     """A published item about disability with a legal basis, materials and steps."""
     found = api.get("/items", params={"q": "残疾", "limit": 500}).json()["items"]
     for summary in found:
-        detail = api.get(f"/items/{summary['implementation_code']}").json()
+        detail: dict[str, Any] = api.get(f"/items/{summary['implementation_code']}").json()
         item = detail["item"]
         if item["legal_basis"] and item["materials"] and item["steps"]:
             return detail

@@ -9,20 +9,35 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Snap
+from tests.browser.conftest import Login, Snap
 
 pytestmark = pytest.mark.browser
 
-Login = Any
+
+def _bundle_members(api: httpx.Client) -> set[str]:
+    answer = api.get("/bundles")
+    if answer.status_code != 200:
+        return set()
+    members: set[str] = set()
+    for summary in answer.json():
+        bundle = api.get(f"/bundles/{summary['code']}").json()["bundle"]
+        members |= {m["item"] for m in bundle["members"]}
+    return members
 
 
 def _editable_items(api: httpx.Client) -> list[dict[str, Any]]:
-    """Published items that the reading tests do not use, one per department, by code; each
-    editing test takes its own so that the tests do not depend on one another."""
+    """Published items that the other tests do not use (no disability item, no member of a
+    one-thing bundle), one per department, by code; each editing test takes its own so that
+    the tests do not depend on one another."""
     items = api.get("/items", params={"status": "published", "limit": 500}).json()["items"]
+    in_bundles = _bundle_members(api)
     picked: dict[str, dict[str, Any]] = {}
     for item in items:
-        if "残疾" in item["name_zh"] or item["department"] in {"QX-RSJ", "QX-ZJJ", "QX-CL"}:
+        if (
+            "残疾" in item["name_zh"]
+            or item["department"] in {"QX-RSJ", "QX-ZJJ", "QX-CL"}
+            or item["implementation_code"] in in_bundles
+        ):
             continue
         picked.setdefault(item["department"], item)
     chosen = sorted(picked.values(), key=lambda i: i["implementation_code"])
@@ -100,6 +115,17 @@ def test_edit_a_published_item_then_publish_the_new_version(
     after = api.get(f"/items/{code}").json()
     assert after["status"] == "published"
     assert after["item"]["time_limit"]["promised"] == new_promised
+
+    # Retiring asks for a second, deliberate click.
+    page.goto(f"/catalog/{code}")
+    expect(page.get_by_test_id("retire-button")).to_be_hidden()
+    page.get_by_text("废止…").click()
+    page.get_by_test_id("retire-button").click()
+    page.wait_for_url(re.compile(rf"/catalog/{re.escape(code)}\?retired=1$"))
+    expect(page.get_by_test_id("notice")).to_have_text("已发布版本已废止。")
+    expect(page.get_by_test_id("retired-notice")).to_be_visible()
+    assert "published" not in _version_rows(page).values()
+    snap("6-retired")
 
 
 def test_officer_cannot_edit_another_departments_item(

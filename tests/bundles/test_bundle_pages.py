@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from jinja2 import Template
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,10 +20,12 @@ from tests.bundles.test_bundles_api import _bundle
 from tests.factories import item, login, make_org
 from tongban.bundles import service
 from tongban.bundles.models import BundleVersion
+from tongban.bundles.pages import ANSWER_SYNTAX, WHEN_SYNTAX
 from tongban.bundles.schemas import BundleDocument
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
 from tongban.web import templating
+from tongban.web.i18n import translations
 
 TEMPLATES = Path(templating.PACKAGE_DIR) / "bundles" / "templates" / "bundles"
 ELEMENTS: list[dict[str, Any]] = [
@@ -37,6 +40,12 @@ ELEMENTS: list[dict[str, Any]] = [
     },
     {"code": "DE.SITE", "name_zh": "场所地址", "name_en": "Site address", "max_length": 200},
 ]
+
+
+def zh(msgid: str, **params: Any) -> str:
+    """A message as the Chinese page shows it (translated by the merged catalogue, escaped)."""
+    text = translations("zh_CN").gettext(msgid)
+    return str(escape(text % params if params else text))
 
 
 def _world(session: Session) -> None:
@@ -81,7 +90,12 @@ def _world(session: Session) -> None:
         materials=[{"code": "M-PLAN", "name_zh": "场所平面图", "name_en": "Site plan"}],
         form=[
             {"code": "F1", "label_zh": "姓名", "label_en": "Name", "element": "DE.NAME"},
-            {"code": "F3", "label_zh": "场所地址", "label_en": "Site address", "element": "DE.SITE"},
+            {
+                "code": "F3",
+                "label_zh": "场所地址",
+                "label_en": "Site address",
+                "element": "DE.SITE",
+            },
         ],
     )
     draft = item("QX-RSJ-2", "QX-RSJ", status="draft", name="草稿事项")
@@ -95,13 +109,16 @@ def _world(session: Session) -> None:
 
 
 def _section(html: str, testid: str) -> str:
-    """The markup from the element with this data-testid to the end of its first closing tag of
-    the same name (good enough for the lists and tables of these pages)."""
+    """The markup of the element with this data-testid, up to its matching closing tag."""
     start = re.search(rf'<(\w+)[^>]*data-testid="{re.escape(testid)}"', html)
     assert start, f"no data-testid={testid}"
     tag = start.group(1)
-    end = html.index(f"</{tag}>", start.end())
-    return html[start.start() : end]
+    depth = 0
+    for found in re.finditer(rf"<(/?){tag}\b[^>]*>", html[start.start() :]):
+        depth += -1 if found.group(1) else 1
+        if depth == 0:
+            return html[start.start() : start.start() + found.end()]
+    raise AssertionError(f"<{tag} data-testid={testid}> is not closed")
 
 
 def _versions(session: Session) -> int:
@@ -150,8 +167,9 @@ def test_list_shows_bundles_and_the_new_button_only_to_the_reform_office(
     page = client.get("/bundles")
     assert page.status_code == 200
     row = _section(page.text, "bundles-table")
-    assert "开工一件事" in row and "<code>build</code>" in row
-    assert "企业一件事" in row  # kind, translated
+    assert "开工一件事" in row
+    assert "<code>build</code>" in row
+    assert zh("Business event") in row  # kind, translated
     assert "青溪县住建局" in row  # lead department
     assert 'data-status="published"' in row
     assert re.search(r'data-testid="members-count">3<', row)
@@ -166,19 +184,24 @@ def test_list_shows_bundles_and_the_new_button_only_to_the_reform_office(
 
 def test_pages_speak_chinese_and_english(client: TestClient, session: Session) -> None:
     _world(session)
-    zh = client.get("/bundles").text
+    zh_list = client.get("/bundles").text
     en = client.get("/bundles?lang=en").text
-    assert "<h1>一件事</h1>" in zh and "企业一件事" in zh
-    assert "<h1>One-thing bundles</h1>" in en and "Business event" in en
+    assert f"<h1>{zh('One-thing bundles')}</h1>" in zh_list
+    assert zh("Business event") in zh_list
+    assert "<h1>One-thing bundles</h1>" in en
+    assert "Business event" in en
     assert "Start building" in en  # the bundle's English name
     ledger_en = client.get("/bundles/build/ledger?lang=en").text
-    assert "Produced by another member" in ledger_en and "One unified form" in ledger_en
+    assert "Produced by another member" in ledger_en
+    assert "One unified form" in ledger_en
     assert "Fields to fill in" in json.loads(_json_block(ledger_en))["categories"]
     page_en = client.get("/bundles/build?lang=en&answered=1&hires=no").text
-    assert "Your one form" in page_en and "Prefilled from Qingxi Police" in page_en
+    assert "Your one form" in page_en
+    assert "Prefilled from Qingxi Police" in page_en
     assert 'name="lang" value="en"' in page_en  # answering again keeps the language
     page_zh = client.get("/bundles/build?answered=1&hires=no").text
-    assert "您的一张表" in page_zh and "由青溪县公安局数据自动填写" in page_zh
+    assert zh("Your one form") in page_zh
+    assert zh("Prefilled from %(department)s", department="青溪县公安局") in page_zh
 
 
 # ---------------------------------------------------------------- the citizen's page
@@ -194,7 +217,8 @@ def test_citizen_page_asks_the_questions(client: TestClient, session: Session) -
     assert 'data-testid="personal-hint"' in page.text
     assert 'data-testid="unified-form"' not in page.text
     form = _section(page.text, "questions-form")
-    assert 'method="get"' in form and 'name="answered" value="1"' in form
+    assert 'method="get"' in form
+    assert 'name="answered" value="1"' in form
 
 
 def test_answers_give_the_personal_form_materials_and_members(
@@ -205,7 +229,8 @@ def test_answers_give_the_personal_form_materials_and_members(
     assert page.status_code == 200
     assert 'value="no" checked' in page.text
     members = _section(page.text, "members")
-    assert 'href="/catalog/QX-ZJJ-1"' in members and "施工许可" in members
+    assert 'href="/catalog/QX-ZJJ-1"' in members
+    assert "施工许可" in members
     assert 'href="/catalog/QX-GAJ-1"' in members
     assert "QX-RSJ-1" not in members  # hiring does not apply: no hires
     form = _section(page.text, "unified-form")
@@ -214,18 +239,23 @@ def test_answers_give_the_personal_form_materials_and_members(
     for field_id, _ in labels:
         assert f'<input id="{field_id}" type="text" readonly' in form
     assert form.count('aria-required="true"') == 3
-    assert "由青溪县公安局数据自动填写" in form  # the ID number comes from the police
+    # The ID number comes from the police.
+    assert zh("Prefilled from %(department)s", department="青溪县公安局") in form
     materials = _section(page.text, "materials")
     assert "场所平面图" in materials
-    assert "劳动合同" not in materials and "身份证" not in materials
+    assert "劳动合同" not in materials
+    assert "身份证" not in materials
     figures = _section(page.text, "figures-table")
-    assert re.search(r'data-figure="forms">.*?data-value="before">2<.*?data-value="after">1<', figures, re.S)
+    assert re.search(
+        r'data-figure="forms">.*?data-value="before">2<.*?data-value="after">1<', figures, re.S
+    )
 
     hiring = client.get("/bundles/build?answered=1&hires=yes")
     members = _section(hiring.text, "members")
     assert 'href="/catalog/QX-RSJ-1"' in members
     materials = _section(hiring.text, "materials")
-    assert "劳动合同" in materials and "场所平面图" in materials
+    assert "劳动合同" in materials
+    assert "场所平面图" in materials
     assert "施工许可证" not in materials  # produced by the permit, a member
 
 
@@ -243,13 +273,15 @@ def test_wrong_or_missing_answers_show_the_error_next_to_the_question(
         wrong.text,
     )
     assert re.search(
-        r'id="q-hires-error" role="alert" data-error-for="hires">该回答不在选项中', wrong.text
+        'id="q-hires-error" role="alert" data-error-for="hires">'
+        + re.escape(zh("This is not one of the answers; choose one of those listed.")),
+        wrong.text,
     )
     assert 'data-testid="unified-form"' not in wrong.text
 
     missing = client.get("/bundles/build?answered=1")
     assert missing.status_code == 422
-    assert 'data-error-for="hires">请选择一个回答。' in missing.text
+    assert f'data-error-for="hires">{zh("Please choose an answer.")}' in missing.text
     assert client.get("/bundles/nope").status_code == 404
 
 
@@ -287,13 +319,13 @@ def test_ledger_page_has_the_chart_data_rules_and_lines(
     whole = client.post("/api/v1/bundles/build/compose", json={}).json()
     data = json.loads(_json_block(page.text))
     assert data["categories"] == [
-        "表单",
-        "填报字段",
-        "申请材料",
-        "办理环节",
-        "跑动次数",
-        "法定时限（工作日）",
-        "承诺时限（工作日）",
+        zh("Forms"),
+        zh("Fields to fill in"),
+        zh("Materials"),
+        zh("Steps"),
+        zh("Visits"),
+        zh("Legal working days"),
+        zh("Promised working days"),
     ]
     before, after = whole["before"], whole["after"]
     keys = ("forms", "fields", "materials", "steps", "visits")
@@ -307,13 +339,15 @@ def test_ledger_page_has_the_chart_data_rules_and_lines(
     assert inline == [' type="application/json" id="ledger-data"']
 
     materials = _section(page.text, "removed-materials")
-    assert 'data-rule="member_output"' in materials and "由其他事项的办理结果生成" in materials
-    assert 'data-rule="shared_data"' in materials and "数据共享" in materials
+    assert 'data-rule="member_output"' in materials
+    assert zh("Produced by another member") in materials
+    assert 'data-rule="shared_data"' in materials
+    assert zh("Shared data") in materials
     assert 'href="/catalog/QX-RSJ-1"' in materials
     assert "produced by member QX-ZJJ-1#PERMIT" in materials  # the reason
-    assert "一表通用" in _section(page.text, "removed-forms")
-    assert "同一数据元只填一次" in _section(page.text, "removed-fields")
-    assert "一窗受理" in _section(page.text, "removed-steps")
+    assert zh("One unified form") in _section(page.text, "removed-forms")
+    assert zh("Same data element asked once") in _section(page.text, "removed-fields")
+    assert zh("Single-window acceptance") in _section(page.text, "removed-steps")
     assert "BUNDLE#acceptance" in _section(page.text, "added-steps")
     assert 'data-testid="no-conflicts"' in page.text
     critical = _section(page.text, "critical-path")
@@ -353,7 +387,8 @@ def test_every_rule_has_a_translated_label() -> None:
 def test_composer_is_for_the_reform_office_only(client: TestClient, session: Session) -> None:
     _world(session)
     anonymous = client.get("/bundles/new", follow_redirects=False)
-    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
     csrf = login(client, "officer.rsj")
     before = _versions(session)
     for url in ("/bundles/new", "/bundles/build/edit"):
@@ -374,8 +409,10 @@ def test_reform_office_saves_a_draft_through_the_form(client: TestClient, sessio
     page = client.get("/bundles/new")
     assert page.status_code == 200
     form = _section(page.text, "composer-form")
-    assert 'action="/bundles/new"' in form and 'name="csrf_token"' in form
-    assert '<label for="m-0-item">' in form and '<label for="q-0-answers">' in form
+    assert 'action="/bundles/new"' in form
+    assert 'name="csrf_token"' in form
+    assert '<label for="m-0-item">' in form
+    assert '<label for="q-0-answers">' in form
     assert '<option value="QX-ZJJ-1">' in form  # published items to pick
     assert '<option value="QX-RSJ-2">' not in form  # not a draft item
     assert 'data-testid="preview-empty"' in page.text
@@ -449,20 +486,18 @@ def test_a_bad_draft_shows_errors_on_its_rows_and_writes_nothing(
     assert response.status_code == 422
     text = response.text
     assert 'data-testid="form-errors"' in text
-    assert 'data-error-for="name_zh">此项为必填。' in text
+    assert f'data-error-for="name_zh">{zh("This field is required.")}' in text
     assert 'aria-describedby="name_zh-error"' in text
-    assert re.search(r'data-error-for="member-1">[^<]*请按“问题=回答,回答”填写', text)
-    assert re.search(r'data-error-for="question-0">第 2 行: 每个回答请写成', text)
+    assert f'data-error-for="member-1">{zh(WHEN_SYNTAX)}' in text
+    assert f'data-error-for="question-0">{zh("Line %(n)s", n=2)}: {zh(ANSWER_SYNTAX)}' in text
     assert 'value="QX-NOPE-1"' in text or "QX-NOPE-1" in text  # what was typed stays
     assert 'value="hires"' in text
     assert _versions(session) == before
 
     # The form is well formed but names an unknown item: the service says so, on its row.
-    unknown = client.post(
-        "/bundles/new", data=_composer_form(csrf, **{"m-0-item": "QX-NOPE-1"})
-    )
+    unknown = client.post("/bundles/new", data=_composer_form(csrf, **{"m-2-item": "QX-NOPE-1"}))
     assert unknown.status_code == 422
-    assert re.search(r"data-error-for=\"member-0\">unknown item &#39;QX-NOPE-1&#39;", unknown.text)
+    assert 'data-error-for="member-2">unknown item &#39;QX-NOPE-1&#39;' in unknown.text
     # A cycle names the members.
     cycle = client.post(
         "/bundles/new",
@@ -470,10 +505,14 @@ def test_a_bad_draft_shows_errors_on_its_rows_and_writes_nothing(
     )
     assert cycle.status_code == 422
     assert 'data-error-for="members">dependency cycle' in cycle.text
+    # A lead department outside the office's county is refused, on that field.
+    elsewhere = client.post("/bundles/new", data=_composer_form(csrf, lead_department="BS-RSJ"))
+    assert elsewhere.status_code == 403
+    assert 'data-error-for="lead_department">' in elsewhere.text
     # The code of an existing bundle is refused when making a new one.
     taken = client.post("/bundles/new", data=_composer_form(csrf, code="build"))
     assert taken.status_code == 422
-    assert 'data-error-for="code">已存在使用该编码的一件事。' in taken.text
+    assert f'data-error-for="code">{zh("A bundle with this code already exists.")}' in taken.text
     assert _versions(session) == before
 
 
@@ -486,28 +525,31 @@ def test_preview_recomposes_the_unsaved_definition(client: TestClient, session: 
     assert partial.status_code == 200
     assert "<html" not in partial.text
     data = json.loads(_json_block(partial.text))
-    assert data["before_values"][0] == 2 and data["after_values"][0] == 1  # forms
+    assert data["before_values"][0] == 2
+    assert data["after_values"][0] == 1
     assert 'data-testid="preview-summary"' in partial.text
-    # Hiring without its question's answers named in `when`: a lint, shown with the preview.
+    # Hiring that does not wait for the permit it needs: a lint, shown with the preview.
     lint = client.post(
         "/bundles/preview",
         data=_composer_form(csrf, **{"m-1-dep": []}),
         headers={"HX-Request": "true"},
     )
     lints = _section(lint.text, "preview-lints")
-    assert 'data-rule="unsupplied_input"' in lints and "所需材料无来源" in lints
+    assert 'data-rule="unsupplied_input"' in lints
+    assert zh("Input nothing supplies") in lints
     broken = client.post(
         "/bundles/preview",
-        data=_composer_form(csrf, **{"m-0-item": "QX-RSJ-2"}),
+        data=_composer_form(csrf, **{"m-2-item": "QX-RSJ-2"}),  # a draft item
         headers={"HX-Request": "true"},
     )
-    assert 'data-testid="preview-errors"' in broken.text
-    assert "第 1 个事项" in broken.text and "QX-RSJ-2" in broken.text
+    errors = _section(broken.text, "preview-errors")
+    assert f"{zh('Member %(n)s', n=3)}: item &#39;QX-RSJ-2&#39; is not published" in errors
     # Without JavaScript the same button gives the whole composer, with the preview and the
     # form as typed, and empty rows to add more.
     full = client.post("/bundles/preview", data=_composer_form(csrf, name_zh="试一试"))
     assert full.status_code == 200
-    assert "<html" in full.text and 'value="试一试"' in full.text
+    assert "<html" in full.text
+    assert 'value="试一试"' in full.text
     assert 'id="ledger-data"' in full.text
     assert 'name="m-3-item"' in full.text
     no_token = client.post("/bundles/preview", data=_composer_form("x"))
@@ -539,7 +581,8 @@ def test_publish_lists_the_lints_then_publishes(client: TestClient, session: Ses
     assert published.status_code == 303
     assert published.headers["location"] == "/bundles/build/ledger?published=1"
     page = client.get(published.headers["location"])
-    assert 'data-testid="notice"' in page.text and 'data-testid="edit-link"' in page.text
+    assert 'data-testid="notice"' in page.text
+    assert 'data-testid="edit-link"' in page.text
     assert client.get("/api/v1/bundles/build").json()["versions"] == [
         [1, "retired"],
         [2, "published"],
@@ -559,7 +602,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
         return original(name, *args, **kwargs)
 
     monkeypatch.setattr(templating.env, "get_template", recording)
-    yield names
+    return names
 
 
 def test_every_template_is_rendered(

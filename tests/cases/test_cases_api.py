@@ -26,6 +26,7 @@ def _world(session: Session) -> None:
         "QX-RSJ-10",
         "QX-RSJ",
         name="就业补贴",
+        outputs=[{"code": "PAY", "name_zh": "补贴资金", "name_en": "Subsidy", "kind": "payment"}],
         form=[
             {"code": "F1", "label_zh": "姓名", "label_en": "Name", "element": "DE.NAME"},
             {"code": "F2", "label_zh": "身份证号", "label_en": "ID", "element": "DE.ID"},

@@ -39,7 +39,8 @@ router = APIRouter(include_in_schema=False)
 TEXT_MAX = 5000
 BLANK_MEMBER_ROWS = 2
 BLANK_QUESTION_ROWS = 1
-PREVIEW_CODE = "preview"  # stands in for a code not typed yet, so that a new bundle previews
+# Stands in for a code or a name not typed yet, so that a new bundle previews at once.
+PREVIEW_CODE = "preview"
 
 KIND_LABELS = {"life_event": "Life event", "business_event": "Business event"}
 STATUS_LABELS = {"draft": "Draft", "published": "Published", "retired": "Retired"}
@@ -72,6 +73,7 @@ LINT_LABELS = {
     "limit_above_legal": "Step longer than the legal limit",
     "promised_above_legal": "Promised limit above the legal one",
     "conflicting_field": "Conflicting field definitions",
+    "composition": "Cannot be composed",
 }
 CONFLICT_LABELS = {"definition": "Conflicting definitions", "duplicate": "Defined twice"}
 DAY_KIND_LABELS = {"legal": "Legal time limit", "promised": "Promised time limit"}
@@ -556,7 +558,6 @@ def _composer_context(
         "departments": _department_names(session),
         "field_errors": {},
         "general_errors": [],
-        "error_message": "",
         "conflict": False,
         "lints": None,
         "preview": None,
@@ -575,8 +576,15 @@ class Preview:
 
 def _preview(session: Session, form: ComposerForm) -> Preview:
     data, member_rows, question_rows, local = form.definition()
-    if not str(data["code"]).strip():
-        data["code"] = PREVIEW_CODE
+    # What composition does not need may still be blank while a new bundle is being composed.
+    for key in ("code", "name_zh", "name_en"):
+        if not str(data[key]).strip():
+            data[key] = PREVIEW_CODE
+    if not data["lead_department"].strip() and data["members"]:
+        first = data["members"][0]["item"]
+        items = catalog_service.published_items(session=session, codes=[first])
+        if first in items:
+            data["lead_department"] = items[first].department
     errors = list(local)
     bundle: BundleIn | None = None
     try:
@@ -585,7 +593,7 @@ def _preview(session: Session, form: ComposerForm) -> Preview:
         errors += exc.errors
     if errors or bundle is None:
         return Preview(errors=_located(errors, member_rows, question_rows, form))
-    lints = _stored_lints(session, bundle)
+    lints = _lints(session, bundle)
     try:
         ledger = service.compose_definition(session=session, bundle=bundle)
     except ValidationFailed as exc:
@@ -611,11 +619,12 @@ def _preview_context(request: Request, session: Session, preview: Preview) -> di
     return context
 
 
-def _stored_lints(session: Session, bundle: BundleIn) -> list[service.LintIssue]:
+def _lints(session: Session, bundle: BundleIn) -> list[service.LintIssue]:
+    """What must be mended before publishing; a definition that does not compose says why."""
     try:
         return service.lint(session=session, bundle=bundle)
     except ValidationFailed as exc:
-        return [service.LintIssue("unknown_reference", e.loc, e.message) for e in exc.errors]
+        return [service.LintIssue("composition", e.loc, e.message) for e in exc.errors]
 
 
 # ---------------------------------------------------------------- composer routes
@@ -659,7 +668,7 @@ def preview_bundle(
         form.code = original
     context = _composer_context(session, who, form=form, detail=detail)
     if detail is not None:
-        context["lints"] = _stored_lints(session, detail.bundle)
+        context["lints"] = _lints(session, detail.bundle)
     context.update(_preview_context(request, session, preview))
     return _page(request, "bundles/edit.html", context)
 
@@ -676,7 +685,7 @@ def edit_bundle(
     who = require_principal(principal)
     form = ComposerForm.from_bundle(detail.bundle, detail.lock_version)
     context = _composer_context(session, who, form=form, detail=detail)
-    context["lints"] = _stored_lints(session, detail.bundle)
+    context["lints"] = _lints(session, detail.bundle)
     preview = _preview(session, form)
     preview.lints = []  # the stored draft's problems are listed by the publish button
     context.update(_preview_context(request, session, preview))
@@ -721,7 +730,7 @@ def _save(
         context = _composer_context(session, who, form=form, detail=detail)
         context.update(extra)
         if detail is not None:
-            context["lints"] = _stored_lints(session, detail.bundle)
+            context["lints"] = _lints(session, detail.bundle)
         return _page(request, "bundles/edit.html", context, status_code=status)
 
     try:
@@ -741,7 +750,7 @@ def _save(
     except ValidationFailed as exc:
         session.rollback()
         by_field, general = place_errors(exc.errors, member_rows, question_rows, form.members)
-        return again(422, field_errors=by_field, general_errors=general, error_message=exc.message)
+        return again(422, field_errors=by_field, general_errors=general)
     except Conflict:
         session.rollback()
         return again(409, conflict=True)
@@ -772,7 +781,7 @@ def publish_bundle(
         session.rollback()
         form = ComposerForm.from_bundle(detail.bundle, detail.lock_version)
         context = _composer_context(session, who, form=form, detail=detail)
-        context["lints"] = _stored_lints(session, detail.bundle)
+        context["lints"] = _lints(session, detail.bundle)
         context["publish_errors"] = exc.errors
         preview = _preview(session, form)
         preview.lints = []
@@ -861,6 +870,4 @@ def bundle_page(
                 context["general_errors"].append(exc.message)
         else:
             context.update(_ledger_context(request, session, ledger))
-    response = _page(request, "bundles/bundle.html", context, status_code=status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return _page(request, "bundles/bundle.html", context, status_code=status)

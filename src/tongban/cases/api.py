@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, Response, UploadFile
 from pydantic import BaseModel
 
-from tongban.cases import service, views
+from tongban.cases import archive, service, views
 from tongban.cases.schemas import (
     ApplicationIn,
     CaseOut,
@@ -130,9 +130,27 @@ def correction(
     )
 
 
+class ResumeIn(BaseModel):
+    corrections: dict[str, Any] = {}
+    note: str = ""
+
+
 @router.post("/cases/{number}/resume", status_code=204, dependencies=[Depends(api_csrf)])
-def resume(number: str, session: DbSession, principal: CurrentPrincipal) -> None:
-    service.resume(session=session, principal=principal, number=number)
+def resume(
+    number: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    body: Annotated[ResumeIn | None, Body()] = None,
+) -> None:
+    """The corrections arrived (补正): corrected form data, if any, and the clock runs again."""
+    given = body or ResumeIn()
+    service.resume(
+        session=session,
+        principal=principal,
+        number=number,
+        note=given.note,
+        corrections=given.corrections or None,
+    )
 
 
 @router.post("/steps/{step_id}/delegate", status_code=204, dependencies=[Depends(api_csrf)])
@@ -210,3 +228,32 @@ def upload(
         step_id=step_id,
     )
     return UploadOut(id=row.id, sha256=row.sha256, size=row.size)
+
+
+@router.post(
+    "/cases/{number}/archive",
+    response_model=archive.ArchiveOut,
+    status_code=201,
+    dependencies=[Depends(api_csrf)],
+)
+def seal(number: str, session: DbSession, principal: CurrentPrincipal) -> archive.ArchiveOut:
+    """电子归档: seal a completed or rejected case (manifest of hashes and a PDF summary)."""
+    sealed = archive.seal_case(session=session, principal=principal, number=number)
+    return archive.ArchiveOut(number=sealed.number, sha256=sealed.sha256, manifest=sealed.body)
+
+
+@router.get("/cases/{number}/archive", response_model=archive.ArchiveOut)
+def get_archive(number: str, session: DbSession, principal: CurrentPrincipal) -> archive.ArchiveOut:
+    """The sealed manifest; its ``sha256`` is the one recorded in the case's event chain."""
+    sealed = archive.manifest_for(session, principal, number)
+    return archive.ArchiveOut(number=sealed.number, sha256=sealed.sha256, manifest=sealed.body)
+
+
+@router.get("/cases/{number}/archive.pdf", response_class=Response)
+def archive_pdf(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """The archive's PDF summary, exactly the bytes whose hash the manifest lists."""
+    return Response(
+        archive.summary_pdf(session, principal, number),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}-archive.pdf"'},
+    )

@@ -69,7 +69,8 @@ def append(
         update(Case)
         .where(Case.id == case_id)
         .values(event_seq=seq, last_event_hash=digest)
-        .execution_options(synchronize_session=False)
+        # Keep a Case already loaded in this session in step with the row.
+        .execution_options(synchronize_session="evaluate")
     )
 
 

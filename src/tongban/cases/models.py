@@ -211,6 +211,7 @@ class Payment(Base):
     step_id: Mapped[int] = mapped_column(ForeignKey("case_step.id"), unique=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     account: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(8), default="pay_out")  # pay_out | collect
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

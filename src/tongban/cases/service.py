@@ -67,6 +67,8 @@ STAFF_ROLES = (Role.OFFICER, Role.TOWNSHIP_WORKER, Role.COMMITTEE_MEMBER)
 OVERSIGHT_ROLES = (Role.REFORM_OFFICE, Role.OBSERVER)
 LEVEL_WORDS = {"township": "township", "village": "village", "county": "county"}
 #: kinds that are finished through their own action, never by a plain "complete"
+#: kinds the single window may act on (the applicant signs at the window, identity checked)
+WINDOW_KINDS = ("acceptance", "delivery", "e_signature")
 SPECIAL_KINDS = {"collective_decision", "e_signature", "payment", "automatic_check"}
 
 
@@ -400,6 +402,14 @@ def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
     return step, case
 
 
+def _load_visible(session: Session, who: Principal, step_id: int) -> tuple[CaseStep, Case]:
+    """A step of a case the principal may see; anyone else learns nothing (404)."""
+    step, case = _load(session, step_id)
+    if not _case_visible(session, who, case):
+        raise NotFound(f"no step {step_id}")
+    return step, case
+
+
 def _acting_department(
     session: Session, principal: Principal, step: CaseStep, roles: tuple[Role, ...]
 ) -> int:
@@ -408,7 +418,7 @@ def _acting_department(
     paths = repository.department_paths(session, [dept_id] if dept_id else [])
     path = paths[dept_id][1] if dept_id in paths else ""
     for scope in principal.scopes_for(*roles):
-        if scope.role is Role.FRONT_DESK and step.kind not in ("acceptance", "delivery"):
+        if scope.role is Role.FRONT_DESK and step.kind not in WINDOW_KINDS:
             continue
         if path.startswith(scope.jurisdiction_path):
             if scope.department_id == dept_id:
@@ -450,7 +460,7 @@ def _finish(
         acting_department_id is not None
         and step.responsible_department_id is not None
         and acting_department_id != step.responsible_department_id
-        and step.kind not in ("acceptance", "delivery")
+        and step.kind not in WINDOW_KINDS
     )
     claimed = repository.claim_step(
         session,
@@ -585,25 +595,33 @@ def _run_automatic_check(session: Session, case: Case, step: CaseStep) -> None:
         "inputs": result.inputs,
     }
     session.flush()
-    _finish(
-        session,
-        case,
-        step,
-        actor_id=None,
-        acting_department_id=step.responsible_department_id,
-        lock_version=step.lock_version,
-        outcome=outcome,
-        action="automatic_check",
-    )
-    if not result.passed:
-        _suspend(
+    if result.passed:
+        _finish(
             session,
             case,
-            step.id,
-            None,
-            "correction",
-            f"automatic check failed: {result.explanation}",
+            step,
+            actor_id=None,
+            acting_department_id=step.responsible_department_id,
+            lock_version=step.lock_version,
+            outcome=outcome,
+            action="automatic_check",
         )
+        return
+    # A failed check blocks the case: the step stays ready, the case waits for corrections,
+    # and the check runs again on the corrected form when the case resumes.
+    step.outcome = outcome
+    step.lock_version += 1
+    session.flush()
+    events.append(
+        session,
+        case_id=case.id,
+        action="automatic_check",
+        step_id=step.id,
+        data={"outcome": outcome},
+    )
+    _suspend(
+        session, case, step.id, None, "correction", f"automatic check failed: {result.explanation}"
+    )
 
 
 def return_step(
@@ -687,9 +705,17 @@ def request_correction(
     _suspend(session, case, step.id, who.user_id, kind, reason)
 
 
-def resume(*, session: Session, principal: Principal | None, number: str, note: str = "") -> Case:
-    """The corrections arrived: the clock runs again, and every due date moves by the working
-    days the case was suspended."""
+def resume(
+    *,
+    session: Session,
+    principal: Principal | None,
+    number: str,
+    note: str = "",
+    corrections: dict[str, Any] | None = None,
+) -> Case:
+    """The corrections arrived: the form takes the corrected data, the clock runs again, every
+    due date moves by the working days the case was suspended, and a failed automatic check
+    runs again on the corrected form."""
     who = require_principal(principal)
     case = get_case_row(session=session, principal=who, number=number)
     open_one = repository.open_suspension(session, case.id)
@@ -697,6 +723,17 @@ def resume(*, session: Session, principal: Principal | None, number: str, note: 
         raise Conflict(f"case {case.number} is not suspended")
     if not who.has_role(Role.OFFICER, Role.FRONT_DESK, Role.TOWNSHIP_WORKER):
         raise PermissionDenied("only staff resume a case")
+    if corrections:
+        _validate_form(session, corrections, [])
+        case.form_data = {**case.form_data, **corrections}
+        session.flush()
+        events.append(
+            session,
+            case_id=case.id,
+            action="corrected",
+            actor_id=who.user_id,
+            data={"fields": sorted(corrections)},
+        )
     now = utcnow()
     open_one.ended_at = now
     paused = workdays.workdays_between(
@@ -722,6 +759,9 @@ def resume(*, session: Session, principal: Principal | None, number: str, note: 
         actor_id=who.user_id,
         data={"suspended_workdays": paused.count, "note": note},
     )
+    for step in repository.now_ready_since(session, case.id):
+        if step.kind == "automatic_check":
+            _run_automatic_check(session, case, step)
     return case
 
 
@@ -780,7 +820,7 @@ def quorum(size: int) -> int:
 
 def vote(*, session: Session, principal: Principal | None, step_id: int, choice: str) -> None:
     who = require_principal(principal)
-    step, case = _load(session, step_id)
+    step, case = _load_visible(session, who, step_id)
     if step.kind != "collective_decision":
         raise Conflict(f"step {step_id} is not a collective decision")
     _check_open(case, step)
@@ -805,7 +845,7 @@ def close_decision(
 ) -> CaseStep:
     """The committee's decision: needs a quorum and the minutes; the majority decides."""
     who = require_principal(principal)
-    step, case = _load(session, step_id)
+    step, case = _load_visible(session, who, step_id)
     if step.kind != "collective_decision":
         raise Conflict(f"step {step_id} is not a collective decision")
     _check_open(case, step)
@@ -863,7 +903,7 @@ def sign(
     """Both parties sign the generated document; its hash is what they signed. The step is
     done when the applicant (signing at the window, identity checked) and the department have."""
     who = require_principal(principal)
-    step, case = _load(session, step_id)
+    step, case = _load_visible(session, who, step_id)
     if step.kind != "e_signature":
         raise Conflict(f"step {step_id} is not a signing step")
     _check_open(case, step)
@@ -883,7 +923,15 @@ def sign(
         action="signed",
         actor_id=who.user_id,
         step_id=step.id,
-        data={"party": party, "document_sha256": digest},
+        data={
+            "party": party,
+            "document_sha256": digest,
+            **(
+                {"signed_for": case.applicant_name, "identity_checked_by": who.username}
+                if party == "applicant"
+                else {}
+            ),
+        },
     )
     parties = set(session.scalars(select(Signature.party).where(Signature.step_id == step.id)))
     if parties >= {"applicant", "department"}:
@@ -907,18 +955,27 @@ def pay(
     lock_version: int,
     amount_fen: int | None = None,
 ) -> Payment:
-    """Exactly once: one payment row per step (unique), sent through the outbox after commit."""
+    """Exactly once: one payment row per step (unique), sent through the outbox after commit.
+
+    The direction follows the item: an item whose output is a payment (a benefit, an award)
+    pays out to the applicant's bank account; any other payment step (a tax, a fee) collects
+    from the applicant, and the amount is the officer's to state."""
     who = require_principal(principal)
-    step, case = _load(session, step_id)
+    step, case = _load_visible(session, who, step_id)
     if step.kind != "payment":
         raise Conflict(f"step {step_id} is not a payment step")
     _check_open(case, step)
     acting = _acting_department(session, who, step, (Role.OFFICER,))
+    direction = _payment_direction(session, step)
     account = str(case.form_data.get("DE.BANK_ACCOUNT", ""))
-    if not account:
+    if direction == "pay_out" and not account:
         raise ValidationFailed(
             "the application names no bank account",
             errors=[FieldError("form.DE.BANK_ACCOUNT", "required for a payment")],
+        )
+    if direction == "collect" and amount_fen is None:
+        raise ValidationFailed(
+            "state the amount to collect", errors=[FieldError("amount_fen", "required")]
         )
     amount = amount_fen if amount_fen is not None else _award_from_checks(session, case)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
@@ -930,7 +987,8 @@ def pay(
         case_id=case.id,
         step_id=step.id,
         amount_fen=amount,
-        account=account,
+        account=account if direction == "pay_out" else "",
+        direction=direction,
         reference=f"{case.number}-{step.id}",
     )
     session.add(payment)
@@ -940,8 +998,13 @@ def pay(
         raise Conflict("this payment has already been made") from None
     session.add(
         OutboxMessage(
-            kind="payment",
-            payload={"reference": payment.reference, "amount_fen": amount, "account": account},
+            kind="payment" if direction == "pay_out" else "collection",
+            payload={
+                "reference": payment.reference,
+                "amount_fen": amount,
+                "account": payment.account,
+                "applicant": case.applicant_name,
+            },
         )
     )
     _finish(
@@ -951,10 +1014,17 @@ def pay(
         actor_id=who.user_id,
         acting_department_id=acting,
         lock_version=lock_version,
-        outcome={"payment": payment.reference, "amount_fen": amount},
+        outcome={"payment": payment.reference, "amount_fen": amount, "direction": direction},
         action="payment",
     )
     return payment
+
+
+def _payment_direction(session: Session, step: CaseStep) -> str:
+    items = catalog_service.published_items(session=session, codes=[step.item_code or ""])
+    item = items.get(step.item_code or "")
+    pays_out = item is not None and any(o.kind.value == "payment" for o in item.outputs)
+    return "pay_out" if pays_out else "collect"
 
 
 def _award_from_checks(session: Session, case: Case) -> int:
@@ -987,6 +1057,10 @@ def upload(
     """Size and type limits, checked against the content itself; stored once by content hash."""
     who = require_principal(principal)
     case = get_case_row(session=session, principal=who, number=number)
+    if not who.has_role(*STAFF_ROLES, Role.FRONT_DESK):
+        raise PermissionDenied("only the staff handling cases attach files")
+    if case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value):
+        raise Conflict(f"case {case.number} is {case.status}; nothing can be attached any more")
     if len(data) > MAX_UPLOAD:
         raise ValidationFailed(
             f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB",

@@ -227,7 +227,7 @@ def catalog_list(
         "hx-history-restore-request"
     )
     if partial:
-        response = _page(request, "catalog/_results.html", context)
+        response = _page(request, "catalog/_results.html", {**context, "partial": True})
     else:
         context["departments"] = org_service.department_rows(session=session)
         context["modules"] = org_service.modules(session=session)
@@ -246,9 +246,9 @@ def item_detail(
     session: DbSession,
     principal: CurrentPrincipal,
     version: Annotated[int | None, Query(ge=1)] = None,
-    saved: Annotated[int, Query()] = 0,
-    published: Annotated[int, Query()] = 0,
-    retired: Annotated[int, Query()] = 0,
+    saved: Annotated[str, Query(max_length=8)] = "",
+    published: Annotated[str, Query(max_length=8)] = "",
+    retired: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     detail = service.get_item(
         session=session, principal=principal, implementation_code=code, version_no=version
@@ -366,7 +366,7 @@ class EditForm:
 
 
 # Messages of the validators, said plainly (and translatable) next to the field.
-_PLAIN_MESSAGES: tuple[tuple[str, str], ...] = (
+PLAIN_MESSAGES: tuple[tuple[str, str], ...] = (
     ("promised time limit", "The promised time limit cannot be longer than the legal one."),
     ("Input should be a valid integer", "Enter a whole number."),
     ("String should have at least 1 character", "This field is required."),
@@ -377,6 +377,8 @@ _PLAIN_MESSAGES: tuple[tuple[str, str], ...] = (
     ("Input should be '", "Choose one of the listed values."),
     ("a value appears twice", "A value appears twice."),
 )
+
+DEPARTMENT_NOT_ALLOWED = "You may not move the item to this department."
 
 _SIMPLE_FIELDS = {
     "name_zh": "name_zh",
@@ -393,7 +395,7 @@ _SIMPLE_FIELDS = {
 
 
 def _plain(message: str) -> str:
-    for needle, plain in _PLAIN_MESSAGES:
+    for needle, plain in PLAIN_MESSAGES:
         if needle in message:
             return plain
     return message.removeprefix("Value error, ")
@@ -554,11 +556,17 @@ def edit_submit(
         # The item itself is editable (checked above): the new department is not the user's.
         session.rollback()
         context = _edit_context(session, code, detail, _without_blank_rows(form))
-        context["field_errors"] = {
-            "department": [FieldMessage("You may not move the item to this department.")]
-        }
+        context["field_errors"] = {"department": [FieldMessage(DEPARTMENT_NOT_ALLOWED)]}
         return _page(request, "catalog/edit.html", context, status_code=403)
-    return RedirectResponse(f"/catalog/{quote(code)}?saved=1", status_code=303)
+    return _redirect_after_write(session, f"/catalog/{quote(code)}?saved=1")
+
+
+def _redirect_after_write(session: Session, url: str) -> RedirectResponse:
+    """Post/redirect/get: the write must be durable before the browser follows the redirect.
+    The session dependency commits only after the response is sent, which is too late for the
+    GET that a 303 triggers at once, so the page commits here first."""
+    session.commit()
+    return RedirectResponse(url, status_code=303)
 
 
 def _without_blank_rows(form: EditForm) -> EditForm:
@@ -590,7 +598,7 @@ def publish(
         implementation_code=code,
         lock_version=_int_or_none(lock_version),
     )
-    return RedirectResponse(f"/catalog/{quote(code)}?published=1", status_code=303)
+    return _redirect_after_write(session, f"/catalog/{quote(code)}?published=1")
 
 
 @router.post("/catalog/{code}/retire")
@@ -603,7 +611,7 @@ def retire(
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
     service.retire_item(session=session, principal=principal, implementation_code=code)
-    return RedirectResponse(f"/catalog/{quote(code)}?retired=1", status_code=303)
+    return _redirect_after_write(session, f"/catalog/{quote(code)}?retired=1")
 
 
 # ---------------------------------------------------------------- data elements

@@ -12,6 +12,7 @@ from tongban.bundles import service as bundle_service
 from tongban.bundles.io import read_bundles
 from tongban.catalog import io
 from tongban.catalog import service as catalog_service
+from tongban.demo.cases import seed_demo_cases
 from tongban.org import service as org_service
 from tongban.org.io import read_org
 
@@ -40,6 +41,7 @@ def load_demo(*, session: Session, on_item: Callable[[int], None] | None = None)
     catalog = io.read_catalog(CATALOG_FILE)
     catalog_service.import_catalog(session=session, document=catalog, on_item=on_item)
     bundle_service.import_bundles(session=session, document=read_bundles(BUNDLES_FILE))
+    seed_demo_cases(session)  # idempotent: fixed keys, each action only while its step is ready
     return [
         DemoLogin(
             u.username,

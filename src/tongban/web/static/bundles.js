@@ -48,6 +48,7 @@
       var label = { show: true, position: "right", color: "#1f2937" };
       chart.setOption({
         animation: false,
+        textStyle: { fontFamily: window.getComputedStyle(document.body).fontFamily, fontSize: 13 },
         color: [BEFORE, AFTER],
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         legend: { top: 0, data: [data.before, data.after], textStyle: { color: "#1f2937" } },
@@ -57,7 +58,7 @@
           type: "category",
           inverse: true,
           data: data.categories,
-          axisLabel: { color: "#1f2937", interval: 0 }
+          axisLabel: { color: "#1f2937", interval: 0, fontSize: 13 }
         },
         series: [
           { name: data.before, type: "bar", data: data.before_values, label: label },

@@ -1,0 +1,291 @@
+"""电子归档: sealing a finished case, reading the archive back, and verifying it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from tests.factories import ELEMENTS, item, login, make_org
+from tongban.auth import service as auth_service
+from tongban.auth.models import User
+from tongban.auth.principal import Principal
+from tongban.cases import archive, storage
+from tongban.cases.models import Case, CaseEvent, CaseStep, Upload
+from tongban.catalog import service as catalog_service
+from tongban.catalog.schemas import CatalogDocument
+from tongban.config import get_settings
+from tongban.kit.hashchain import canonical_json
+
+PDF = b"%PDF-1.4\n% completion records\n"
+ITEM = "QX-RSJ-20"
+
+
+@pytest.fixture
+def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path / "uploads"))
+    get_settings.cache_clear()
+    yield tmp_path / "uploads"
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def world(session: Session, uploads: Path) -> Session:
+    make_org(session)
+    steps = [
+        {"code": code, "kind": kind, "name_zh": zh, "name_en": en, "responsible": "QX-RSJ"}
+        | {"limit_days": 2}
+        for code, kind, zh, en in (
+            ("S1", "acceptance", "受理", "Acceptance"),
+            ("S2", "review", "审核", "Review"),
+            ("S3", "delivery", "办结", "Delivery"),
+        )
+    ]
+    document = CatalogDocument.model_validate(
+        {"elements": ELEMENTS, "items": [item(ITEM, "QX-RSJ", name="灵活就业登记", steps=steps)]}
+    )
+    catalog_service.import_catalog(session=session, document=document)
+    session.commit()
+    return session
+
+
+def _submit(client: TestClient, csrf: str, key: str = "archive-test-0001") -> str:
+    body = {
+        "item": ITEM,
+        "applicant": {"name": "王小明", "id_no": "11010519491231002X", "jurisdiction": "990123001"},
+        "form": {"DE.NAME": "王小明", "DE.ID": "11010519491231002X"},
+        "idempotency_key": key,
+    }
+    response = client.post("/api/v1/cases", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+    return str(response.json()["number"])
+
+
+def _run(client: TestClient, csrf: str, number: str, decision: str = "approve") -> None:
+    """Upload a material, then finish every step as the officer (the review decides)."""
+    uploaded = client.post(
+        f"/api/v1/cases/{number}/uploads",
+        data={"purpose": "M1"},
+        files={"file": ("记录.pdf", PDF, "application/pdf")},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    for code in ("S1", "S2", "S3"):
+        steps = {s["code"]: s for s in client.get(f"/api/v1/cases/{number}").json()["steps"]}
+        step = steps[f"{ITEM}#{code}"]
+        if step["status"] != "ready":
+            continue
+        outcome = {"decision": decision, "reason": "不符合条件"} if code == "S2" else {}
+        response = client.post(
+            f"/api/v1/steps/{step['id']}/complete",
+            json={"lock_version": step["lock_version"], "outcome": outcome},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert response.status_code == 204, response.text
+
+
+def _seal(client: TestClient, csrf: str, number: str) -> Any:
+    return client.post(f"/api/v1/cases/{number}/archive", headers={"X-CSRF-Token": csrf})
+
+
+def _principal(session: Session, username: str) -> Principal:
+    user = session.scalars(select(User).where(User.username == username)).one()
+    return auth_service.load_principal(session, user)
+
+
+def _sealed(client: TestClient, world: Session) -> tuple[str, dict[str, Any]]:
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    _run(client, csrf, number)
+    response = _seal(client, csrf, number)
+    assert response.status_code == 201, response.text
+    return number, dict(response.json())
+
+
+def test_only_a_finished_case_is_sealed_and_only_once(client: TestClient, world: Session) -> None:
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    early = _seal(client, csrf, number)
+    assert early.status_code == 409
+    assert "in_progress" in early.json()["message"]
+    assert client.get(f"/api/v1/cases/{number}/archive").status_code == 404
+    _run(client, csrf, number)
+    assert _seal(client, csrf, number).status_code == 201
+    twice = _seal(client, csrf, number)
+    assert twice.status_code == 409
+    assert "already sealed" in twice.json()["message"]
+    case = client.get(f"/api/v1/cases/{number}").json()
+    assert case["status"] == "archived"
+    assert [e["action"] for e in case["events"]].count("archived") == 1
+
+
+def test_a_rejected_case_is_sealed_too(client: TestClient, world: Session) -> None:
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    _run(client, csrf, number, decision="reject")
+    response = _seal(client, csrf, number)
+    assert response.status_code == 201, response.text
+    manifest = response.json()["manifest"]
+    assert manifest["final_status"] == "rejected"
+    statuses = {d["step"]: d["status"] for d in manifest["decisions"]}
+    assert statuses == {f"{ITEM}#S1": "done", f"{ITEM}#S2": "done", f"{ITEM}#S3": "skipped"}
+
+
+def test_only_staff_who_see_the_case_seal_it(client: TestClient, world: Session) -> None:
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    _run(client, csrf, number)
+    client.cookies.clear()
+    csrf = login(client, "officer.zjj")  # an officer outside the case
+    assert _seal(client, csrf, number).status_code == 404
+    client.cookies.clear()
+    csrf = login(client, "observer")  # sees every case of the county, seals none
+    assert _seal(client, csrf, number).status_code == 403
+    client.cookies.clear()
+    csrf = login(client, "frontdesk")  # the single window keeps the records
+    assert _seal(client, csrf, number).status_code == 201
+    client.cookies.clear()
+    login(client, "officer.zjj")
+    assert client.get(f"/api/v1/cases/{number}/archive").status_code == 404
+    assert client.get(f"/api/v1/cases/{number}/archive.pdf").status_code == 404
+    client.cookies.clear()
+    login(client, "observer")
+    assert client.get(f"/api/v1/cases/{number}/archive").status_code == 200
+    anonymous = TestClient(client.app)
+    assert anonymous.post(f"/api/v1/cases/{number}/archive").status_code == 401
+
+
+def test_manifest_hashes_match_the_stored_files(client: TestClient, world: Session) -> None:
+    number, sealed = _sealed(client, world)
+    manifest = sealed["manifest"]
+    stored = storage.get(sealed["sha256"])
+    assert hashlib.sha256(stored).hexdigest() == sealed["sha256"]
+    assert stored == canonical_json(manifest)  # canonical JSON, byte for byte
+    assert json.loads(stored) == manifest
+    event = client.get(f"/api/v1/cases/{number}").json()["events"][-1]
+    assert event["action"] == "archived"
+    assert event["data"]["manifest_sha256"] == sealed["sha256"]
+    [material] = manifest["materials"]
+    assert material["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert hashlib.sha256(storage.get(material["sha256"])).hexdigest() == material["sha256"]
+    pdf = storage.get(manifest["summary_pdf"]["sha256"])
+    assert hashlib.sha256(pdf).hexdigest() == manifest["summary_pdf"]["sha256"]
+    assert len(pdf) == manifest["summary_pdf"]["size"]
+    case = world.scalars(select(Case).where(Case.number == number)).one()
+    world.refresh(case)
+    assert manifest["form"]["sha256"] == hashlib.sha256(canonical_json(case.form_data)).hexdigest()
+    for decision in manifest["decisions"]:
+        assert decision["sha256"] == archive.record_hash(decision)
+        assert decision["actor"] == "officer.rsj"
+        assert decision["acting_department"] == "QX-RSJ"
+        assert decision["acted_at"]
+    head = world.scalars(
+        select(CaseEvent).where(
+            CaseEvent.case_id == case.id, CaseEvent.seq == manifest["events"]["count"]
+        )
+    ).one()
+    assert head.hash == manifest["events"]["head"]
+    assert head.action == "completed"
+    assert manifest["calendar"]["at_submission"].startswith("chinesecalendar")
+    assert manifest["sealed_by"] == "officer.rsj"
+    check = archive.verify_archive(
+        session=world, principal=_principal(world, "officer.rsj"), number=number
+    )
+    assert check.ok, check.problems
+    assert check.manifest_sha256 == sealed["sha256"]
+
+
+def test_the_pdf_summary_names_the_case(client: TestClient, world: Session, tmp_path: Path) -> None:
+    number, sealed = _sealed(client, world)
+    response = client.get(f"/api/v1/cases/{number}/archive.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = response.content
+    assert pdf.startswith(b"%PDF")
+    assert hashlib.sha256(pdf).hexdigest() == sealed["manifest"]["summary_pdf"]["sha256"]
+    if shutil.which("pdftotext") is None:
+        assert len(pdf) > 2000
+        return
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(pdf)
+    extracted = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert number in extracted
+    assert "电子归档摘要" in extracted  # Chinese text is rendered, not tofu
+    assert "受理" in extracted
+    assert "王小明" in extracted
+    assert "11010519491231002X" not in extracted  # the ID number is masked
+    assert "110105********002X" in extracted
+
+
+def test_verify_archive_names_each_tampering(client: TestClient, world: Session) -> None:
+    number, sealed = _sealed(client, world)
+    who = _principal(world, "officer.rsj")
+    case_id = world.scalar(select(Case.id).where(Case.number == number))
+
+    def problems() -> list[str]:
+        return archive.verify_archive(session=world, principal=who, number=number).problems
+
+    assert problems() == []
+    # the form data
+    world.execute(
+        update(Case).where(Case.id == case_id).values(form_data={"DE.NAME": "李四", "DE.ID": "x"})
+    )
+    assert "form differs from the archive" in problems()
+    world.rollback()
+    # a step's decision
+    world.execute(
+        update(CaseStep)
+        .where(CaseStep.case_id == case_id, CaseStep.code == f"{ITEM}#S2")
+        .values(outcome={"decision": "approve", "note": "补签"})
+    )
+    assert any("decisions" in p and "outcome" in p for p in problems())
+    world.rollback()
+    # an upload slipped in after sealing
+    world.add(
+        Upload(
+            case_id=case_id,
+            purpose="M9",
+            filename="late.pdf",
+            content_type="application/pdf",
+            size=4,
+            sha256="a" * 64,
+        )
+    )
+    world.flush()
+    assert any("was added after sealing" in p for p in problems())
+    world.rollback()
+    # an event removed from the end of the chain
+    world.execute(
+        text("DELETE FROM case_event WHERE case_id = :c AND action = 'archived'"), {"c": case_id}
+    )
+    found = problems()
+    assert any("chain" in p for p in found)
+    assert any("no archived event" in p for p in found)
+    world.rollback()
+    # the stored files
+    pdf_path = storage.path_for(sealed["manifest"]["summary_pdf"]["sha256"])
+    original = pdf_path.read_bytes()
+    pdf_path.write_bytes(original + b"%")
+    assert problems() == ["the PDF summary was altered"]
+    pdf_path.write_bytes(original)
+    manifest_path = storage.path_for(sealed["sha256"])
+    kept = manifest_path.read_bytes()
+    manifest_path.write_bytes(kept.replace(b'"final_status":"completed"', b'"final_status":"x"'))
+    assert any("manifest file was altered" in p for p in problems())
+    manifest_path.unlink()
+    assert any("missing" in p for p in problems())
+    manifest_path.write_bytes(kept)
+    assert problems() == []
+    assert archive.verify_all_archives(session=world) == []

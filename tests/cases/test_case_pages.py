@@ -1,0 +1,684 @@
+"""The case pages as people use them: apply, follow, the workbench, the case page with its
+actions, the committee's page and the signing page (through the HTML forms, with CSRF)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.cases.test_cases_api import PDF, _steps, _submit, _world
+from tests.factories import ELEMENTS, item, login
+from tongban.bundles import service as bundle_service
+from tongban.bundles.schemas import BundleDocument
+from tongban.cases import service
+from tongban.cases.models import Case, CaseEvent
+from tongban.catalog import service as catalog_service
+from tongban.catalog.schemas import CatalogDocument
+
+GOOD_ID = "11010519491231002X"
+PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
+
+
+def _signing_item() -> dict[str, Any]:
+    return item(
+        "QX-RSJ-20",
+        "QX-RSJ",
+        name="公共设施移交",
+        steps=[
+            {
+                "code": "S1",
+                "kind": "acceptance",
+                "name_zh": "受理",
+                "name_en": "Accept",
+                "responsible": "QX-RSJ",
+                "limit_days": 1,
+            },
+            {
+                "code": "S2",
+                "kind": "e_signature",
+                "name_zh": "在线签订交接书",
+                "name_en": "Sign the handover agreement",
+                "responsible": "QX-RSJ",
+                "limit_days": 1,
+            },
+        ],
+    )
+
+
+def _big_world(session: Session) -> None:
+    """The engine tests' world, plus an item with a signing step and a bundle with a question."""
+    _world(session)
+    elements = [
+        *ELEMENTS,
+        {"code": "DE.BANK_ACCOUNT", "name_zh": "银行账号", "name_en": "Account", "max_length": 32},
+    ]
+    catalog_service.import_catalog(
+        session=session,
+        document=CatalogDocument.model_validate(
+            {
+                "elements": elements,
+                "items": [_signing_item(), item("QX-ZJJ-1", "QX-ZJJ", name="施工许可")],
+            }
+        ),
+    )
+    bundle = {
+        "code": "handover",
+        "name_zh": "移交一件事",
+        "name_en": "Handover in one go",
+        "kind": "business_event",
+        "lead_department": "QX-RSJ",
+        "partners": ["QX-ZJJ"],
+        "questions": [
+            {
+                "code": "permit",
+                "text_zh": "是否需要施工许可？",
+                "text_en": "Is a building permit needed?",
+                "answers": [
+                    {"code": "yes", "zh": "是", "en": "Yes"},
+                    {"code": "no", "zh": "否", "en": "No"},
+                ],
+            }
+        ],
+        "members": [
+            {"item": "QX-RSJ-20"},
+            {"item": "QX-ZJJ-1", "when": {"permit": ["yes"]}},
+        ],
+    }
+    bundle_service.import_bundles(
+        session=session, document=BundleDocument.model_validate({"bundles": [bundle]})
+    )
+    session.commit()
+
+
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+    assert found, f"no hidden field {name}"
+    return unescape(found.group(1))
+
+
+def _count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Case)) or 0
+
+
+def _application_form(page: str, **override: str) -> dict[str, str]:
+    data = {
+        "csrf_token": _hidden(page, "csrf_token"),
+        "idempotency_key": _hidden(page, "idempotency_key"),
+        "item": "QX-RSJ-10",
+        "channel": "window",
+        "applicant.name": "张三",
+        "applicant.id_no": GOOD_ID,
+        "applicant.phone": "13800138000",
+        "applicant.jurisdiction": "990123001",
+        "form.DE.NAME": "张三",
+        "form.DE.ID": GOOD_ID,
+        "form.DE.BANK_ACCOUNT": "6222000011112222",
+    }
+    data.update(override)
+    return data
+
+
+def _error_next_to(html: str, input_id: str) -> str:
+    """The error shown next to an input, found through its aria-describedby."""
+    tag = re.search(rf'<(?:input|select|textarea)[^>]*id="{re.escape(input_id)}"[^>]*>', html)
+    assert tag, f"no input {input_id}"
+    assert 'aria-invalid="true"' in tag.group(0)
+    error = re.search(
+        rf'<small class="field-error" id="{re.escape(input_id)}-error"[^>]*>(.*?)</small>',
+        html,
+        re.S,
+    )
+    assert error, f"no error next to {input_id}"
+    return unescape(error.group(1)).strip()
+
+
+def _step_id(client: TestClient, number: str, kind: str) -> int:
+    return int(next(s["id"] for s in _steps(client, number) if s["kind"] == kind))
+
+
+def _lock(client: TestClient, number: str, step_id: int) -> str:
+    return str(next(s["lock_version"] for s in _steps(client, number) if s["id"] == step_id))
+
+
+def _post(client: TestClient, url: str, data: dict[str, str], **kwargs: Any) -> Any:
+    return client.post(url, data=data, follow_redirects=False, **kwargs)
+
+
+def _as(client: TestClient, username: str) -> str:
+    client.cookies.clear()
+    return login(client, username)
+
+
+# ---------------------------------------------------------------- applying
+
+
+def test_apply_through_the_page_makes_one_case(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    _as(client, "frontdesk")
+    chooser = client.get("/apply?q=就业")
+    assert chooser.status_code == 200
+    assert 'href="/apply?item=QX-RSJ-10"' in chooser.text
+    assert 'href="/apply?bundle=handover"' in chooser.text
+    page = client.get("/apply?item=QX-RSJ-10")
+    assert page.status_code == 200
+    assert 'name="form.DE.BANK_ACCOUNT"' in page.text
+    assert 'value="990123001"' in page.text  # the township in the jurisdiction select
+    data = _application_form(page.text)
+    first = _post(
+        client,
+        "/apply",
+        data,
+        files={"material.M1": ("id.png", PNG, "image/png")},
+    )
+    assert first.status_code == 303, first.text
+    location = first.headers["location"]
+    number = re.search(r"/cases/([^?]+)\?submitted=1", location)
+    assert number
+    # A double click or a retry with the same idempotency key: the same case, no second one.
+    again = _post(client, "/apply", data)
+    assert again.status_code == 303
+    assert again.headers["location"] == location
+    assert _count(session) == 1
+    case_page = client.get(location)
+    assert case_page.status_code == 200
+    assert number.group(1) in case_page.text
+    assert "申请已提交" in case_page.text
+    upload = session.scalars(select(Case)).one()
+    assert upload.channel == "window"
+    assert "id.png" in case_page.text  # the material uploaded with the application
+    # A fresh form has a fresh key: a second application is a second case.
+    second = client.get("/apply?item=QX-RSJ-10")
+    assert _hidden(second.text, "idempotency_key") != data["idempotency_key"]
+
+
+def test_a_bad_id_number_is_shown_next_to_its_field(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    _as(client, "frontdesk")
+    page = client.get("/apply?item=QX-RSJ-10")
+    bad = _post(
+        client,
+        "/apply",
+        _application_form(
+            page.text,
+            **{"form.DE.ID": "110105194912310021", "applicant.id_no": "123", "form.DE.NAME": ""},
+        ),
+    )
+    assert bad.status_code == 422
+    assert "未提交任何内容" in bad.text
+    assert _error_next_to(bad.text, "f-DE-ID") == "这不是有效的公民身份号码。"
+    assert _error_next_to(bad.text, "applicant-id")
+    assert _error_next_to(bad.text, "f-DE-NAME") == "此项为必填。"
+    assert 'value="6222000011112222"' in bad.text  # what was typed stays in the form
+    assert _count(session) == 0
+    forged = _post(client, "/apply", {**_application_form(page.text), "csrf_token": "nope"})
+    assert forged.status_code == 403
+    assert _count(session) == 0
+
+
+def test_a_bundle_asks_its_questions_first(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    _as(client, "frontdesk")
+    questions = client.get("/apply?bundle=handover")
+    assert questions.status_code == 200
+    assert 'name="answer.permit"' in questions.text
+    unanswered = client.get("/apply?bundle=handover&answered=1")
+    assert unanswered.status_code == 422
+    assert 'id="q-permit-error"' in unanswered.text
+    form = client.get("/apply?bundle=handover&answered=1&answer.permit=no")
+    assert form.status_code == 200
+    assert 'name="answer.permit" value="no"' in form.text
+    data = {
+        "csrf_token": _hidden(form.text, "csrf_token"),
+        "idempotency_key": _hidden(form.text, "idempotency_key"),
+        "bundle": "handover",
+        "answer.permit": "no",
+        "channel": "window",
+        "applicant.name": "李四",
+        "applicant.id_no": GOOD_ID,
+        "applicant.jurisdiction": "990123001",
+        "form.DE.NAME": "李四",
+        "form.DE.ID": GOOD_ID,
+    }
+    done = _post(client, "/apply", data)
+    assert done.status_code == 303, done.text
+    case = session.scalars(select(Case)).one()
+    assert (case.subject_kind, case.answers) == ("bundle", {"permit": "no"})
+
+
+def test_an_online_applicant_is_sent_to_the_status_page(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    page = client.get("/apply?item=QX-RSJ-10")
+    assert page.status_code == 200
+    assert 'name="material.M1"' not in page.text  # online applicants do not upload yet
+    data = _application_form(page.text)
+    data.pop("channel")
+    done = _post(client, "/apply", data)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/status?number=")
+    status = client.get(done.headers["location"])
+    assert "请妥善保存" in status.text
+    assert session.scalars(select(Case)).one().channel == "online"
+
+
+# ---------------------------------------------------------------- the status page
+
+
+def test_status_with_the_right_id_and_not_found_otherwise(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    client.cookies.clear()
+    page = client.get(f"/status?number={number}")
+    assert f'value="{number}"' in page.text
+    token = _hidden(page.text, "csrf_token")
+    ok = _post(client, "/status", {"csrf_token": token, "number": number, "id_no": GOOD_ID.lower()})
+    assert ok.status_code == 200
+    assert 'data-testid="status-steps"' in ok.text
+    assert "实地核实" in ok.text
+    assert "城关镇便民服务中心" in ok.text
+    assert "frontdesk" not in ok.text  # no officer names, only units
+    wrong_id = _post(
+        client, "/status", {"csrf_token": token, "number": number, "id_no": "110105194912310021"}
+    )
+    wrong_number = _post(
+        client, "/status", {"csrf_token": token, "number": number + "9", "id_no": GOOD_ID}
+    )
+    assert wrong_id.status_code == wrong_number.status_code == 404
+    for response in (wrong_id, wrong_number):
+        assert "没有与该办件编号和证件号码相符的办件" in response.text
+        assert 'data-testid="status-steps"' not in response.text
+
+
+# ---------------------------------------------------------------- the workbench
+
+
+def test_the_workbench_lists_only_the_officers_steps(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    assert client.get("/workbench").status_code == 200
+    accept = _step_id(client, number, "acceptance")
+    page = client.get(f"/cases/{number}")
+    done = _post(
+        client,
+        f"/cases/{number}/steps/{accept}/complete",
+        {
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "lock_version": _lock(client, number, accept),
+        },
+    )
+    assert done.status_code == 303
+
+    _as(client, "officer.rsj")
+    bench = client.get("/workbench")
+    rows = re.findall(r'data-case="([^"]+)" data-step="\d+" data-kind="([^"]+)"', bench.text)
+    assert rows == [(number, "review")]
+    assert "还剩 5 个工作日" in bench.text  # review: 5 working days
+    assert "chinesecalendar" in bench.text  # the calendar version, on hover and below
+    assert client.get("/workbench?kind=payment").text.count("data-case=") == 0
+    assert client.get("/workbench?due=overdue").text.count("data-case=") == 0
+    english = client.get("/workbench?lang=en")
+    assert "My workbench" in english.text
+    assert "in 5 working days" in english.text
+
+    _as(client, "officer.zjj")
+    assert 'data-testid="workbench-empty"' in client.get("/workbench").text
+    assert client.get(f"/cases/{number}").status_code == 404
+
+
+# ---------------------------------------------------------------- the case page
+
+
+def _through_verification(client: TestClient, session: Session) -> str:
+    """Apply, accept, review, then the township delegates the verification to the county,
+    which records it: a duty shift. Returns the case number."""
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    step = _step_id(client, number, "acceptance")
+    page = client.get(f"/cases/{number}")
+    token = _hidden(page.text, "csrf_token")
+    lock = _lock(client, number, step)
+    assert (
+        _post(
+            client,
+            f"/cases/{number}/steps/{step}/complete",
+            {"csrf_token": token, "lock_version": lock},
+        ).status_code
+        == 303
+    )
+    # The same form again (a stale page): a conflict, said plainly, and nothing done twice.
+    stale = _post(
+        client,
+        f"/cases/{number}/steps/{step}/complete",
+        {"csrf_token": token, "lock_version": lock},
+    )
+    assert stale.status_code == 409
+    assert 'data-testid="problem"' in stale.text
+
+    _as(client, "officer.rsj")
+    review = _step_id(client, number, "review")
+    page = client.get(f"/cases/{number}")
+    assert 'data-testid="complete-form"' in page.text
+    done = _post(
+        client,
+        f"/cases/{number}/steps/{review}/complete",
+        {
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "lock_version": _lock(client, number, review),
+            "opinion": "材料齐全",
+        },
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].endswith(f"?done=complete#step-{review}")
+    verify = _step_id(client, number, "onsite_verification")
+    # The county officer may not simply do the township's verification.
+    refused = _post(
+        client,
+        f"/cases/{number}/steps/{verify}/complete",
+        {
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "lock_version": _lock(client, number, verify),
+            "time": "2026-12-01T10:00",
+            "place": "南门社区",
+            "notes": "属实",
+        },
+    )
+    assert refused.status_code == 403
+    assert "您无权进行此操作" in refused.text
+
+    _as(client, "township")
+    page = client.get(f"/cases/{number}")
+    token = _hidden(page.text, "csrf_token")
+    incomplete = _post(
+        client,
+        f"/cases/{number}/steps/{verify}/complete",
+        {
+            "csrf_token": token,
+            "lock_version": _lock(client, number, verify),
+            "time": "2026-12-01T10:00",
+        },
+    )
+    assert incomplete.status_code == 422
+    assert _error_next_to(incomplete.text, f"s{verify}-notes") == "此项为必填。"
+    assert 'value="2026-12-01T10:00"' in incomplete.text
+    delegated = _post(
+        client,
+        f"/cases/{number}/steps/{verify}/delegate",
+        {
+            "csrf_token": token,
+            "lock_version": _lock(client, number, verify),
+            "to_department": "QX-RSJ",
+            "reason": "人手不足，请县局代为核实",
+        },
+    )
+    assert delegated.status_code == 303
+
+    _as(client, "officer.rsj")
+    page = client.get(f"/cases/{number}")
+    recorded = _post(
+        client,
+        f"/cases/{number}/steps/{verify}/complete",
+        {
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "lock_version": _lock(client, number, verify),
+            "time": "2026-12-01T10:00",
+            "place": "南门社区",
+            "notes": "属实",
+        },
+        files={"photos": ("site.png", PNG, "image/png")},
+    )
+    assert recorded.status_code == 303, recorded.text
+    return number
+
+
+def test_the_case_page_shows_the_duty_shift(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    number = _through_verification(client, session)
+    page = client.get(f"/cases/{number}")
+    assert page.status_code == 200
+    assert 'data-testid="duty-shift"' in page.text
+    shift = re.search(r'data-testid="duty-shift-event">(.*?)</p>', page.text, re.S)
+    assert shift
+    text = unescape(shift.group(1))
+    assert "责任单位：城关镇便民服务中心" in text
+    assert "实际办理：青溪县人社局" in text
+    assert "委托" in page.text
+    assert "人手不足，请县局代为核实" in page.text
+    assert "site.png" in page.text  # the photo, with its sha256
+    actions = [e.action for e in session.scalars(select(CaseEvent).order_by(CaseEvent.id))]
+    assert "duty_shift" in actions
+    english = client.get(f"/cases/{number}?lang=en")
+    assert "Responsible: Chengguan office · acted: Qingxi HR" in unescape(english.text)
+    assert "Timeline" in english.text
+    assert "Duty shift" in english.text
+
+
+def test_correction_stops_the_clock_and_resume_starts_it(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    csrf = _as(client, "officer.rsj")
+    number = _submit(client, csrf)
+    step = _step_id(client, number, "acceptance")
+    page = client.get(f"/cases/{number}")
+    token = _hidden(page.text, "csrf_token")
+    asked = _post(
+        client,
+        f"/cases/{number}/steps/{step}/correction",
+        {
+            "csrf_token": token,
+            "lock_version": _lock(client, number, step),
+            "reason": "请补充银行卡复印件",
+        },
+    )
+    assert asked.status_code == 303
+    page = client.get(f"/cases/{number}")
+    assert 'data-testid="suspension"' in page.text
+    assert "请补充银行卡复印件" in page.text
+    assert 'data-testid="complete-form"' not in page.text
+    lock = _hidden(page.text.split('data-testid="resume-form"', 1)[1], "lock_version")
+    resumed = _post(client, f"/cases/{number}/resume", {"csrf_token": token, "lock_version": lock})
+    assert resumed.status_code == 303
+    assert 'data-testid="complete-form"' in client.get(f"/cases/{number}").text
+
+
+# ---------------------------------------------------------------- the committee
+
+
+def test_the_committee_votes_and_closes_then_the_payment_goes_out(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    number = _through_verification(client, session)
+    decision = _step_id(client, number, "collective_decision")
+    url = f"/cases/{number}/steps/{decision}/decision"
+    case_page = client.get(f"/cases/{number}")
+    assert f'href="{url}"' in case_page.text
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'data-testid="close-blocked"' in page.text
+    assert 'data-testid="vote-form"' not in page.text  # an officer is not a member
+    for member in ("committee.a", "committee.b"):
+        _as(client, member)
+        page = client.get(url)
+        assert 'data-testid="vote-form"' in page.text
+        voted = _post(
+            client,
+            f"/cases/{number}/steps/{decision}/vote",
+            {
+                "csrf_token": _hidden(page.text, "csrf_token"),
+                "lock_version": _lock(client, number, decision),
+                "choice": "approve",
+            },
+        )
+        assert voted.status_code == 303
+    page = client.get(url)
+    assert "已投 2 票，需 2 票" in page.text
+    assert "尚未附会议纪要" in page.text  # the quorum is there, the minutes are not
+    token = _hidden(page.text, "csrf_token")
+    not_pdf = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/minutes",
+        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+        files={"file": ("minutes.png", PNG, "image/png")},
+    )
+    assert not_pdf.status_code == 422
+    assert _error_next_to(not_pdf.text, "minutes-file")
+    early = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/close",
+        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+    )
+    assert early.status_code == 409
+    assert "attach the minutes" in early.text
+    attached = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/minutes",
+        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+        files={"file": ("minutes.pdf", PDF, "application/pdf")},
+    )
+    assert attached.status_code == 303
+    page = client.get(url)
+    assert 'data-testid="close-form"' in page.text
+    closed = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/close",
+        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+    )
+    assert closed.status_code == 303
+    page = client.get(closed.headers["location"])
+    assert 'data-testid="decision-outcome"' in page.text
+    assert "准予批准" in page.text
+
+    _as(client, "officer.rsj")
+    pay = _step_id(client, number, "payment")
+    page = client.get(f"/cases/{number}")
+    token = _hidden(page.text, "csrf_token")
+    bad = _post(
+        client,
+        f"/cases/{number}/steps/{pay}/pay",
+        {"csrf_token": token, "lock_version": _lock(client, number, pay), "amount": "十五"},
+    )
+    assert bad.status_code == 422
+    assert _error_next_to(bad.text, f"s{pay}-amount")
+    paid = _post(
+        client,
+        f"/cases/{number}/steps/{pay}/pay",
+        {"csrf_token": token, "lock_version": _lock(client, number, pay), "amount": "1,500.50"},
+    )
+    assert paid.status_code == 303
+    page = client.get(f"/cases/{number}")
+    assert 'data-status="completed"' in page.text
+    assert "¥1,500.50" in page.text
+    session.expire_all()  # the engine moves the chain's head with Core updates
+    assert service.verify_all(session=session) == []
+
+
+# ---------------------------------------------------------------- signing
+
+
+def test_both_parties_sign_on_the_signing_page(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf, item="QX-RSJ-20", idempotency_key="key-sign-0001")
+    accept = _step_id(client, number, "acceptance")
+    page = client.get(f"/cases/{number}")
+    token = _hidden(page.text, "csrf_token")
+    lock = _lock(client, number, accept)
+    assert (
+        _post(
+            client,
+            f"/cases/{number}/steps/{accept}/complete",
+            {"csrf_token": token, "lock_version": lock},
+        ).status_code
+        == 303
+    )
+    sign = _step_id(client, number, "e_signature")
+    url = f"/cases/{number}/steps/{sign}/sign"
+    assert f'href="{url}"' in client.get(f"/cases/{number}").text
+
+    _as(client, "frontdesk")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "案件 Case: " + number in unescape(page.text)
+    digest = _hidden(page.text, "document_sha256")
+    assert re.search(rf'data-testid="digest">{digest}<', page.text)
+    form = {
+        "csrf_token": _hidden(page.text, "csrf_token"),
+        "lock_version": _lock(client, number, sign),
+        "document_sha256": digest,
+        "party": "applicant",
+    }
+    unchecked = _post(client, f"/cases/{number}/steps/{sign}/sign", form)
+    assert unchecked.status_code == 422
+    assert _error_next_to(unchecked.text, "identity-checked")
+    signed = _post(
+        client, f"/cases/{number}/steps/{sign}/sign", {**form, "identity_checked": "yes"}
+    )
+    assert signed.status_code == 303
+    page = client.get(signed.headers["location"])
+    assert 'data-party="applicant" data-signed="yes"' in page.text
+    assert 'data-testid="nothing-to-sign"' in page.text
+
+    _as(client, "officer.rsj")
+    page = client.get(url)
+    assert 'data-testid="sign-department-form"' in page.text
+    assert 'data-testid="sign-applicant-form"' not in page.text  # the applicant has signed
+    signed = _post(
+        client,
+        f"/cases/{number}/steps/{sign}/sign",
+        {
+            "csrf_token": _hidden(page.text, "csrf_token"),
+            "lock_version": _lock(client, number, sign),
+            "document_sha256": digest,
+            "party": "department",
+        },
+    )
+    assert signed.status_code == 303
+    page = client.get(signed.headers["location"])
+    assert page.text.count("与文书一致") == 2
+    assert 'data-party="department" data-signed="yes"' in page.text
+    case = client.get(f"/cases/{number}")
+    assert 'data-status="completed"' in case.text
+    english = client.get(f"{url}?lang=en")
+    assert "Signatures" in english.text
+    assert "matches the document" in english.text
+
+
+# ---------------------------------------------------------------- languages
+
+
+def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    expectations = {
+        "/apply?lang=en": ["Apply", "One-thing bundles", "Service items"],
+        "/apply?item=QX-RSJ-10&lang=en": ["The applicant", "ID number", "Submit the application"],
+        "/apply?bundle=handover&lang=en": ["Continue to the form", "Is a building permit needed?"],
+        "/status?lang=en": ["Follow your application", "Case number", "Show the status"],
+        "/workbench?lang=en": ["My workbench", "Kind of step", "All, overdue first"],
+        f"/cases/{number}?lang=en": [
+            "Timeline",
+            "Responsible unit",
+            "Acting unit",
+            "Legal due date",
+        ],
+    }
+    for url, words in expectations.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        for word in words:
+            assert word in page.text, (url, word)
+    chinese = client.get(f"/cases/{number}")
+    assert "办理记录" in chinese.text
+    assert "责任单位" in chinese.text
