@@ -286,7 +286,7 @@ def render_summary(
     session: Session, case: Case, sections: dict[str, Any], head: dict[str, Any], sealer: str
 ) -> bytes:
     """The summary for people, as PDF bytes (WeasyPrint, CJK fonts from the system)."""
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     names = _names(session)
     elements = {e.code: e for e in catalog_service.list_elements(session=session)}
