@@ -285,14 +285,6 @@ def test_bpmn_export_opens_in_bpmn_js(
     snap(code)
 
 
-# Known fault of bundles/bpmn.py (not of these pages): nodes that share a lane and a layout
-# column get the same bounds, e.g. the nine alternative events of QX-ZZB in civil-servant-career
-# or the parallel benefits in disability-benefits. bpmn-js imports them without a warning.
-BPMN_OVERLAP = pytest.mark.xfail(
-    reason="bundles/bpmn.py draws nodes that share a lane and a column on the same spot",
-    strict=False,
-)
-
 OVERLAPS = """
 () => {
   const shapes = window.viewer.get('elementRegistry').filter(
@@ -319,8 +311,8 @@ OVERLAPS = """
     "code",
     [
         "property-transfer",
-        pytest.param("civil-servant-career", marks=BPMN_OVERLAP),
-        pytest.param("disability-benefits", marks=BPMN_OVERLAP),
+        "civil-servant-career",
+        "disability-benefits",
     ],
 )
 def test_bpmn_shapes_do_not_overlap(

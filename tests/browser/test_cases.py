@@ -26,6 +26,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% tongban browser test\n%%EOF\n"
 
 
+@pytest.fixture(autouse=True)
+def _patient_navigation(page: Page) -> None:
+    """Logging in hashes a password (argon2) on a 2-core machine that also runs the browser and
+    the server's sweeper: give navigations more than the default 10 s."""
+    page.set_default_navigation_timeout(30_000)
+
+
 def _pdf(name: str) -> dict[str, object]:
     return {"name": name, "mimeType": "application/pdf", "buffer": PDF}
 

@@ -563,6 +563,8 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     pay = _step_id(client, number, "payment")
     page = client.get(f"/cases/{number}")
     token = _hidden(page.text, "csrf_token")
+    # The item pays nothing out (no payment output): the step collects a stated amount.
+    assert 'data-direction="collect"' in page.text
     bad = _post(
         client,
         f"/cases/{number}/steps/{pay}/pay",
@@ -579,6 +581,7 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     page = client.get(f"/cases/{number}")
     assert 'data-status="completed"' in page.text
     assert "¥1,500.50" in page.text
+    assert "向申请人收取" in page.text
     session.expire_all()  # the engine moves the chain's head with Core updates
     assert service.verify_all(session=session) == []
 
@@ -682,3 +685,44 @@ def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) 
     chinese = client.get(f"/cases/{number}")
     assert "办理记录" in chinese.text
     assert "责任单位" in chinese.text
+
+
+def test_cases_po_translates_every_message_of_the_case_pages() -> None:
+    """Every message id of the case templates and of the label tables and plain messages of
+    cases/pages.py has a translation in cases.po that keeps the placeholders."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+    from jinja2.ext import babel_extract
+
+    from tongban.cases import pages
+    from tongban.web.i18n import LOCALE_DIR
+
+    wanted: set[str] = set()
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+    templates = Path(pages.__file__).resolve().parent / "templates" / "cases"
+    for path in sorted(templates.glob("*.html")):
+        with path.open("rb") as handle:
+            for _line, _func, message, _comments in babel_extract(
+                handle, ["_", "gettext", "ngettext"], [], options
+            ):
+                first = message[0] if isinstance(message, tuple) else message
+                if first:
+                    wanted.add(first)
+    wanted |= {m for table in pages.LABELS.values() for m in table.values()}
+    wanted |= set(pages.FACT_LABELS.values()) | set(pages.NOTICES.values())
+    wanted |= {said for _needle, said in pages._PLAIN}
+    with (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "cases.po").open("rb") as handle:
+        catalog = read_po(handle, locale="zh_CN")
+    translated: dict[str, list[str]] = {}
+    for m in catalog:
+        if not m.id:
+            continue
+        key = m.id if isinstance(m.id, str) else m.id[0]
+        translated[key] = [m.string] if isinstance(m.string, str) else list(m.string or ())
+    missing = sorted(w for w in wanted if not any(translated.get(w, [])))
+    assert missing == []
+    placeholder = re.compile(r"%\((\w+)\)s")
+    for key, strings in translated.items():
+        for text in strings:
+            assert set(placeholder.findall(text)) == set(placeholder.findall(key)), key

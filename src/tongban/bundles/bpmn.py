@@ -27,6 +27,7 @@ NS = {
 SIZES = {"task": (110, 70), "gateway": (50, 50), "event": (36, 36)}
 COLUMN_WIDTH = 170
 LANE_HEIGHT = 130
+ROW_HEIGHT = 95
 LANE_LABEL = 30
 TASK_KIND = {
     "automatic_check": "serviceTask",
@@ -193,7 +194,6 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
         defs, f"{b}process", {"id": process_id, "name": name, "isExecutable": "false"}
     )
     lane_set = ET.SubElement(process, f"{b}laneSet", {"id": "LaneSet_1"})
-    lane_index = {code: i for i, (code, _) in enumerate(lanes)}
     for code, label in lanes:
         lane = ET.SubElement(lane_set, f"{b}lane", {"id": f"Lane_{_safe(code)}", "name": label})
         for node in graph.nodes.values():
@@ -229,21 +229,41 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
             s, f"{dc}Bounds", {"x": str(x), "y": str(y), "width": str(w), "height": str(h)}
         )
 
-    shape("Participant_1", 0, 0, width, LANE_HEIGHT * len(lanes), horizontal=True)
+    # Nodes that share a lane and a column are stacked in rows; a lane is as tall as its
+    # tallest stack, so no two shapes ever overlap.
+    row_of: dict[str, int] = {}
+    stacks: dict[tuple[str, int], int] = {}
+    for node in graph.nodes.values():
+        key = (node.lane, col[node.id])
+        row_of[node.id] = stacks.get(key, 0)
+        stacks[key] = row_of[node.id] + 1
+    rows = {
+        code: max((n for (lane, _), n in stacks.items() if lane == code), default=1)
+        for code, _ in lanes
+    }
+    heights = {code: max(LANE_HEIGHT, rows[code] * ROW_HEIGHT + 30) for code, _ in lanes}
+    tops: dict[str, int] = {}
+    y = 0
+    for code, _ in lanes:
+        tops[code] = y
+        y += heights[code]
+    shape("Participant_1", 0, 0, width, y, horizontal=True)
     for code, _ in lanes:
         shape(
-            f"Lane_{_safe(code)}",
-            LANE_LABEL,
-            lane_index[code] * LANE_HEIGHT,
-            width - LANE_LABEL,
-            LANE_HEIGHT,
-            True,
+            f"Lane_{_safe(code)}", LANE_LABEL, tops[code], width - LANE_LABEL, heights[code], True
         )
     centre: dict[str, tuple[int, int, int, int]] = {}
     for node in graph.nodes.values():
         w, h = SIZES[node.kind]
         cx = LANE_LABEL + 40 + col[node.id] * COLUMN_WIDTH + 55
-        cy = lane_index[node.lane] * LANE_HEIGHT + LANE_HEIGHT // 2
+        stacked = stacks[(node.lane, col[node.id])]
+        block = stacked * ROW_HEIGHT
+        cy = (
+            tops[node.lane]
+            + (heights[node.lane] - block) // 2
+            + row_of[node.id] * ROW_HEIGHT
+            + ROW_HEIGHT // 2
+        )
         centre[node.id] = (cx, cy, w, h)
         shape(node.id, cx - w // 2, cy - h // 2, w, h)
     for flow_id, s, t in graph.flows:

@@ -117,6 +117,10 @@ EVENT_LABELS = {
 }
 VOTE_LABELS = {"approve": "Approve", "reject": "Reject", "abstain": "Abstain"}
 DECISION_LABELS = {"approve": "Approved", "reject": "Rejected"}
+DIRECTION_LABELS = {
+    "pay_out": "Paid out to the applicant",
+    "collect": "Collected from the applicant",
+}
 PARTY_LABELS = {"applicant": "The applicant", "department": "The department"}
 SUSPENSION_LABELS = {"correction": "Correction requested", "expert_review": "Expert review"}
 NECESSITY_LABELS = {"required": "Mandatory", "optional": "Optional", "conditional": "Conditional"}
@@ -132,6 +136,7 @@ FACT_LABELS = {
     "document_sha256": "Document SHA-256",
     "parties": "Parties",
     "payment": "Payment reference",
+    "direction": "Direction",
     "amount_fen": "Amount",
     "approve": "Votes to approve",
     "reject": "Votes to reject",
@@ -170,6 +175,7 @@ LABELS: dict[str, dict[str, str]] = {
     "vote": VOTE_LABELS,
     "decision": DECISION_LABELS,
     "party": PARTY_LABELS,
+    "direction": DIRECTION_LABELS,
     "suspension": SUSPENSION_LABELS,
     "necessity": NECESSITY_LABELS,
 }
@@ -1070,7 +1076,7 @@ def workbench_page(
 class Fact:
     label: str  # message id
     value: str
-    kind: str = "text"  # text | msgid | code | dept | step
+    kind: str = "text"  # text | msgid | msgids ("|"-separated) | code | dept | step
 
 
 @dataclass
@@ -1092,6 +1098,7 @@ class StepView:
     back_to: list[StepOut]
     delegated_to: str | None
     acted_by: str
+    payment_direction: str = ""  # pay_out | collect, for a payment step
 
 
 @dataclass
@@ -1152,6 +1159,8 @@ def _outcome_facts(outcome: Mapping[str, Any], uploads: dict[int, Upload]) -> li
         label = FACT_LABELS.get(key, key)
         if key == "decision" and value in DECISION_LABELS:
             facts.append(Fact(label, DECISION_LABELS[value], "msgid"))
+        elif key == "direction" and value in DIRECTION_LABELS:
+            facts.append(Fact(label, DIRECTION_LABELS[value], "msgid"))
         elif key == "amount_fen" and isinstance(value, int):
             facts.append(Fact(label, format_yuan(value)))
         elif key == "minutes_upload" and isinstance(value, int) and value in uploads:
@@ -1162,7 +1171,8 @@ def _outcome_facts(outcome: Mapping[str, Any], uploads: dict[int, Upload]) -> li
         elif key == "photos" and isinstance(value, list):
             facts.append(Fact(label, ", ".join(str(v) for v in value), "code"))
         elif key == "parties" and isinstance(value, list):
-            facts.append(Fact(label, ", ".join(str(v) for v in value)))
+            names = [PARTY_LABELS.get(str(v), str(v)) for v in value]
+            facts.append(Fact(label, "|".join(names), "msgids"))
         elif isinstance(value, bool):
             facts.append(Fact(label, "Yes" if value else "No", "msgid"))
         elif isinstance(value, dict):
@@ -1312,6 +1322,9 @@ def _case_context(
                 back_to=back,
                 delegated_to=delegated.get(s.id),
                 acted_by=f"{actor} ({s.acted_by})" if actor else (s.acted_by or ""),
+                payment_direction=(
+                    service._payment_direction(session, row) if s.kind == "payment" else ""
+                ),
             )
         )
     uploads = list(

@@ -30,9 +30,11 @@ def _compiled(po_path: Path, locale: str) -> Translations:
 
 @lru_cache(maxsize=8)
 def translations(locale: str) -> NullTranslations:
-    """Every ``*.po`` file of the locale (one per domain area, e.g. ``messages.po`` and
-    ``bundles.po``) merged into one catalogue."""
-    po_files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    """Every ``*.po`` file of the locale merged into one catalogue: ``messages.po`` (the shell,
+    catalogue and organisation pages) first, then one file per area (``bundles.po``,
+    ``cases.po``, …), whose wording wins for the msgids of its own pages."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    po_files = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
     if locale == "en" or not po_files:
         return NullTranslations()
     merged = _compiled(po_files[0], locale)
