@@ -20,11 +20,16 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/tongban serve
 
-# Browser tests need Debian's chromium (and CJK fonts for the screenshots); installed when we
-# are root on a Debian machine, otherwise those tests skip and say why.
+# Browser tests need Debian's chromium, CJK fonts (screenshots, the archive PDF) and pdftotext;
+# installed when we are root on a Debian machine, otherwise those tests skip and say why.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 test: $(STAMP) browser-deps

@@ -563,8 +563,8 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     pay = _step_id(client, number, "payment")
     page = client.get(f"/cases/{number}")
     token = _hidden(page.text, "csrf_token")
-    # The item pays nothing out (no payment output): the step collects a stated amount.
-    assert 'data-direction="collect"' in page.text
+    # The subsidy pays out, to the account named in the application.
+    assert 'data-direction="pay_out"' in page.text
     bad = _post(
         client,
         f"/cases/{number}/steps/{pay}/pay",
@@ -581,7 +581,7 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     page = client.get(f"/cases/{number}")
     assert 'data-status="completed"' in page.text
     assert "¥1,500.50" in page.text
-    assert "向申请人收取" in page.text
+    assert "支付给申请人" in page.text
     session.expire_all()  # the engine moves the chain's head with Core updates
     assert service.verify_all(session=session) == []
 

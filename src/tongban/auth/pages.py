@@ -21,7 +21,9 @@ router = APIRouter(include_in_schema=False)
 def login_form(request: Request, principal: CurrentPrincipal, next: str | None = None) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "auth/login.html", {"next": safe_next(next), "username": ""})
+    return render(
+        request, "auth/login.html", {"next": safe_next(next) if next else "", "username": ""}
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -32,7 +34,7 @@ def login_submit(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
     try:
@@ -40,7 +42,7 @@ def login_submit(
     except NotAuthenticated:
         context = {"next": safe_next(next), "username": username, "failed": True}
         return render(request, "auth/login.html", context, status_code=401)
-    response = RedirectResponse(safe_next(next, "/catalog"), status_code=303)
+    response = RedirectResponse(safe_next(next or None, "/catalog"), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         login.cookie_value,

@@ -558,14 +558,12 @@ def edit_submit(
         context = _edit_context(session, code, detail, _without_blank_rows(form))
         context["field_errors"] = {"department": [FieldMessage(DEPARTMENT_NOT_ALLOWED)]}
         return _page(request, "catalog/edit.html", context, status_code=403)
-    return _redirect_after_write(session, f"/catalog/{quote(code)}?saved=1")
+    return _redirect_after_write(f"/catalog/{quote(code)}?saved=1")
 
 
-def _redirect_after_write(session: Session, url: str) -> RedirectResponse:
-    """Post/redirect/get: the write must be durable before the browser follows the redirect.
-    The session dependency commits only after the response is sent, which is too late for the
-    GET that a 303 triggers at once, so the page commits here first."""
-    session.commit()
+def _redirect_after_write(url: str) -> RedirectResponse:
+    """Post/redirect/get: the session dependency commits when the endpoint returns, before
+    the response is sent, so the GET that the 303 triggers sees the write."""
     return RedirectResponse(url, status_code=303)
 
 
@@ -598,7 +596,7 @@ def publish(
         implementation_code=code,
         lock_version=_int_or_none(lock_version),
     )
-    return _redirect_after_write(session, f"/catalog/{quote(code)}?published=1")
+    return _redirect_after_write(f"/catalog/{quote(code)}?published=1")
 
 
 @router.post("/catalog/{code}/retire")
@@ -611,7 +609,7 @@ def retire(
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
     service.retire_item(session=session, principal=principal, implementation_code=code)
-    return _redirect_after_write(session, f"/catalog/{quote(code)}?retired=1")
+    return _redirect_after_write(f"/catalog/{quote(code)}?retired=1")
 
 
 # ---------------------------------------------------------------- data elements

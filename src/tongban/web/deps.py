@@ -29,7 +29,9 @@ def db_session() -> Iterator[Session]:
     yield from session_scope()
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function": the transaction ends (commit or rollback) when the endpoint returns, before
+# the response is sent, so a client that follows a redirect always reads what was written.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def current_principal(request: Request, session: DbSession) -> Principal | None:
