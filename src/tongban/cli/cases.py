@@ -19,7 +19,8 @@ def tick() -> None:
     with command_session() as session:
         sent = outbox.deliver(session=session)
     console.print(
-        f"checked {report.checked} open steps, {report.fired} escalations fired, {sent} messages sent"
+        f"checked {report.checked} open steps, {report.fired} escalations fired, "
+        f"{sent} messages sent"
     )
 
 
