@@ -402,6 +402,15 @@ def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
     return step, case
 
 
+def _insert_once(session: Session, row: object, conflict: str) -> None:
+    """Insert a row that a unique constraint allows once (a vote, a signature, a payment)."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None
+
+
 def _load_visible(session: Session, who: Principal, step_id: int) -> tuple[CaseStep, Case]:
     """A step of a case the principal may see; anyone else learns nothing (404)."""
     step, case = _load(session, step_id)
@@ -825,11 +834,11 @@ def vote(*, session: Session, principal: Principal | None, step_id: int, choice:
         raise Conflict(f"step {step_id} is not a collective decision")
     _check_open(case, step)
     _acting_department(session, who, step, (Role.COMMITTEE_MEMBER,))
-    session.add(Vote(step_id=step.id, user_id=who.user_id, choice=choice))
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("you have already voted on this decision") from None
+    _insert_once(
+        session,
+        Vote(step_id=step.id, user_id=who.user_id, choice=choice),
+        "you have already voted on this decision",
+    )
     events.append(
         session,
         case_id=case.id,
@@ -910,13 +919,11 @@ def sign(
     roles = (Role.FRONT_DESK, Role.OFFICER) if party == "applicant" else (Role.OFFICER,)
     acting = _acting_department(session, who, step, roles)
     digest = hashlib.sha256(agreement_text(case, step).encode()).hexdigest()
-    session.add(
-        Signature(step_id=step.id, user_id=who.user_id, party=party, document_sha256=digest)
+    _insert_once(
+        session,
+        Signature(step_id=step.id, user_id=who.user_id, party=party, document_sha256=digest),
+        "you have already signed this document",
     )
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("you have already signed this document") from None
     events.append(
         session,
         case_id=case.id,
@@ -991,11 +998,7 @@ def pay(
         direction=direction,
         reference=f"{case.number}-{step.id}",
     )
-    session.add(payment)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("this payment has already been made") from None
+    _insert_once(session, payment, "this payment has already been made")
     session.add(
         OutboxMessage(
             kind="payment" if direction == "pay_out" else "collection",
