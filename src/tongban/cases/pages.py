@@ -1119,11 +1119,7 @@ class Problem:
 
 def _may(session: Session, who: Principal, step: CaseStep, roles: tuple[Role, ...]) -> bool:
     """Whether the engine would let this person act on the step with one of these roles."""
-    try:
-        service._acting_department(session, who, step, roles)
-    except PermissionDenied:
-        return False
-    return True
+    return service.may_act(session, who, step, roles)
 
 
 def _step_actions(
@@ -1323,7 +1319,7 @@ def _case_context(
                 delegated_to=delegated.get(s.id),
                 acted_by=f"{actor} ({s.acted_by})" if actor else (s.acted_by or ""),
                 payment_direction=(
-                    service._payment_direction(session, row) if s.kind == "payment" else ""
+                    service.payment_direction(session, row) if s.kind == "payment" else ""
                 ),
             )
         )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,13 +82,19 @@ def visible_steps(principal: Principal) -> ColumnElement[bool]:
     own = scope_clause(
         principal, STAFF_ROLES, jurisdiction_path=Jurisdiction.path, department_id=Department.id
     )
-    window = and_(
-        CaseStep.kind.in_(("acceptance", "delivery")),
-        scope_clause(
-            principal, (Role.FRONT_DESK,), jurisdiction_path=Jurisdiction.path, department_id=None
-        ),
+    # The single window serves every department of its subtree, whatever its own department.
+    window_scopes = [
+        Jurisdiction.path.startswith(s.jurisdiction_path, autoescape=True)
+        for s in principal.scopes_for(Role.FRONT_DESK)
+    ]
+    window = (
+        and_(CaseStep.kind.in_(WINDOW_KINDS), or_(*window_scopes)) if window_scopes else false()
     )
-    held = [s.department_id for s in principal.scopes_for(*STAFF_ROLES) if s.department_id]
+    held = [
+        s.department_id
+        for s in principal.scopes_for(*STAFF_ROLES, Role.FRONT_DESK)
+        if s.department_id
+    ]
     delegated = (
         exists().where(Delegation.step_id == CaseStep.id, Delegation.to_department_id.in_(held))
         if held
@@ -400,6 +406,23 @@ def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
     case = session.get(Case, step.case_id)
     assert case is not None
     return step, case
+
+
+def may_act(
+    session: Session, principal: Principal, step: CaseStep, roles: tuple[Role, ...]
+) -> bool:
+    """Whether the principal may act on the step with one of these roles (for pages that show
+    only the actions a person can take)."""
+    try:
+        _acting_department(session, principal, step, roles)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def payment_direction(session: Session, step: CaseStep) -> str:
+    """``pay_out`` (a benefit or award to the applicant) or ``collect`` (a tax or a fee)."""
+    return _payment_direction(session, step)
 
 
 def _insert_once(session: Session, row: object, conflict: str) -> None:
