@@ -197,6 +197,11 @@ def test_full_run_with_duty_shift_committee_and_payment(
     csrf = login(client, "frontdesk")
     number = _submit(client, csrf)
     s = _steps(client, number)
+    # The single window sees the acceptance in its workbench, though it belongs to QX-RSJ.
+    window = client.get("/api/v1/workbench").json()
+    assert [(w["case_number"], w["kind"], w["responsible_department"]) for w in window] == [
+        (number, "acceptance", "QX-RSJ")
+    ]
     # The single window accepts for the department.
     assert (
         _act(
