@@ -1152,8 +1152,40 @@ def workbench(
     limit: int = 50,
     offset: int = 0,
 ) -> list[tuple[CaseStep, str]]:
+    """My open steps by due date. The funnel's rules (``visible_steps``) are applied as three
+    index-friendly queries: my departments' steps, the single window's steps of its subtree, and
+    steps delegated to my departments; merged by due date."""
     who = require_principal(principal)
-    return repository.workbench(session, visible_steps(who), kind=kind, limit=limit, offset=offset)
+    own = repository.department_ids_where(
+        session,
+        scope_clause(
+            who, STAFF_ROLES, jurisdiction_path=Jurisdiction.path, department_id=Department.id
+        ),
+    )
+    window_scopes = [
+        Jurisdiction.path.startswith(s.jurisdiction_path, autoescape=True)
+        for s in who.scopes_for(Role.FRONT_DESK)
+    ]
+    window = repository.department_ids_where(session, or_(*window_scopes)) if window_scopes else []
+    held = [
+        s.department_id for s in who.scopes_for(*STAFF_ROLES, Role.FRONT_DESK) if s.department_id
+    ]
+    wanted = offset + limit
+    kinds = (kind,) if kind else ()
+    rows = repository.open_steps_of_departments(session, own, kinds=kinds, limit=wanted)
+    if window:
+        window_kinds = tuple(k for k in WINDOW_KINDS if not kind or k == kind)
+        if window_kinds:
+            rows += repository.open_steps_of_departments(
+                session, window, kinds=window_kinds, limit=wanted
+            )
+    if held:
+        rows += repository.open_steps_of_departments(
+            session, [], kinds=kinds, delegated_to=held, limit=wanted
+        )
+    unique = {step.id: (step, number) for step, number in rows}
+    ordered = sorted(unique.values(), key=lambda r: (r[0].due_date or date.max, r[0].id))
+    return ordered[offset : offset + limit]
 
 
 def public_status(*, session: Session, number: str, id_no: str) -> Case:
