@@ -72,11 +72,11 @@ def _safe(text: str) -> str:
 
 def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> Graph:
     graph = Graph()
-    graph.add(Node("Start", "event", "startEvent", "申请", lead))
+    graph.add(Node("StartEvent_1", "event", "startEvent", "申请", lead))
     by_item: dict[str | None, list[ComposedStep]] = {}
     for step in ledger.steps:
         by_item.setdefault(step.item, []).append(step)
-    head = "Start"
+    head = "StartEvent_1"
     for step in by_item.get(None, []):
         if step.kind == "acceptance":
             graph.add(Node("Acceptance", "task", "userTask", step.name_zh, lead))
@@ -132,8 +132,8 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
             graph.add(Node("Delivery", "task", "userTask", step.name_zh, lead))
             graph.connect(tail, "Delivery")
             tail = "Delivery"
-    graph.add(Node("End", "event", "endEvent", "办结", lead))
-    graph.connect(tail, "End")
+    graph.add(Node("EndEvent_1", "event", "endEvent", "办结", lead))
+    graph.connect(tail, "EndEvent_1")
     return graph
 
 
