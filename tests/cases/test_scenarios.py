@@ -5,9 +5,8 @@ the test's rolled-back transaction, then runs one scenario as the demo users wou
 finished case into the archive and verifies it; the handover also shows that tampering with a
 stored file or an event is caught.
 
-Demo users the scenarios need but the demo county does not have (see ``MISSING``) are created
-here as stand-ins, each with an officer grant on its department only; nobody else could act for
-them, not even by delegation (delegating a step needs an officer of its own department).
+The demo county now has every officer the scenarios need; ``_stand_in`` still creates one (an
+officer of exactly one department) should a user of ``MISSING`` ever be dropped from org.yaml.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from tongban.demo import cases as demo_cases
 from tongban.demo.loader import DEMO_PASSWORD, load_demo
 from tongban.org.models import Department
 
-#: demo users a scenario needs that org.yaml lacks: username -> department
+#: demo users the scenarios rely on, with their department (created if org.yaml lacks them)
 MISSING = {
     "officer.zhzf": "QX-ZHZF",  # the maintenance unit confirming the infrastructure handover
     "officer.swj": "QX-SWJ",  # the tax bureau in the property transfer
