@@ -14,11 +14,10 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,11 +51,11 @@ from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, Val
 from tongban.kit import workdays
 from tongban.org.models import Department, Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.format import format_yuan, local_time
 from tongban.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 TEXT_MAX = 2000
 SEARCH_LIMIT = 30
 WORKBENCH_LIMIT = 500
@@ -179,19 +178,6 @@ LABELS: dict[str, dict[str, str]] = {
     "suspension": SUSPENSION_LABELS,
     "necessity": NECESSITY_LABELS,
 }
-
-
-def format_yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored UTC timestamp as Beijing time, to the minute."""
-    if moment is None:
-        return ""
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _today() -> date:

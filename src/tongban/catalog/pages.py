@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,12 +25,12 @@ from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, Val
 from tongban.org import service as org_service
 from tongban.org.models import Department
 from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.format import format_yuan, local_time
 from tongban.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-BEIJING = ZoneInfo("Asia/Shanghai")
 TEXT_MAX = 25000
 
 ITEM_TYPE_LABELS = {
@@ -123,20 +121,6 @@ LABELS: dict[str, dict[str, str]] = {
     "element_type": ELEMENT_TYPE_LABELS,
     "validator": VALIDATOR_LABELS,
 }
-
-
-def format_yuan(fen: int) -> str:
-    """Integer fen as yuan: 1250 → ¥12.50."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored UTC timestamp as Beijing time, to the minute; empty when there is none."""
-    if moment is None:
-        return ""
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _page(
