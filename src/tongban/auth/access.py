@@ -6,7 +6,7 @@ tested hardest. A funnel returns a SQL condition that is ``false()`` when nothin
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tongban.auth.models import Role
@@ -47,7 +47,3 @@ def scope_clause(
     if not conditions:
         return false()
     return or_(*conditions) if len(conditions) > 1 else conditions[0]
-
-
-def everything() -> ColumnElement[bool]:
-    return true()

@@ -4,7 +4,6 @@ statements: conditional update of the step, successors' counters, the event appe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, update
@@ -146,14 +145,6 @@ def open_suspension(session: Session, case_id: int) -> Suspension | None:
     ).one_or_none()
 
 
-def suspensions(session: Session, case_id: int) -> list[Suspension]:
-    return list(
-        session.scalars(
-            select(Suspension).where(Suspension.case_id == case_id).order_by(Suspension.id)
-        )
-    )
-
-
 def votes(session: Session, step_id: int) -> list[Vote]:
     return list(session.scalars(select(Vote).where(Vote.step_id == step_id).order_by(Vote.id)))
 
@@ -167,7 +158,7 @@ def delegation_for(session: Session, step_id: int) -> Delegation | None:
     ).one_or_none()
 
 
-def due_ready_steps(session: Session, today: date) -> list[CaseStep]:
+def due_ready_steps(session: Session) -> list[CaseStep]:
     """Ready steps with a clock, for the escalation sweep."""
     return list(
         session.scalars(
@@ -197,6 +188,3 @@ def now_ready_since(session: Session, case_id: int) -> list[CaseStep]:
             select(CaseStep).where(and_(CaseStep.case_id == case_id, CaseStep.status == "ready"))
         )
     )
-
-
-__all__ = ["datetime"]

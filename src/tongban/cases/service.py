@@ -1213,7 +1213,7 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
     ladder = list(session.scalars(select(EscalationLevel).order_by(EscalationLevel.percent)))
     report = TickReport()
     fired = {(f.step_id, f.level_code) for f in session.scalars(select(EscalationFired))}
-    for step in repository.due_ready_steps(session, today):
+    for step in repository.due_ready_steps(session):
         case = session.get(Case, step.case_id)
         if case is None or case.status != CaseStatus.IN_PROGRESS.value or step.ready_at is None:
             continue
