@@ -1212,8 +1212,16 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
     today = workdays.local_date(moment)
     ladder = list(session.scalars(select(EscalationLevel).order_by(EscalationLevel.percent)))
     report = TickReport()
-    fired = {(f.step_id, f.level_code) for f in session.scalars(select(EscalationFired))}
-    for step in repository.due_ready_steps(session):
+    open_steps = repository.due_ready_steps(session)
+    # Only the open steps' fired levels, not the whole history of the table.
+    fired: set[tuple[int, str]] = set(
+        session.execute(
+            select(EscalationFired.step_id, EscalationFired.level_code)
+            .join(CaseStep, CaseStep.id == EscalationFired.step_id)
+            .where(CaseStep.status == StepStatus.READY.value)
+        ).all()
+    )
+    for step in open_steps:
         case = session.get(Case, step.case_id)
         if case is None or case.status != CaseStatus.IN_PROGRESS.value or step.ready_at is None:
             continue
