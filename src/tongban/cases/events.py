@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from tongban.cases import statements
 from tongban.cases.models import Case, CaseEvent
+from tongban.cases.statements import Statements
 from tongban.db import utcnow
+from tongban.errors import Conflict
 from tongban.kit.hashchain import chain_hash, verify_chain
 
 
@@ -33,6 +37,81 @@ def _payload(
     }
 
 
+class Chain:
+    """Appends to one case's log: the head read once (or given), each event chained to the one
+    before, then the head moved once, only if nobody moved it meanwhile."""
+
+    __slots__ = ("case_id", "from_seq", "rows", "seq", "head")
+
+    def __init__(self, case_id: int, seq: int, head: str | None) -> None:
+        self.case_id = case_id
+        self.from_seq = seq
+        self.seq = seq
+        self.head = head
+        self.rows: list[dict[str, Any]] = []
+
+    @classmethod
+    def read(cls, cursor: Any, sql: Statements, case_id: int) -> Chain:
+        seq, head = sql.head.execute(cursor, case_id=case_id).fetchone()
+        return cls(case_id, seq, head)
+
+    def add(
+        self,
+        action: str,
+        *,
+        actor_id: int | None = None,
+        step_id: int | None = None,
+        data: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self.seq += 1
+        moment = at or utcnow()
+        body = data or {}
+        digest = chain_hash(
+            self.head, _payload(self.case_id, self.seq, moment, actor_id, step_id, action, body)
+        )
+        self.rows.append(
+            {
+                "case_id": self.case_id,
+                "seq": self.seq,
+                "at": moment,
+                "actor_id": actor_id,
+                "step_id": step_id,
+                "action": action,
+                "data": body,
+                "prev_hash": self.head,
+                "hash": digest,
+            }
+        )
+        self.head = digest
+
+    def write(self, cursor: Any, sql: Statements) -> None:
+        if not self.rows:
+            return
+        if len(self.rows) == 1:
+            sql.event.execute(cursor, **self.rows[0])
+        else:
+            sql.event.execute_many(cursor, self.rows)
+        moved = sql.move_head.execute(
+            cursor,
+            case_id=self.case_id,
+            from_seq=self.from_seq,
+            to_seq=self.seq,
+            last_event_hash=self.head,
+        )
+        if moved.rowcount != 1:
+            raise Conflict(f"case {self.case_id} was changed by someone else; try again")
+        self.rows = []
+        self.from_seq = self.seq
+
+
+def forget_head(session: Session, case_id: int) -> None:
+    """A Case already loaded in this session reloads its chain head when next read."""
+    loaded = session.identity_map.get(identity_key(Case, case_id))
+    if loaded is not None:
+        session.expire(loaded, ["event_seq", "last_event_hash"])
+
+
 def append(
     session: Session,
     *,
@@ -42,36 +121,14 @@ def append(
     step_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Read the chain's head from the case row, insert the event, move the head. The UPDATE of
-    the case row also serialises writers of one case; unique (case_id, seq) backs it up."""
-    head = session.execute(
-        select(Case.event_seq, Case.last_event_hash).where(Case.id == case_id)
-    ).one()
-    seq = head[0] + 1
-    prev = head[1]
-    at = utcnow()
-    body = data or {}
-    digest = chain_hash(prev, _payload(case_id, seq, at, actor_id, step_id, action, body))
-    session.execute(
-        insert(CaseEvent).values(
-            case_id=case_id,
-            seq=seq,
-            at=at,
-            actor_id=actor_id,
-            step_id=step_id,
-            action=action,
-            data=body,
-            prev_hash=prev,
-            hash=digest,
-        )
-    )
-    session.execute(
-        update(Case)
-        .where(Case.id == case_id)
-        .values(event_seq=seq, last_event_hash=digest)
-        # Keep a Case already loaded in this session in step with the row.
-        .execution_options(synchronize_session="evaluate")
-    )
+    """Read the chain's head from the case row, insert the event, move the head. The head is
+    read FOR UPDATE on PostgreSQL, which serialises writers of one case; the conditional move
+    and unique (case_id, seq) back it up."""
+    cursor, sql = statements.hot(session)
+    chain = Chain.read(cursor, sql, case_id)
+    chain.add(action, actor_id=actor_id, step_id=step_id, data=data)
+    chain.write(cursor, sql)
+    forget_head(session, case_id)
 
 
 def events_of(session: Session, case_id: int) -> list[CaseEvent]:

@@ -9,23 +9,25 @@ Transactions belong to the edge: every function here flushes, none commits. Side
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from tongban.auth.access import require_principal, scope_clause
 from tongban.auth.models import Role, RoleGrant
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
-from tongban.cases import events, repository
+from tongban.cases import events, repository, statements
 from tongban.cases.models import (
     Case,
     CaseStatus,
@@ -72,6 +74,59 @@ WINDOW_KINDS = ("acceptance", "delivery", "e_signature")
 SPECIAL_KINDS = {"collective_decision", "e_signature", "payment", "automatic_check"}
 
 
+class StepLike(Protocol):
+    """What the engine reads of a step to act on it: an ORM ``CaseStep`` or a ``LoadedStep``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def case_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def responsible_department_id(self) -> int | None: ...
+
+
+class CaseLike(Protocol):
+    """What the engine reads of a case to act on one of its steps."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def applicant_jurisdiction_id(self) -> int: ...
+
+
+class LoadedStep(NamedTuple):
+    """A step as the hot path loads it (the columns of ``statements.STEP_COLUMNS``)."""
+
+    id: int
+    case_id: int
+    kind: str
+    status: str
+    lock_version: int
+    responsible_department_id: int | None
+    name_zh: str
+
+
+class LoadedCase(NamedTuple):
+    """Its case (``id`` and the columns of ``statements.CASE_COLUMNS``)."""
+
+    id: int
+    number: str
+    status: str
+    event_seq: int
+    last_event_hash: str | None
+    applicant_jurisdiction_id: int
+
+
 # ---------------------------------------------------------------- visibility (the funnel)
 
 
@@ -104,7 +159,7 @@ def visible_steps(principal: Principal) -> ColumnElement[bool]:
     return or_(*parts)
 
 
-def _case_visible(session: Session, principal: Principal, case: Case) -> bool:
+def _case_visible(session: Session, principal: Principal, case: CaseLike) -> bool:
     applicant_path = (
         session.scalar(
             select(Jurisdiction.path).where(Jurisdiction.id == case.applicant_jurisdiction_id)
@@ -381,15 +436,24 @@ def submit_application(
     return case
 
 
+@functools.lru_cache(maxsize=512)
+def _due(today: date, limit_days: int) -> dict[str, Any]:
+    """The due-date columns of a step that becomes ready today (working days, stamped)."""
+    due = workdays.add_workdays(today, limit_days)
+    return {
+        "due_date": due.date,
+        "due_provisional": due.provisional,
+        "calendar_version": due.calendar_version,
+    }
+
+
 def _make_ready(session: Session, case: Case, steps: list[CaseStep], now: datetime) -> None:
     today = workdays.local_date(now)
     for step in steps:
-        due = workdays.add_workdays(today, step.limit_days)
         step.status = StepStatus.READY.value
         step.ready_at = now
-        step.due_date = due.date
-        step.due_provisional = due.provisional
-        step.calendar_version = due.calendar_version
+        for column, value in _due(today, step.limit_days).items():
+            setattr(step, column, value)
     session.flush()
     for step in steps:
         if step.kind == "automatic_check":
@@ -443,12 +507,18 @@ def _load_visible(session: Session, who: Principal, step_id: int) -> tuple[CaseS
 
 
 def _acting_department(
-    session: Session, principal: Principal, step: CaseStep, roles: tuple[Role, ...]
+    session: Session,
+    principal: Principal,
+    step: StepLike,
+    roles: tuple[Role, ...],
+    path: str | None = None,
 ) -> int:
-    """The department on whose behalf the principal acts; PermissionDenied if none."""
+    """The department on whose behalf the principal acts; PermissionDenied if none. ``path``
+    is the responsible department's jurisdiction path when the caller has already read it."""
     dept_id = step.responsible_department_id
-    paths = repository.department_paths(session, [dept_id] if dept_id else [])
-    path = paths[dept_id][1] if dept_id in paths else ""
+    if path is None:
+        paths = repository.department_paths(session, [dept_id] if dept_id else [])
+        path = paths[dept_id][1] if dept_id in paths else ""
     for scope in principal.scopes_for(*roles):
         if scope.role is Role.FRONT_DESK and step.kind not in WINDOW_KINDS:
             continue
@@ -467,7 +537,7 @@ def _acting_department(
     raise PermissionDenied(f"step {step.id} ({step.name_zh}) is not yours to act on")
 
 
-def _check_open(case: Case, step: CaseStep) -> None:
+def _check_open(case: CaseLike, step: StepLike) -> None:
     if case.status == CaseStatus.SUSPENDED.value:
         raise Conflict(f"case {case.number} is suspended waiting for corrections")
     if case.status != CaseStatus.IN_PROGRESS.value:
@@ -478,95 +548,103 @@ def _check_open(case: Case, step: CaseStep) -> None:
 
 def _finish(
     session: Session,
-    case: Case,
-    step: CaseStep,
+    case: CaseLike,
+    step: StepLike,
     *,
     actor_id: int | None,
     acting_department_id: int | None,
     lock_version: int,
     outcome: dict[str, Any],
     action: str = "step_done",
+    chain: events.Chain | None = None,
 ) -> None:
+    """Claim the step (only at ``lock_version``), log it, release its successors, close the
+    case when it was the last open step or a rejection. The engine's hot path: a handful of
+    prepared statements (:mod:`tongban.cases.statements`), no ORM loads."""
+    cursor, sql = statements.hot(session)
     now = utcnow()
-    shift = (
-        acting_department_id is not None
-        and step.responsible_department_id is not None
-        and acting_department_id != step.responsible_department_id
-        and step.kind not in WINDOW_KINDS
+    claimed = sql.claim.execute(
+        cursor,
+        step_id=step.id,
+        lock_version=lock_version,
+        acted_by_id=actor_id,
+        acted_department_id=acting_department_id,
+        acted_at=now,
+        outcome=outcome,
     )
-    claimed = repository.claim_step(
-        session,
-        step.id,
-        lock_version,
-        {
-            "status": StepStatus.DONE.value,
-            "acted_by_id": actor_id,
-            "acted_department_id": acting_department_id,
-            "acted_at": now,
-            "outcome": outcome,
-        },
-    )
-    if not claimed:
+    if claimed.rowcount != 1:
         raise Conflict(f"step {step.id} was changed by someone else; reload it")
+    chain = chain or events.Chain.read(cursor, sql, case.id)
     responsible = step.responsible_department_id
-    session.expire(step)
-    events.append(
-        session,
-        case_id=case.id,
-        action=action,
+    chain.add(
+        action,
         actor_id=actor_id,
         step_id=step.id,
+        at=now,
         data={
             "outcome": outcome,
             "acting_department": acting_department_id,
             "responsible_department": responsible,
         },
     )
-    if shift:
-        events.append(
-            session,
-            case_id=case.id,
-            action="duty_shift",
+    if (
+        acting_department_id is not None
+        and responsible is not None
+        and acting_department_id != responsible
+        and step.kind not in WINDOW_KINDS
+    ):
+        chain.add(
+            "duty_shift",
             actor_id=actor_id,
             step_id=step.id,
-            data={
-                "responsible_department": responsible,
-                "acting_department": acting_department_id,
-            },
+            at=now,
+            data={"responsible_department": responsible, "acting_department": acting_department_id},
         )
+    touched = [step.id]
+    checks: list[int] = []
+    closing: tuple[CaseStatus, dict[str, Any]] | None = None
     if outcome.get("decision") == "reject":
-        _close(
-            session,
-            case,
-            CaseStatus.REJECTED,
-            actor_id,
-            {"step": step.id, "reason": outcome.get("reason", "")},
-        )
-        return
-    successors = repository.successor_ids(session, step.id)
-    if successors:
-        ready = repository.release_successors(session, successors)
-        if ready:
-            _make_ready(session, case, ready, now)
-    elif (
-        repository.open_step_count(session, case.id) == 0
-        and case.status == CaseStatus.IN_PROGRESS.value
-    ):
+        closing = (CaseStatus.REJECTED, {"step": step.id, "reason": outcome.get("reason", "")})
+    else:
+        # (id, waits_for, status, kind, limit_days) of each successor, its counter decremented
+        released = sql.release.execute(cursor, step_id=step.id).fetchall()
+        if released:
+            touched += [r[0] for r in released]
+            today = workdays.local_date(now)
+            for sid, waits_for, status, kind, limit_days in released:
+                if waits_for == 0 and status == StepStatus.WAITING.value:
+                    sql.ready.execute(cursor, step_id=sid, ready_at=now, **_due(today, limit_days))
+                    if kind == "automatic_check":
+                        checks.append(sid)
         # Only a step without successors can be the last one of its case.
-        _close(session, case, CaseStatus.COMPLETED, actor_id, {})
+        elif (
+            case.status == CaseStatus.IN_PROGRESS.value
+            and sql.open_count.execute(cursor, case_id=case.id).fetchone()[0] == 0
+        ):
+            closing = (CaseStatus.COMPLETED, {})
+    if closing is not None:
+        status, data = closing
+        if status is CaseStatus.REJECTED:
+            sql.skip_open.execute(cursor, case_id=case.id)
+        sql.close.execute(cursor, case_id=case.id, status=status.value, finished_at=now)
+        chain.add(status.value, actor_id=actor_id, at=now, data=data)
+    chain.write(cursor, sql)
+    _forget_loaded(session, case.id, touched, every_step=closing is not None)
+    for sid in checks:
+        check = session.get(CaseStep, sid)
+        loaded = session.get(Case, case.id)
+        assert check is not None and loaded is not None
+        _run_automatic_check(session, loaded, check)
 
 
-def _close(
-    session: Session, case: Case, status: CaseStatus, actor_id: int | None, data: dict[str, Any]
-) -> None:
-    case.status = status.value
-    case.finished_at = utcnow()
-    if status is CaseStatus.REJECTED:
-        for step in repository.steps_of(session, case.id):
-            if step.status in (StepStatus.WAITING.value, StepStatus.READY.value):
-                step.status = StepStatus.SKIPPED.value
-    session.flush()
-    events.append(session, case_id=case.id, action=status.value, actor_id=actor_id, data=data)
+def _forget_loaded(session: Session, case_id: int, step_ids: list[int], *, every_step: bool) -> None:
+    """Objects of this session that the prepared statements changed reload when next read."""
+    if not len(session.identity_map):
+        return
+    keys = {identity_key(Case, case_id), *(identity_key(CaseStep, i) for i in step_ids)}
+    for key, loaded in list(session.identity_map.items()):
+        if key in keys or (every_step and isinstance(loaded, CaseStep)):
+            session.expire(loaded)
 
 
 def complete_step(
@@ -576,14 +654,20 @@ def complete_step(
     step_id: int,
     lock_version: int,
     outcome: dict[str, Any] | None = None,
-) -> CaseStep:
+) -> None:
+    """An officer finishes a step (review, decision, acceptance, on-site verification …)."""
     who = require_principal(principal)
-    step, case = _load(session, step_id)
+    cursor, sql = statements.hot(session)
+    row = sql.load.execute(cursor, step_id=step_id).fetchone()
+    if row is None:
+        raise NotFound(f"no step {step_id}")
+    step = LoadedStep(*row[: len(statements.STEP_COLUMNS)])
+    case = LoadedCase(step.case_id, *row[len(statements.STEP_COLUMNS) : -1])
     if step.kind in SPECIAL_KINDS:
         raise Conflict(f"a {step.kind} step is finished by its own action, not by 'complete'")
     try:
         acting = _acting_department(
-            session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,))
+            session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,)), path=row[-1] or ""
         )
     except PermissionDenied:
         if not _case_visible(session, who, case):
@@ -611,8 +695,8 @@ def complete_step(
         acting_department_id=acting,
         lock_version=lock_version,
         outcome=result,
+        chain=events.Chain(case.id, case.event_seq, case.last_event_hash),
     )
-    return step
 
 
 def _run_automatic_check(session: Session, case: Case, step: CaseStep) -> None:
