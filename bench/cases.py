@@ -361,10 +361,17 @@ def build_engine_world(path: Path) -> EngineWorld:
 
 
 class EngineContender:
-    def __init__(self, world: EngineWorld, subject: dict[str, str], name: str) -> None:
+    """``via="connection"``: each completion in its own ``engine.begin()`` block (the engine's
+    statements on a bare connection, as a worker or bulk run uses it); ``via="session"``: in its
+    own ORM session, committed, as the web edge runs an officer's request."""
+
+    def __init__(
+        self, world: EngineWorld, subject: dict[str, str], name: str, via: str = "connection"
+    ) -> None:
         self.world = world
         self.subject = subject
         self.name = name
+        self.via = via
         self.tally = Tally()
         self.completion_queries = 0
         self.serial = 0
@@ -400,16 +407,26 @@ class EngineContender:
         return [(i, v) for i, v in rows]
 
     def complete(self, step_id: int, lock_version: int) -> None:
-        """One officer's request: its own session, one call, commit."""
-        with self.world.factory() as session:
+        """One officer's action: its own transaction, one call, commit."""
+        if self.via == "session":
+            with self.world.factory() as session:
+                case_service.complete_step(
+                    session=session,
+                    principal=self.world.principal,
+                    step_id=step_id,
+                    lock_version=lock_version,
+                    outcome={},
+                )
+                session.commit()
+            return
+        with self.world.engine.begin() as connection:
             case_service.complete_step(
-                session=session,
+                connection=connection,
                 principal=self.world.principal,
                 step_id=step_id,
                 lock_version=lock_version,
                 outcome={},
             )
-            session.commit()
 
     def run_batch(self, count: int) -> None:
         start = time.perf_counter()
@@ -1020,6 +1037,7 @@ def main() -> None:
         world = build_engine_world(tmp / "engine.sqlite3")
         engine_10 = EngineContender(world, {"item": ITEM_10}, "engine-10")
         engine_60 = EngineContender(world, {"bundle": BUNDLE_60}, "engine-60")
+        session_10 = EngineContender(world, {"item": ITEM_10}, "engine-session-10", via="session")
         # One case each first: the shapes the peers must reproduce.
         engine_10.run_batch(1)
         engine_60.run_batch(1)
@@ -1052,6 +1070,7 @@ def main() -> None:
         run_rounds(
             [
                 (engine_10, cases_10),
+                (session_10, cases_10),
                 (spiff_10c, spiff_10),
                 (lean_10, spiff_10),
                 (floor_10, cases_10),
@@ -1069,6 +1088,7 @@ def main() -> None:
         )
         for contender, steps in (
             (engine_10, 10),
+            (session_10, 10),
             (engine_60, STEPS_60),
             (spiff_10c, 10),
             (spiff_60c, STEPS_60),
@@ -1097,6 +1117,9 @@ def main() -> None:
         ("engine_submit_60_per_s", engine_60.tally.cases / engine_60.tally.submit_seconds),
         ("engine_queries_per_step", engine_10.completion_queries / engine_10.tally.steps),
         ("engine_queries_per_step_60", engine_60.completion_queries / engine_60.tally.steps),
+        ("engine_session_steps_per_s", session_10.tally.rate),
+        ("ratio_session", session_10.tally.rate / spiff_rate),
+        ("floor_fraction_session", session_10.tally.rate / floor_rate),
         ("engine_60_steps_per_s", engine_60_rate),
         ("spiff_60_steps_per_s", spiff_60_rate),
         ("spiff_state_bytes", spiff_bytes[0]),

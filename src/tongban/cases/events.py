@@ -41,7 +41,7 @@ class Chain:
     """Appends to one case's log: the head read once (or given), each event chained to the one
     before, then the head moved once, only if nobody moved it meanwhile."""
 
-    __slots__ = ("case_id", "from_seq", "rows", "seq", "head")
+    __slots__ = ("case_id", "from_seq", "head", "rows", "seq")
 
     def __init__(self, case_id: int, seq: int, head: str | None) -> None:
         self.case_id = case_id

@@ -114,10 +114,11 @@ class CaseEvent(Base):
     """Append-only; each row carries the hash of the case's previous event."""
 
     __tablename__ = "case_event"
+    # (case_id, seq) is unique and also serves every "events of this case" query: no second index.
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -9,16 +9,18 @@ Transactions belong to the edge: every function here flushes, none commits. Side
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -506,6 +508,25 @@ def _load_visible(session: Session, who: Principal, step_id: int) -> tuple[CaseS
     return step, case
 
 
+def _acting_by_scope(
+    principal: Principal, step: StepLike, roles: tuple[Role, ...], path: str
+) -> int | None:
+    """The department on whose behalf the principal acts by their own grants, given the
+    responsible department's jurisdiction ``path``; None when no grant covers the step."""
+    dept_id = step.responsible_department_id
+    for scope in principal.scopes_for(*roles):
+        if scope.role is Role.FRONT_DESK and step.kind not in WINDOW_KINDS:
+            continue
+        if path.startswith(scope.jurisdiction_path):
+            if scope.department_id == dept_id:
+                return dept_id
+            if scope.department_id is None and scope.role is not Role.FRONT_DESK:
+                return dept_id
+            if scope.role is Role.FRONT_DESK and scope.department_id is not None:
+                return scope.department_id
+    return None
+
+
 def _acting_department(
     session: Session,
     principal: Principal,
@@ -513,22 +534,15 @@ def _acting_department(
     roles: tuple[Role, ...],
     path: str | None = None,
 ) -> int:
-    """The department on whose behalf the principal acts; PermissionDenied if none. ``path``
-    is the responsible department's jurisdiction path when the caller has already read it."""
+    """The department on whose behalf the principal acts, by grant or by a delegation of the
+    step; PermissionDenied if none. ``path`` as in :func:`_acting_by_scope`, read if not given."""
     dept_id = step.responsible_department_id
     if path is None:
         paths = repository.department_paths(session, [dept_id] if dept_id else [])
         path = paths[dept_id][1] if dept_id in paths else ""
-    for scope in principal.scopes_for(*roles):
-        if scope.role is Role.FRONT_DESK and step.kind not in WINDOW_KINDS:
-            continue
-        if path.startswith(scope.jurisdiction_path):
-            if scope.department_id == dept_id:
-                return dept_id  # type: ignore[return-value]
-            if scope.department_id is None and scope.role is not Role.FRONT_DESK:
-                return dept_id  # type: ignore[return-value]
-            if scope.role is Role.FRONT_DESK and scope.department_id is not None:
-                return scope.department_id
+    acting = _acting_by_scope(principal, step, roles, path)
+    if acting is not None:
+        return acting
     delegation = repository.delegation_for(session, step.id)
     if delegation is not None:
         for scope in principal.scopes_for(*roles):
@@ -546,22 +560,53 @@ def _check_open(case: CaseLike, step: StepLike) -> None:
         raise Conflict(f"step {step.id} is {step.status}, not ready")
 
 
-def _finish(
-    session: Session,
-    case: CaseLike,
-    step: StepLike,
+class Loaded(NamedTuple):
+    """A step, its case, its department's jurisdiction path and its successors (id, time
+    limit), as ``statements.load`` reads them in one statement."""
+
+    step: LoadedStep
+    case: LoadedCase
+    path: str
+    successors: tuple[tuple[int, int], ...]
+
+
+def _load_hot(cursor: Any, sql: statements.Statements, step_id: int) -> Loaded | None:
+    rows = sql.load.execute(cursor, step_id=step_id).fetchall()
+    if not rows:
+        return None
+    first, n = rows[0], len(statements.STEP_COLUMNS)
+    step = LoadedStep(*first[:n])
+    return Loaded(
+        step,
+        LoadedCase(step.case_id, *first[n:-3]),
+        first[-3] or "",
+        tuple((r[-2], r[-1]) for r in rows if r[-2] is not None),
+    )
+
+
+class Finished(NamedTuple):
+    """What finishing a step changed beyond the step itself, for the ORM's sake."""
+
+    touched: list[int]
+    checks: list[int]  # automatic checks that became ready: they run next
+    closed: bool
+
+
+def _finish_loaded(
+    cursor: Any,
+    sql: statements.Statements,
+    loaded: Loaded,
     *,
     actor_id: int | None,
     acting_department_id: int | None,
     lock_version: int,
     outcome: dict[str, Any],
-    action: str = "step_done",
-    chain: events.Chain | None = None,
-) -> None:
-    """Claim the step (only at ``lock_version``), log it, release its successors, close the
-    case when it was the last open step or a rejection. The engine's hot path: a handful of
-    prepared statements (:mod:`tongban.cases.statements`), no ORM loads."""
-    cursor, sql = statements.hot(session)
+    action: str,
+) -> Finished:
+    """Claim the step (only at ``lock_version``), log it, count down its successors (those
+    whose last input this was become ready, their clocks started), close the case when it was
+    its last open step or a rejection. The engine's hot path: prepared statements, no ORM."""
+    step, case = loaded.step, loaded.case
     now = utcnow()
     claimed = sql.claim.execute(
         cursor,
@@ -574,7 +619,7 @@ def _finish(
     )
     if claimed.rowcount != 1:
         raise Conflict(f"step {step.id} was changed by someone else; reload it")
-    chain = chain or events.Chain.read(cursor, sql, case.id)
+    chain = events.Chain(case.id, case.event_seq, case.last_event_hash)
     responsible = step.responsible_department_id
     chain.add(
         action,
@@ -600,28 +645,24 @@ def _finish(
             at=now,
             data={"responsible_department": responsible, "acting_department": acting_department_id},
         )
-    touched = [step.id]
     checks: list[int] = []
     closing: tuple[CaseStatus, dict[str, Any]] | None = None
     if outcome.get("decision") == "reject":
         closing = (CaseStatus.REJECTED, {"step": step.id, "reason": outcome.get("reason", "")})
-    else:
-        # (id, waits_for, status, kind, limit_days) of each successor, its counter decremented
-        released = sql.release.execute(cursor, step_id=step.id).fetchall()
-        if released:
-            touched += [r[0] for r in released]
-            today = workdays.local_date(now)
-            for sid, waits_for, status, kind, limit_days in released:
-                if waits_for == 0 and status == StepStatus.WAITING.value:
-                    sql.ready.execute(cursor, step_id=sid, ready_at=now, **_due(today, limit_days))
-                    if kind == "automatic_check":
-                        checks.append(sid)
-        # Only a step without successors can be the last one of its case.
-        elif (
-            case.status == CaseStatus.IN_PROGRESS.value
-            and sql.open_count.execute(cursor, case_id=case.id).fetchone()[0] == 0
-        ):
-            closing = (CaseStatus.COMPLETED, {})
+    elif loaded.successors:
+        today = workdays.local_date(now)
+        for successor_id, limit_days in loaded.successors:
+            waits_for, status, kind = sql.release.execute(
+                cursor, step_id=successor_id, ready_at=now, **_due(today, limit_days)
+            ).fetchone()
+            if waits_for == 0 and status == StepStatus.READY.value and kind == "automatic_check":
+                checks.append(successor_id)
+    # Only a step without successors can be the last one of its case.
+    elif (
+        case.status == CaseStatus.IN_PROGRESS.value
+        and sql.open_count.execute(cursor, case_id=case.id).fetchone()[0] == 0
+    ):
+        closing = (CaseStatus.COMPLETED, {})
     if closing is not None:
         status, data = closing
         if status is CaseStatus.REJECTED:
@@ -629,50 +670,90 @@ def _finish(
         sql.close.execute(cursor, case_id=case.id, status=status.value, finished_at=now)
         chain.add(status.value, actor_id=actor_id, at=now, data=data)
     chain.write(cursor, sql)
-    _forget_loaded(session, case.id, touched, every_step=closing is not None)
-    for sid in checks:
-        check = session.get(CaseStep, sid)
-        loaded = session.get(Case, case.id)
-        assert check is not None and loaded is not None
-        _run_automatic_check(session, loaded, check)
+    touched = [step.id, *(s for s, _ in loaded.successors)]
+    return Finished(touched, checks, closing is not None)
 
 
-def _forget_loaded(session: Session, case_id: int, step_ids: list[int], *, every_step: bool) -> None:
-    """Objects of this session that the prepared statements changed reload when next read."""
-    if not len(session.identity_map):
-        return
-    keys = {identity_key(Case, case_id), *(identity_key(CaseStep, i) for i in step_ids)}
-    for key, loaded in list(session.identity_map.items()):
-        if key in keys or (every_step and isinstance(loaded, CaseStep)):
-            session.expire(loaded)
+def _after_finish(session: Session, case_id: int, finished: Finished) -> None:
+    """Objects of this session that the statements changed reload when next read; automatic
+    checks that became ready run now."""
+    if len(session.identity_map):
+        keys = {identity_key(Case, case_id), *(identity_key(CaseStep, i) for i in finished.touched)}
+        for state in session.identity_map.all_states():
+            if state.key in keys or (finished.closed and state.class_ is CaseStep):
+                loaded = state.obj()
+                if loaded is not None:
+                    session.expire(loaded)
+    for step_id in finished.checks:
+        check, case = session.get(CaseStep, step_id), session.get(Case, case_id)
+        assert check is not None
+        assert case is not None
+        _run_automatic_check(session, case, check)
+
+
+def _finish(
+    session: Session,
+    step: StepLike,
+    *,
+    actor_id: int | None,
+    acting_department_id: int | None,
+    lock_version: int,
+    outcome: dict[str, Any],
+    action: str = "step_done",
+) -> None:
+    """Finish a step the ORM paths (votes, signatures, payments, checks) have decided on."""
+    cursor, sql = statements.hot(session)
+    loaded = _load_hot(cursor, sql, step.id)
+    assert loaded is not None
+    finished = _finish_loaded(
+        cursor,
+        sql,
+        loaded,
+        actor_id=actor_id,
+        acting_department_id=acting_department_id,
+        lock_version=lock_version,
+        outcome=outcome,
+        action=action,
+    )
+    _after_finish(session, step.case_id, finished)
 
 
 def complete_step(
     *,
-    session: Session,
+    session: Session | None = None,
+    connection: Connection | None = None,
     principal: Principal | None,
     step_id: int,
     lock_version: int,
     outcome: dict[str, Any] | None = None,
 ) -> None:
-    """An officer finishes a step (review, decision, acceptance, on-site verification …)."""
+    """An officer finishes a step (review, decision, acceptance, on-site verification …).
+
+    Runs in the request's ``session``, or on a bare ``connection`` (a worker, a bulk run, the
+    benchmark): the step is read and written by prepared statements either way, and an ORM
+    session joins the connection's transaction only when an ORM path is needed."""
     who = require_principal(principal)
-    cursor, sql = statements.hot(session)
-    row = sql.load.execute(cursor, step_id=step_id).fetchone()
-    if row is None:
+    if session is not None:
+        cursor, sql = statements.hot(session)
+    else:
+        assert connection is not None, "give a session or a connection"
+        cursor, sql = statements.hot_on(connection)
+    loaded = _load_hot(cursor, sql, step_id)
+    if loaded is None:
         raise NotFound(f"no step {step_id}")
-    step = LoadedStep(*row[: len(statements.STEP_COLUMNS)])
-    case = LoadedCase(step.case_id, *row[len(statements.STEP_COLUMNS) : -1])
+    step, case = loaded.step, loaded.case
     if step.kind in SPECIAL_KINDS:
         raise Conflict(f"a {step.kind} step is finished by its own action, not by 'complete'")
-    try:
-        acting = _acting_department(
-            session, who, step, ROLES_BY_KIND.get(step.kind, (Role.OFFICER,)), path=row[-1] or ""
-        )
-    except PermissionDenied:
-        if not _case_visible(session, who, case):
-            raise NotFound(f"no step {step_id}") from None
-        raise
+    roles = ROLES_BY_KIND.get(step.kind, (Role.OFFICER,))
+    acting = _acting_by_scope(who, step, roles, loaded.path)
+    if acting is None:  # a delegated step, or not theirs: the ORM looks further
+        with _orm(session, connection) as orm:
+            try:
+                acting = _acting_department(orm, who, step, roles, path=loaded.path)
+            except PermissionDenied:
+                if not _case_visible(orm, who, case):
+                    raise NotFound(f"no step {step_id}") from None
+                raise
     _check_open(case, step)
     result = dict(outcome or {})
     if step.kind == "onsite_verification":
@@ -687,16 +768,31 @@ def complete_step(
             "decision is approve or reject",
             errors=[FieldError("outcome.decision", "approve or reject")],
         )
-    _finish(
-        session,
-        case,
-        step,
+    finished = _finish_loaded(
+        cursor,
+        sql,
+        loaded,
         actor_id=who.user_id,
         acting_department_id=acting,
         lock_version=lock_version,
         outcome=result,
-        chain=events.Chain(case.id, case.event_seq, case.last_event_hash),
+        action="step_done",
     )
+    if session is not None or finished.checks:
+        with _orm(session, connection) as orm:
+            _after_finish(orm, case.id, finished)
+
+
+@contextlib.contextmanager
+def _orm(session: Session | None, connection: Connection | None) -> Iterator[Session]:
+    """The request's session, or one made on demand inside the connection's transaction (a
+    savepoint: what it flushes stays in that transaction, which its caller commits)."""
+    if session is not None:
+        yield session
+        return
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as made:
+        yield made
+        made.commit()
 
 
 def _run_automatic_check(session: Session, case: Case, step: CaseStep) -> None:
@@ -714,7 +810,6 @@ def _run_automatic_check(session: Session, case: Case, step: CaseStep) -> None:
     if result.passed:
         _finish(
             session,
-            case,
             step,
             actor_id=None,
             acting_department_id=step.responsible_department_id,
@@ -989,7 +1084,6 @@ def close_decision(
     }
     _finish(
         session,
-        case,
         step,
         actor_id=who.user_id,
         acting_department_id=acting,
@@ -1051,7 +1145,6 @@ def sign(
     if parties >= {"applicant", "department"}:
         _finish(
             session,
-            case,
             step,
             actor_id=who.user_id,
             acting_department_id=acting,
@@ -1119,7 +1212,6 @@ def pay(
     )
     _finish(
         session,
-        case,
         step,
         actor_id=who.user_id,
         acting_department_id=acting,

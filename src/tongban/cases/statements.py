@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import case as case_
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from tongban.cases.models import Case, CaseEvent, CaseStep, StepLink
@@ -30,7 +31,8 @@ def _param(table: Table, column: str, name: str | None = None) -> Any:
     return bindparam(name or column, type_=table.c[column].type)
 
 
-#: what ``load`` selects, in order; :class:`LoadedStep` and :class:`CaseHead` take them apart
+#: what ``load`` selects, in order, then the jurisdiction path of the responsible department and
+#: each successor's id and time limit (one row per successor)
 STEP_COLUMNS = (
     "id",
     "case_id",
@@ -51,7 +53,6 @@ class Statements:
     event: Prepared
     move_head: Prepared
     release: Prepared
-    ready: Prepared
     open_count: Prepared
     close: Prepared
     skip_open: Prepared
@@ -61,16 +62,21 @@ def _build(dialect: Dialect) -> Statements:
     step, case, event = _table(CaseStep), _table(Case), _table(CaseEvent)
     link, dept, juris = _table(StepLink), _table(Department), _table(Jurisdiction)
     open_status = or_(step.c.status == "waiting", step.c.status == "ready")
+    successor = step.alias("successor")
     load = (
         select(
             *(step.c[c] for c in STEP_COLUMNS),
             *(case.c[c] for c in CASE_COLUMNS),
             juris.c.path,
+            successor.c.id,
+            successor.c.limit_days,
         )
         .select_from(step)
         .join(case, case.c.id == step.c.case_id)
         .outerjoin(dept, dept.c.id == step.c.responsible_department_id)
         .outerjoin(juris, juris.c.id == dept.c.jurisdiction_id)
+        .outerjoin(link, link.c.from_step_id == step.c.id)
+        .outerjoin(successor, successor.c.id == link.c.to_step_id)
         .where(step.c.id == bindparam("step_id"))
         # PostgreSQL: writers of one case queue on its row (SQLite has one writer anyway).
         .with_for_update(of=case)
@@ -111,26 +117,28 @@ def _build(dialect: Dialect) -> Statements:
             last_event_hash=_param(case, "last_event_hash"),
         )
     )
+    # One input of a successor is done: count it down, and when it was the last one the step
+    # becomes ready with its clock started (every SET sees the row as it was before).
+    now_ready = and_(step.c.waits_for == 1, step.c.status == "waiting")
+
+    def when_ready(column: str) -> Any:
+        return case_(
+            (now_ready, _param(step, column)),
+            else_=step.c[column],
+        )
+
     release = (
         update(step)
-        .where(
-            step.c.id.in_(
-                select(link.c.to_step_id).where(link.c.from_step_id == bindparam("step_id"))
-            )
-        )
-        .values(waits_for=step.c.waits_for - 1)
-        .returning(step.c.id, step.c.waits_for, step.c.status, step.c.kind, step.c.limit_days)
-    )
-    ready = (
-        update(step)
-        .where(step.c.id == bindparam("step_id"), step.c.status == "waiting")
+        .where(step.c.id == bindparam("step_id"))
         .values(
-            status="ready",
-            ready_at=_param(step, "ready_at"),
-            due_date=_param(step, "due_date"),
-            due_provisional=_param(step, "due_provisional"),
-            calendar_version=_param(step, "calendar_version"),
+            waits_for=step.c.waits_for - 1,
+            status=case_((now_ready, "ready"), else_=step.c.status),
+            ready_at=when_ready("ready_at"),
+            due_date=when_ready("due_date"),
+            due_provisional=when_ready("due_provisional"),
+            calendar_version=when_ready("calendar_version"),
         )
+        .returning(step.c.waits_for, step.c.status, step.c.kind)
     )
     open_count = (
         select(func.count())
@@ -161,7 +169,6 @@ def _build(dialect: Dialect) -> Statements:
                 "event": insert_event,
                 "move_head": move_head,
                 "release": release,
-                "ready": ready,
                 "open_count": open_count,
                 "close": close,
                 "skip_open": skip_open,
@@ -178,3 +185,9 @@ def hot(session: Session) -> tuple[Any, Statements]:
     cursor, dialect = cursor_of(session)
     statements: Statements = _STATEMENTS.for_dialect(dialect)
     return cursor, statements
+
+
+def hot_on(connection: Connection) -> tuple[Any, Statements]:
+    """The same on a bare connection, in the transaction its caller began."""
+    statements: Statements = _STATEMENTS.for_dialect(connection.dialect)
+    return connection.connection.dbapi_connection.cursor(), statements  # type: ignore[union-attr]

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 __all__ = ["Prepared", "PreparedSet", "cursor_of"]
 
@@ -31,8 +32,9 @@ class Prepared:
 
     __slots__ = ("_defaults", "_names", "_positional", "_processors", "sql")
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
         binds = compiled.binds
         self._positional = bool(compiled.positional)
