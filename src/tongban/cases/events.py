@@ -86,12 +86,10 @@ class Chain:
         self.head = digest
 
     def write(self, cursor: Any, sql: Statements) -> None:
+        """Move the head first, only from where it was read: a writer who appended meanwhile
+        makes this a Conflict before anything is inserted."""
         if not self.rows:
             return
-        if len(self.rows) == 1:
-            sql.event.execute(cursor, **self.rows[0])
-        else:
-            sql.event.execute_many(cursor, self.rows)
         moved = sql.move_head.execute(
             cursor,
             case_id=self.case_id,
@@ -101,6 +99,10 @@ class Chain:
         )
         if moved.rowcount != 1:
             raise Conflict(f"case {self.case_id} was changed by someone else; try again")
+        if len(self.rows) == 1:
+            sql.event.execute(cursor, **self.rows[0])
+        else:
+            sql.event.execute_many(cursor, self.rows)
         self.rows = []
         self.from_seq = self.seq
 

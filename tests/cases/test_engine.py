@@ -1,0 +1,279 @@
+"""The engine's hot path (prepared statements on the session's or a bare connection): joins wait
+for every input, clocks start when a step becomes ready, rows read back as the ORM wrote them,
+objects already loaded see the change, and a stale chain head is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.factories import ELEMENTS, item, make_org
+from tongban.auth import service as auth_service
+from tongban.auth.models import User
+from tongban.auth.principal import Principal
+from tongban.bundles import service as bundle_service
+from tongban.bundles.schemas import BundleDocument
+from tongban.cases import events, service, statements
+from tongban.cases.models import Case, CaseEvent, CaseStep
+from tongban.cases.schemas import ApplicationIn
+from tongban.catalog import service as catalog_service
+from tongban.catalog.schemas import CatalogDocument
+from tongban.errors import Conflict, NotFound, PermissionDenied
+from tongban.kit import workdays
+
+ID_NO = "11010519491231002X"
+
+
+def _review(code: str, days: int) -> dict[str, Any]:
+    return {
+        "code": code,
+        "kind": "review",
+        "name_zh": "审查",
+        "name_en": "Review",
+        "responsible": "QX-RSJ",
+        "limit_days": days,
+    }
+
+
+def _world(session: Session) -> None:
+    """Three members of one bundle: A and B in parallel, C after both."""
+    make_org(session)
+    items = [
+        item("QX-RSJ-A", "QX-RSJ", steps=[_review("S1", 2)]),
+        item("QX-RSJ-B", "QX-RSJ", steps=[_review("S1", 3)]),
+        item("QX-RSJ-C", "QX-RSJ", steps=[_review("S1", 4)]),
+        item("QX-RSJ-D", "QX-RSJ"),  # acceptance, then a review
+        item(
+            "QX-RSJ-K",
+            "QX-RSJ",
+            steps=[
+                {**_review("S1", 1), "kind": "acceptance"},
+                {**_review("S2", 1), "kind": "automatic_check"},
+                _review("S3", 2),
+            ],
+        ),
+    ]
+    catalog_service.import_catalog(
+        session=session,
+        document=CatalogDocument.model_validate({"elements": ELEMENTS, "items": items}),
+    )
+    bundle = {
+        "code": "join",
+        "name_zh": "汇合",
+        "name_en": "Join",
+        "kind": "life_event",
+        "lead_department": "QX-RSJ",
+        "members": [
+            {"item": "QX-RSJ-A", "stage": 1, "depends_on": []},
+            {"item": "QX-RSJ-B", "stage": 1, "depends_on": []},
+            {"item": "QX-RSJ-C", "stage": 2, "depends_on": ["QX-RSJ-A", "QX-RSJ-B"]},
+        ],
+    }
+    bundle_service.import_bundles(
+        session=session, document=BundleDocument.model_validate({"bundles": [bundle]})
+    )
+    session.commit()
+
+
+def _principal(session: Session, username: str) -> Principal:
+    user = session.scalars(select(User).where(User.username == username)).one()
+    return auth_service.load_principal(session, user)
+
+
+def _submit(session: Session, who: Principal, key: str, **subject: str) -> Case:
+    application = ApplicationIn.model_validate(
+        {
+            **subject,
+            "applicant": {"name": "张三", "id_no": ID_NO, "jurisdiction": "990123001"},
+            "form": {"DE.NAME": "张三", "DE.ID": ID_NO},
+            "idempotency_key": key,
+        }
+    )
+    case = service.submit_application(session=session, principal=who, application=application)
+    session.commit()
+    return case
+
+
+def _steps(session: Session, case_id: int) -> dict[str, tuple[str, int, Any]]:
+    """code → (status, waits_for, due date), read fresh."""
+    rows = session.execute(
+        select(CaseStep.code, CaseStep.status, CaseStep.waits_for, CaseStep.due_date).where(
+            CaseStep.case_id == case_id
+        )
+    ).all()
+    return {code: (status, waits, due) for code, status, waits, due in rows}
+
+
+def _complete(session: Session, who: Principal, case_id: int, code: str, **kw: Any) -> None:
+    step = session.scalars(
+        select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.code == code)
+    ).one()
+    service.complete_step(
+        session=session, principal=who, step_id=step.id, lock_version=step.lock_version, **kw
+    )
+    session.commit()
+
+
+@pytest.fixture
+def world(session: Session) -> Session:
+    _world(session)
+    return session
+
+
+def test_a_join_waits_for_every_input_and_starts_its_clock_when_the_last_is_done(
+    world: Session,
+) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-1", bundle="join")
+    steps = _steps(world, case.id)
+    (a,) = [c for c in steps if c.startswith("QX-RSJ-A")]
+    (b,) = [c for c in steps if c.startswith("QX-RSJ-B")]
+    (c,) = [c for c in steps if c.startswith("QX-RSJ-C")]
+    assert steps[c][:2] == ("waiting", 2)
+
+    for code, status in steps.items():
+        if status[0] == "ready" and code not in (a, b):
+            _complete(world, officer, case.id, code)  # the bundle's single acceptance
+    assert _steps(world, case.id)[a][0] == "ready"
+    assert _steps(world, case.id)[b][0] == "ready"
+
+    _complete(world, officer, case.id, a)
+    status, waits, due = _steps(world, case.id)[c]
+    assert (status, waits, due) == ("waiting", 1, None)
+
+    _complete(world, officer, case.id, b)
+    status, waits, due = _steps(world, case.id)[c]
+    today = workdays.local_date(world.get(Case, case.id).submitted_at)  # type: ignore[union-attr]
+    assert (status, waits) == ("ready", 0)
+    assert due == workdays.add_workdays(today, 4).date
+    stamped = world.scalars(select(CaseStep).where(CaseStep.code == c)).one()
+    assert stamped.calendar_version == workdays.calendar_version()
+    assert stamped.ready_at is not None
+    assert stamped.ready_at.tzinfo is not None
+
+
+def test_the_last_step_closes_the_case_and_the_chain_verifies(world: Session) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-2", bundle="join")
+    while True:
+        ready = [code for code, (s, _, _) in _steps(world, case.id).items() if s == "ready"]
+        if not ready:
+            break
+        _complete(world, officer, case.id, ready[0], outcome={"opinion": "同意，材料齐全"})
+    world.expire_all()
+    closed = world.get(Case, case.id)
+    assert closed is not None
+    assert closed.status == "completed"
+    assert closed.finished_at is not None
+    chain = list(events.events_of(world, case.id))
+    assert [e.action for e in chain][-1] == "completed"
+    assert events.verify_case(closed, chain) is None
+    done = world.scalars(select(CaseStep).where(CaseStep.case_id == case.id)).all()
+    # What the prepared statements wrote reads back through the ORM's types.
+    assert {s.outcome["opinion"] for s in done} == {"同意，材料齐全"}
+    assert all(s.acted_at is not None and s.acted_at.tzinfo is not None for s in done)
+    assert {s.acted_by_id for s in done} == {officer.user_id}
+
+
+def test_objects_already_loaded_see_the_completion(world: Session) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-3", item="QX-RSJ-D")
+    first = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
+    ).one()
+    seq = case.event_seq
+    service.complete_step(
+        session=world, principal=officer, step_id=first.id, lock_version=first.lock_version
+    )
+    assert first.status == "done"
+    assert case.event_seq == seq + 1
+    with pytest.raises(Conflict, match="not ready"):  # a second officer, a moment too late
+        service.complete_step(
+            session=world, principal=officer, step_id=first.id, lock_version=first.lock_version - 1
+        )
+    second = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
+    ).one()
+    with pytest.raises(Conflict, match="changed by someone else"):  # read before a change
+        service.complete_step(
+            session=world,
+            principal=officer,
+            step_id=second.id,
+            lock_version=second.lock_version - 1,
+        )
+
+
+def test_completion_on_a_bare_connection_runs_automatic_checks_in_its_transaction(
+    world: Session,
+) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-4", item="QX-RSJ-K")
+    acceptance = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code == "QX-RSJ-K#S1")
+    ).one()
+    connection = world.connection()
+    service.complete_step(
+        connection=connection,
+        principal=officer,
+        step_id=acceptance.id,
+        lock_version=acceptance.lock_version,
+    )
+    world.expire_all()
+    steps = _steps(world, case.id)
+    assert steps["QX-RSJ-K#S2"][0] == "done"  # the form is complete: the check passed itself
+    assert steps["QX-RSJ-K#S3"][0] == "ready"
+    check = world.scalars(select(CaseEvent).where(CaseEvent.action == "automatic_check")).one()
+    assert check.data["outcome"]["rule"] == "form_complete"
+    assert check.actor_id is None
+
+
+def test_someone_else_on_a_bare_connection_is_refused_and_a_stranger_learns_nothing(
+    world: Session,
+) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-5", item="QX-RSJ-A")
+    step = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
+    ).one()
+    connection = world.connection()
+    with pytest.raises(NotFound):
+        service.complete_step(
+            connection=connection,
+            principal=_principal(world, "officer.zjj"),
+            step_id=step.id,
+            lock_version=step.lock_version,
+        )
+    with pytest.raises(NotFound):
+        service.complete_step(
+            connection=connection, principal=officer, step_id=999_999_999, lock_version=1
+        )
+    assert _steps(world, case.id)[step.code][0] == "ready"
+
+
+def test_a_front_desk_sees_the_case_but_may_not_review(world: Session) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-6", item="QX-RSJ-A")
+    step = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
+    ).one()
+    with pytest.raises(PermissionDenied):
+        service.complete_step(
+            session=world,
+            principal=_principal(world, "frontdesk"),
+            step_id=step.id,
+            lock_version=step.lock_version,
+        )
+
+
+def test_a_chain_whose_head_moved_meanwhile_is_refused(world: Session) -> None:
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "join-key-7", item="QX-RSJ-A")
+    cursor, sql = statements.hot(world)
+    stale = events.Chain.read(cursor, sql, case.id)
+    events.append(world, case_id=case.id, action="note", data={"text": "一"})
+    stale.add("note", data={"text": "二"})
+    with pytest.raises(Conflict):
+        stale.write(cursor, sql)
