@@ -35,6 +35,7 @@ import cProfile
 import io
 import itertools
 import pstats
+import re
 import sqlite3
 import statistics
 import sys
@@ -62,7 +63,7 @@ from SpiffWorkflow.bpmn.serializer import (  # noqa: E402
 from SpiffWorkflow.bpmn.serializer.default.workflow import (  # noqa: E402
     BpmnWorkflowConverter,
 )
-from sqlalchemy import Engine, event, func, select  # noqa: E402
+from sqlalchemy import Engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from tongban.auth.models import Role, User  # noqa: E402
@@ -322,9 +323,8 @@ class EngineWorld:
     engine: Engine
     factory: sessionmaker[Session]
     principal: Principal
-    queries: list[int] = field(default_factory=lambda: [0])
+    #: the text of every statement sent while a contender counts (``EngineContender.counting``)
     statements: Counter[str] = field(default_factory=Counter)
-    record: list[bool] = field(default_factory=lambda: [False])
 
 
 def build_engine_world(path: Path) -> EngineWorld:
@@ -349,15 +349,7 @@ def build_engine_world(path: Path) -> EngineWorld:
         display_name="Bench officer",
         scopes=(Scope(role=Role.OFFICER, jurisdiction_path=PROVINCE_PATH, department_id=None),),
     )
-    world = EngineWorld(engine, sessionmaker(engine, expire_on_commit=False), principal)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*args: Any) -> None:
-        world.queries[0] += 1
-        if world.record[0]:
-            world.statements[" ".join(str(args[2]).split())[:150]] += 1
-
-    return world
+    return EngineWorld(engine, sessionmaker(engine, expire_on_commit=False), principal)
 
 
 class EngineContender:
@@ -376,7 +368,11 @@ class EngineContender:
         self.completion_queries = 0
         self.serial = 0
         self.case_ids: list[int] = []
-        #: set by ``--profile``: completions (only they) run under it, their SQL is recorded
+        #: while True, every statement a completion sends is counted (SQLite's trace callback
+        #: on the connection: the engine's prepared statements bypass SQLAlchemy's events).
+        #: Never on while timing.
+        self.counting = False
+        #: set by ``--profile``: completions (only they) run under it
         self.profiler: cProfile.Profile | None = None
 
     def submit(self) -> int:
@@ -420,6 +416,10 @@ class EngineContender:
                 session.commit()
             return
         with self.world.engine.begin() as connection:
+            if self.counting:
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.set_trace_callback(self._trace)
             case_service.complete_step(
                 connection=connection,
                 principal=self.world.principal,
@@ -427,6 +427,24 @@ class EngineContender:
                 lock_version=lock_version,
                 outcome={},
             )
+            if self.counting:
+                raw.set_trace_callback(None)
+
+    def _trace(self, sql: str) -> None:
+        self.completion_queries += 1
+        # SQLite traces the statement with its values: put the placeholders back to group them
+        shape = re.sub(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b", "?", " ".join(sql.split()))
+        self.world.statements[shape[:150]] += 1
+
+    def count_statements(self) -> float:
+        """Statements per completion over one more case, counted (not timed)."""
+        tally, queries = self.tally, self.completion_queries
+        self.tally, self.completion_queries, self.counting = Tally(), 0, True
+        try:
+            self.run_batch(1)
+            return self.completion_queries / self.tally.steps
+        finally:
+            self.tally, self.completion_queries, self.counting = tally, queries, False
 
     def run_batch(self, count: int) -> None:
         start = time.perf_counter()
@@ -438,16 +456,12 @@ class EngineContender:
             ready = self.ready(case_id)
             while ready:
                 for step_id, version in ready:
-                    before = self.world.queries[0]
-                    self.world.record[0] = self.profiler is not None
                     if self.profiler is not None:
                         self.profiler.enable()
                     with timed(self.tally):
                         self.complete(step_id, version)
                     if self.profiler is not None:
                         self.profiler.disable()
-                    self.world.record[0] = False
-                    self.completion_queries += self.world.queries[0] - before
                 ready = self.ready(case_id)
 
     def check(self, steps_per_case: int) -> None:
@@ -928,72 +942,56 @@ def fill_steps(path: Path, county_id: int) -> None:
 
 
 def split_time(world: EngineWorld, contender: EngineContender, cases: int) -> None:
-    """Without a profiler: of the wall time of a completion, how much is SQLite executing
-    statements, how much the commit, how much Python around them."""
-    in_sql = [0.0]
-    started: list[float] = []
-
-    def before(*_: Any) -> None:
-        started.append(time.perf_counter())
-
-    def after(*_: Any) -> None:
-        in_sql[0] += time.perf_counter() - started.pop()
-
-    event.listen(world.engine, "before_cursor_execute", before)
-    event.listen(world.engine, "after_cursor_execute", after)
-    call = commit = 0.0
+    """Without a profiler: of the wall time of a completion, how much is taking a connection
+    and beginning, the engine's call, the commit and giving the connection back."""
+    parts = dict.fromkeys(("connect and begin", "complete_step", "commit", "close"), 0.0)
     steps = 0
     for _ in range(cases):
         case_id = contender.submit()
         ready = contender.ready(case_id)
         while ready:
             for step_id, version in ready:
-                with world.factory() as session:
-                    t0 = time.perf_counter()
-                    case_service.complete_step(
-                        session=session,
-                        principal=world.principal,
-                        step_id=step_id,
-                        lock_version=version,
-                        outcome={},
-                    )
-                    t1 = time.perf_counter()
-                    session.commit()
-                    t2 = time.perf_counter()
-                call += t1 - t0
-                commit += t2 - t1
+                t0 = time.perf_counter()
+                connection = world.engine.connect()
+                transaction = connection.begin()
+                t1 = time.perf_counter()
+                case_service.complete_step(
+                    connection=connection,
+                    principal=world.principal,
+                    step_id=step_id,
+                    lock_version=version,
+                    outcome={},
+                )
+                t2 = time.perf_counter()
+                transaction.commit()
+                t3 = time.perf_counter()
+                connection.close()
+                t4 = time.perf_counter()
+                for name, spent in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    parts[name] += spent
                 steps += 1
-            if steps == 10:  # the first case warms up
-                call = commit = in_sql[0] = 0.0
             ready = contender.ready(case_id)
-    event.remove(world.engine, "before_cursor_execute", before)
-    event.remove(world.engine, "after_cursor_execute", after)
-    steps -= 10
-    ms = 1000 / steps
     print(f"wall time per completion, no profiler ({steps} completions):")
-    print(f"  complete_step  {call * ms:7.3f} ms")
-    print(f"    of which SQLite executing statements  {in_sql[0] * ms:7.3f} ms")
-    print(f"    of which Python (SQLAlchemy, service)  {(call - in_sql[0]) * ms:7.3f} ms")
-    print(f"  commit         {commit * ms:7.3f} ms")
+    for name, spent in parts.items():
+        print(f"  {name:18s} {spent * 1e6 / steps:8.1f} us")
 
 
 def profile_engine(tmp: Path, cases: int) -> None:
-    """Where the time of one step completion goes: cProfile over the completions alone, and
-    the SQL statements each completion sends (counted by a ``before_cursor_execute`` hook)."""
+    """Where the time of one step completion goes: its parts without a profiler, the SQL
+    statements each completion sends, and cProfile over the completions alone."""
     world = build_engine_world(tmp / "profile.sqlite3")
     contender = EngineContender(world, {"item": ITEM_10}, "profile")
     contender.run_batch(3)  # warm caches
     split_time(world, contender, cases)
+    print(f"statements per completion: {contender.count_statements():.2f}")
+    for text, n in world.statements.most_common(40):
+        print(f"  {n / 10:5.2f}  {text}")  # one case: 10 completions
     contender.tally = Tally()
-    contender.completion_queries = 0
     contender.profiler = cProfile.Profile()
     contender.run_batch(cases)
     steps = contender.tally.steps
     print(f"profiled {steps} completions of the 10-step item ({cases} cases)")
     print(f"completions per second under the profiler: {contender.tally.rate:.1f}")
-    print(f"statements per completion: {contender.completion_queries / steps:.2f}")
-    for text, n in world.statements.most_common(40):
-        print(f"  {n / steps:5.2f}  {text}")
     out = io.StringIO()
     stats = pstats.Stats(contender.profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(45)
@@ -1046,7 +1044,6 @@ def main() -> None:
         assert (steps_10, steps_60) == (10, STEPS_60), (steps_10, steps_60)
         engine_10.tally = Tally()
         engine_60.tally = Tally()
-        engine_10.completion_queries = engine_60.completion_queries = 0
 
         with Session(world.engine) as session:
             exported = bundle_bpmn.bundle_bpmn(session=session, principal=None, code=BUNDLE_60)
@@ -1086,6 +1083,7 @@ def main() -> None:
             ],
             args.rounds,
         )
+        queries_10, queries_60 = engine_10.count_statements(), engine_60.count_statements()
         for contender, steps in (
             (engine_10, 10),
             (session_10, 10),
@@ -1115,8 +1113,8 @@ def main() -> None:
     figures = [
         ("engine_submit_10_per_s", engine_10.tally.cases / engine_10.tally.submit_seconds),
         ("engine_submit_60_per_s", engine_60.tally.cases / engine_60.tally.submit_seconds),
-        ("engine_queries_per_step", engine_10.completion_queries / engine_10.tally.steps),
-        ("engine_queries_per_step_60", engine_60.completion_queries / engine_60.tally.steps),
+        ("engine_queries_per_step", queries_10),
+        ("engine_queries_per_step_60", queries_60),
         ("engine_session_steps_per_s", session_10.tally.rate),
         ("ratio_session", session_10.tally.rate / spiff_rate),
         ("floor_fraction_session", session_10.tally.rate / floor_rate),

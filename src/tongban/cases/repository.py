@@ -1,12 +1,11 @@
-"""Queries of the case engine. The hot path (completing a step) is a handful of Core
-statements: conditional update of the step, successors' counters, the event append."""
+"""Queries of the case engine, through the ORM. The hot path (finishing a step, appending to the
+event log) is in :mod:`tongban.cases.statements`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from tongban.cases.models import Case, CaseStep, Delegation, StepLink, Suspension, Vote
@@ -31,67 +30,6 @@ def steps_of(session: Session, case_id: int) -> list[CaseStep]:
 
 def step(session: Session, step_id: int) -> CaseStep | None:
     return session.get(CaseStep, step_id)
-
-
-def claim_step(session: Session, step_id: int, lock_version: int, values: dict[str, Any]) -> bool:
-    """Finish a ready step only if nobody changed it since it was read (optimistic lock)."""
-    result = session.execute(
-        update(CaseStep)
-        .where(
-            CaseStep.id == step_id,
-            CaseStep.lock_version == lock_version,
-            CaseStep.status == "ready",
-        )
-        .values(**values, lock_version=CaseStep.lock_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def successor_ids(session: Session, step_id: int) -> list[int]:
-    return list(
-        session.scalars(select(StepLink.to_step_id).where(StepLink.from_step_id == step_id))
-    )
-
-
-def release_successors(session: Session, successors: list[int]) -> list[CaseStep]:
-    """Decrement the successors' counters; the ones that reach zero are returned."""
-    session.execute(
-        update(CaseStep)
-        .where(CaseStep.id.in_(successors))
-        .values(waits_for=CaseStep.waits_for - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return list(
-        session.scalars(
-            select(CaseStep).where(
-                CaseStep.id.in_(successors), CaseStep.waits_for == 0, CaseStep.status == "waiting"
-            )
-        )
-    )
-
-
-def mark_ready(
-    session: Session, step_ids: Iterable[int], values_by_id: dict[int, dict[str, Any]]
-) -> None:
-    for step_id in step_ids:
-        session.execute(
-            update(CaseStep)
-            .where(CaseStep.id == step_id)
-            .values(status="ready", **values_by_id[step_id])
-            .execution_options(synchronize_session=False)
-        )
-
-
-def open_step_count(session: Session, case_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(CaseStep)
-            .where(CaseStep.case_id == case_id, CaseStep.status.in_(("waiting", "ready")))
-        )
-        or 0
-    )
 
 
 def predecessors(session: Session, step_id: int) -> list[int]:

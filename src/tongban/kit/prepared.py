@@ -14,6 +14,7 @@ in the session: the caller expires them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,9 +29,9 @@ __all__ = ["Prepared", "PreparedSet", "cursor_of"]
 
 class Prepared:
     """One statement compiled for one dialect; ``params`` turns values by name into what the
-    DBAPI takes (a tuple for positional paramstyles, a dict for named ones)."""
+    DBAPI takes (a sequence for positional paramstyles, a dict for named ones)."""
 
-    __slots__ = ("_defaults", "_names", "_positional", "_processors", "sql")
+    __slots__ = ("_convert", "_defaults", "_names", "_pick", "_positional", "sql")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -40,19 +41,22 @@ class Prepared:
         self._positional = bool(compiled.positional)
         names = list(compiled.positiontup or ()) if self._positional else list(binds)
         self._names = tuple(names)
-        self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
-            binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
-        )
         # Values written into the statement (``.values(status="done")``) are binds with a value.
         self._defaults = {n: binds[n].value for n in names if not binds[n].required}
+        pick = operator.itemgetter(*names) if names else (lambda _: ())
+        self._pick: Callable[[Mapping[str, Any]], Any] = (
+            (lambda v: (pick(v),)) if len(names) == 1 else pick
+        )
+        processors = [binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+        self._convert = tuple((i, f) for i, f in enumerate(processors) if f is not None)
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        out: list[Any] = []
-        for name, process in zip(self._names, self._processors, strict=True):
-            value = values[name] if name in values else self._defaults[name]
-            out.append(process(value) if process is not None and value is not None else value)
+        out = list(self._pick({**self._defaults, **values} if self._defaults else values))
+        for i, process in self._convert:
+            if out[i] is not None:
+                out[i] = process(out[i])
         if self._positional:
-            return tuple(out)
+            return out
         return dict(zip(self._names, out, strict=True))
 
     def execute(self, cursor: Any, **values: Any) -> Any:
