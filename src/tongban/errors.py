@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
+
+from pydantic import ValidationError
 
 
 @dataclass
@@ -44,6 +46,18 @@ class AppError(Exception):
 class ValidationFailed(AppError):
     status = 422
     code = "validation_failed"
+
+    @classmethod
+    def of(cls, message: str, exc: ValidationError, *, root: str, prefix: str = "") -> Self:
+        """Pydantic's errors, one FieldError each, located by their path (``root`` when the
+        whole input is at fault), ``prefix`` before it."""
+        return cls(
+            message,
+            errors=[
+                FieldError(prefix + (".".join(str(p) for p in e["loc"]) or root), e["msg"])
+                for e in exc.errors()
+            ],
+        )
 
 
 class NotAuthenticated(AppError):

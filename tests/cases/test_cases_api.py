@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from tests.factories import ELEMENTS, item, login, make_org
-from tongban.cases import service
-from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Suspension
+from tongban.cases import service, storage
+from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Suspension, Upload
+from tongban.config import get_settings
 from tongban.db import utcnow
 from tongban.kit import workdays
 from tongban.kit.ids import resident_id_check_char
@@ -533,3 +538,87 @@ def test_the_applicant_follows_the_status_with_their_id(
     )
     assert wrong.status_code == 404
     assert public.get(f"/api/v1/cases/{number}").status_code == 401
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def _with_files(
+    client: TestClient,
+    application: dict[str, Any] | str,
+    files: list[tuple[str, bytes, str]],
+    purposes: list[str],
+) -> Any:
+    return client.post(
+        "/api/v1/cases/with-files",
+        data={
+            "application": application if isinstance(application, str) else json.dumps(application),
+            "purposes": purposes,
+        },
+        files=[("files", f) for f in files],
+    )
+
+
+def test_an_online_applicant_attaches_materials_at_intake(
+    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    _world(session)
+    public = TestClient(client.app)  # no login: a citizen online
+    application = _application(channel="online", idempotency_key="online-key-0001")
+    files = [("身份证.pdf", PDF, "application/pdf"), ("photo.png", PNG, "image/png")]
+    response = _with_files(public, application, files, ["M1", "PHOTO"])
+    assert response.status_code == 201, response.text
+    number = response.json()["number"]
+    case = session.scalars(select(Case).where(Case.number == number)).one()
+    rows = session.scalars(select(Upload).where(Upload.case_id == case.id)).all()
+    assert sorted((u.purpose, u.filename, u.uploaded_by_id) for u in rows) == [
+        ("M1", "身份证.pdf", None),
+        ("PHOTO", "photo.png", None),
+    ]
+    assert storage.get(hashlib.sha256(PDF).hexdigest()) == PDF
+    logged = session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "uploaded")
+    ).all()
+    assert len(logged) == 2
+    assert {e.actor_id for e in logged} == {None}
+    # A retry (the same key) is the same case, and nothing is stored twice.
+    again = _with_files(public, application, files, ["M1", "PHOTO"])
+    assert again.json()["number"] == number
+    assert session.scalar(select(func.count()).select_from(Upload)) == 2
+    get_settings.cache_clear()
+
+
+def test_files_at_intake_are_checked_before_anything_is_written(
+    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    _world(session)
+    public = TestClient(client.app)
+    application = _application(channel="online", idempotency_key="online-key-0002")
+    bad = [
+        (
+            [("a.pdf", PDF, "application/pdf"), ("b.pdf", b"MZ not a pdf", "application/pdf")],
+            ["M1", "M2"],
+            "attachments.1",
+        ),
+        ([("a.pdf", b"%PDF" + b"0" * service.MAX_UPLOAD, "application/pdf")], ["M1"], None),
+        ([("a.pdf", PDF, "application/pdf")], ["M1", "M2"], "purposes"),
+        ([("a.pdf", PDF, "application/pdf")], ["\x00"], "attachments.0"),
+    ]
+    for files, purposes, loc in bad:
+        response = _with_files(public, application, files, purposes)
+        assert response.status_code == 422, response.text
+        if loc:
+            assert loc in [e["loc"] for e in response.json()["errors"]], response.json()
+    broken = _with_files(
+        public, '{"item": "QX-RSJ-10"}', [("a.pdf", PDF, "application/pdf")], ["M1"]
+    )
+    assert broken.status_code == 422
+    assert "application.applicant" in [e["loc"] for e in broken.json()["errors"]]
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+    assert session.scalar(select(func.count()).select_from(Upload)) == 0
+    assert not any(tmp_path.rglob("*"))  # no file was stored either
+    get_settings.cache_clear()

@@ -450,13 +450,7 @@ def parse_definition(data: dict[str, Any]) -> BundleIn:
     try:
         return BundleIn.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(
-            "the bundle is invalid",
-            errors=[
-                FieldError(".".join(str(p) for p in e["loc"]) or "bundle", e["msg"])
-                for e in exc.errors()
-            ],
-        ) from exc
+        raise ValidationFailed.of("the bundle is invalid", exc, root="bundle") from exc
 
 
 def save_draft(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Form, Header, Response, UploadFile
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tongban.cases import archive, service, views
 from tongban.cases.schemas import (
@@ -19,6 +19,7 @@ from tongban.cases.schemas import (
     StepOut,
     VoteIn,
 )
+from tongban.errors import FieldError, ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
 router = APIRouter(tags=["cases"])
@@ -54,6 +55,54 @@ def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal)
     """Submit one application for an item or a bundle; the same ``idempotency_key`` again
     returns the same case."""
     case = service.submit_application(session=session, principal=principal, application=body)
+    return Submitted(number=case.number, status=case.status)
+
+
+@router.post(
+    "/cases/with-files",
+    response_model=Submitted,
+    status_code=201,
+    dependencies=[Depends(api_csrf)],
+)
+def submit_with_files(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    application: Annotated[str, Form(description="the application, as for POST /cases (JSON)")],
+    files: Annotated[list[UploadFile], File(description="PDF, PNG or JPEG, at most 10 MB each")],
+    purposes: Annotated[
+        list[str],
+        Form(description="what each file is, in the order of the files: its material code"),
+    ],
+) -> Submitted:
+    """One application with the applicant's files, as ``multipart/form-data``; every file is
+    checked before anything is written, and a retry (same ``idempotency_key``) stores nothing
+    twice."""
+    try:
+        body = ApplicationIn.model_validate_json(application)
+    except ValidationError as exc:
+        raise ValidationFailed.of(
+            "the application is invalid; nothing was submitted",
+            exc,
+            root="application",
+            prefix="application.",
+        ) from None
+    if len(purposes) != len(files):
+        raise ValidationFailed(
+            "give one purpose for each file",
+            errors=[FieldError("purposes", f"{len(purposes)} purposes for {len(files)} files")],
+        )
+    attachments = [
+        service.Attachment(
+            purpose,
+            f.filename or "upload",
+            f.content_type or "",
+            f.file.read(service.MAX_UPLOAD + 1),
+        )
+        for purpose, f in zip(purposes, files, strict=True)
+    ]
+    case = service.submit_application(
+        session=session, principal=principal, application=body, attachments=attachments
+    )
     return Submitted(number=case.number, status=case.status)
 
 
@@ -221,10 +270,9 @@ def upload(
         session=session,
         principal=principal,
         number=number,
-        purpose=purpose,
-        filename=file.filename or "upload",
-        content_type=file.content_type or "",
-        data=data,
+        attachment=service.Attachment(
+            purpose, file.filename or "upload", file.content_type or "", data
+        ),
         step_id=step_id,
     )
     return UploadOut(id=row.id, sha256=row.sha256, size=row.size)

@@ -604,31 +604,23 @@ def _coerce(spec: FieldSpec, text: str) -> Any:
     return text
 
 
-@dataclass(frozen=True)
-class FileIn:
-    """An uploaded file read and checked before anything is written."""
-
-    field: str
-    purpose: str
-    filename: str
-    content_type: str
-    data: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-
-def _read_file(upload: UploadFile, field_name: str, purpose: str) -> tuple[FileIn | None, str]:
+def _read_file(upload: UploadFile, purpose: str) -> tuple[service.Attachment | None, str]:
     """The file, or the plain message of what is wrong with it (the engine checks again)."""
-    data = upload.file.read(service.MAX_UPLOAD + 1)
-    if len(data) > service.MAX_UPLOAD:
-        return None, "The file is larger than 10 MB."
-    content_type = upload.content_type or ""
-    magic = service.ALLOWED_TYPES.get(content_type)
-    if magic is None or not data.startswith(magic):
-        return None, "Only PDF, PNG and JPEG files are accepted."
-    return FileIn(field_name, purpose, upload.filename or "upload", content_type, data), ""
+    attachment = service.Attachment(
+        purpose,
+        upload.filename or "upload",
+        upload.content_type or "",
+        upload.file.read(service.MAX_UPLOAD + 1),
+    )
+    try:
+        service.check_attachment(attachment)
+    except ValidationFailed as exc:
+        return None, (
+            "The file is larger than 10 MB."
+            if "larger" in exc.message
+            else "Only PDF, PNG and JPEG files are accepted."
+        )
+    return attachment, ""
 
 
 def _apply_context(
@@ -650,7 +642,7 @@ def _apply_context(
         "field_errors": field_errors or {},
         "general_errors": general_errors or [],
         "conflict": conflict,
-        "may_upload": principal is not None,
+        "may_upload": True,  # applicants online too: their files are part of the intake
         "is_staff": principal is not None and principal.has_role(*STAFF),
         "today": _today(),
         "legal_due": workdays.add_workdays(_today(), subject.legal_days),
@@ -812,20 +804,19 @@ def apply_submit(
         return _page(request, "cases/apply_form.html", context, status_code=status)
 
     # Files first: read and checked before anything is written.
-    files: list[FileIn] = []
+    files: list[service.Attachment] = []
     file_values: dict[str, str] = {}
-    if principal is not None:
-        wanted = [(m.name, m.code) for m in subject.materials]
-        wanted += [(f.name, f.element) for f in subject.fields if f.widget == "file"]
-        for name, purpose in wanted:
-            for upload in _files(posted, name):
-                read, problem = _read_file(upload, name, purpose)
-                if read is None:
-                    field_errors.setdefault(name, []).append(problem)
-                else:
-                    files.append(read)
-                    if name.startswith("form."):
-                        file_values[purpose] = read.sha256
+    wanted = [(m.name, m.code) for m in subject.materials]
+    wanted += [(f.name, f.element) for f in subject.fields if f.widget == "file"]
+    for name, purpose in wanted:
+        for upload in _files(posted, name):
+            read, problem = _read_file(upload, purpose)
+            if read is None:
+                field_errors.setdefault(name, []).append(problem)
+            else:
+                files.append(read)
+                if name.startswith("form."):
+                    file_values[purpose] = read.sha256
     values: dict[str, Any] = {
         f.element: _coerce(f, form.values.get(f.element, ""))
         for f in subject.fields
@@ -872,19 +863,9 @@ def apply_submit(
         return again(422)
     try:
         case = service.submit_application(
-            session=session, principal=principal, application=application
+            session=session, principal=principal, application=application, attachments=files
         )
         number = case.number
-        for f in files:
-            service.upload(
-                session=session,
-                principal=principal,
-                number=number,
-                purpose=f.purpose,
-                filename=f.filename,
-                content_type=f.content_type,
-                data=f.data,
-            )
     except ValidationFailed as exc:
         session.rollback()
         _place_application_errors(exc.errors, field_errors, general)
@@ -1477,7 +1458,7 @@ def complete_action(
             )
             hashes = []
             for upload in photos:
-                read, message = _read_file(upload, "photos", "photo")
+                read, message = _read_file(upload, "photo")
                 if read is None:
                     errors.append(FieldError("photos", message))
                     continue
@@ -1485,10 +1466,7 @@ def complete_action(
                     session=session,
                     principal=who,
                     number=number,
-                    purpose="photo",
-                    filename=read.filename,
-                    content_type=read.content_type,
-                    data=read.data,
+                    attachment=read,
                     step_id=step.id,
                 )
                 hashes.append(row.sha256)
@@ -1767,17 +1745,14 @@ def upload_action(
             errors.append(FieldError("file", "Choose a file."))
         if errors:
             raise ValidationFailed("nothing was uploaded", errors=errors)
-        read, message = _read_file(chosen[0], "file", values["purpose"])
+        read, message = _read_file(chosen[0], values["purpose"])
         if read is None:
             raise ValidationFailed("nothing was uploaded", errors=[FieldError("file", message)])
         service.upload(
             session=session,
             principal=who,
             number=case.number,
-            purpose=values["purpose"],
-            filename=read.filename,
-            content_type=read.content_type,
-            data=read.data,
+            attachment=read,
         )
 
     return _run(
@@ -1960,7 +1935,7 @@ def minutes_action(
             raise ValidationFailed(
                 "no file", errors=[FieldError("file", "Choose the minutes (a PDF file).")]
             )
-        read, message = _read_file(chosen[0], "file", "minutes")
+        read, message = _read_file(chosen[0], "minutes")
         if read is None or read.content_type != "application/pdf":
             raise ValidationFailed(
                 "not a PDF",
@@ -1972,10 +1947,7 @@ def minutes_action(
             session=session,
             principal=who,
             number=case.number,
-            purpose="minutes",
-            filename=read.filename,
-            content_type=read.content_type,
-            data=read.data,
+            attachment=read,
             step_id=step.id,
         )
 

@@ -14,8 +14,9 @@ import functools
 import hashlib
 import itertools
 import math
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
@@ -328,9 +329,17 @@ def _number(case_id: int, jurisdiction_code: str, day: date) -> str:
 
 
 def submit_application(
-    *, session: Session, principal: Principal | None, application: ApplicationIn
+    *,
+    session: Session,
+    principal: Principal | None,
+    application: ApplicationIn,
+    attachments: Sequence[Attachment] = (),
 ) -> Case:
-    """Create one case; a retried submission with the same idempotency key returns the first."""
+    """Create one case with the applicant's files (each checked before anything is written);
+    a retried submission with the same idempotency key returns the first case, whose files
+    were stored with it."""
+    for i, attachment in enumerate(attachments):
+        check_attachment(attachment, f"attachments.{i}")
     existing = repository.case_by_key(session, application.idempotency_key)
     if existing is not None:
         same = (
@@ -433,6 +442,8 @@ def submit_application(
             "provisional": legal.provisional,
         },
     )
+    for attachment in attachments:
+        _attach(session, case, attachment, actor_id=principal.user_id if principal else None)
     roots = [r for r in rows.values() if r.waits_for == 0]
     _make_ready(session, case, roots, now)
     return case
@@ -1242,59 +1253,72 @@ def _award_from_checks(session: Session, case: Case) -> int:
 
 MAX_UPLOAD = 10 * 1024 * 1024
 ALLOWED_TYPES = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff"}
+#: what a file is for: a material code or a short word (no control characters)
+PURPOSE = re.compile(r"[^\x00-\x1f\x7f]{1,60}")
 
 
-def upload(
-    *,
-    session: Session,
-    principal: Principal | None,
-    number: str,
-    purpose: str,
-    filename: str,
-    content_type: str,
-    data: bytes,
-    step_id: int | None = None,
-    store: Any = None,
-) -> Upload:
-    """Size and type limits, checked against the content itself; stored once by content hash."""
-    who = require_principal(principal)
-    case = get_case_row(session=session, principal=who, number=number)
-    if not who.has_role(*STAFF_ROLES, Role.FRONT_DESK):
-        raise PermissionDenied("only the staff handling cases attach files")
-    if case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value):
-        raise Conflict(f"case {case.number} is {case.status}; nothing can be attached any more")
-    if len(data) > MAX_UPLOAD:
+@dataclass(frozen=True)
+class Attachment:
+    """A file for a case: a material (``purpose`` is its code), a form field's file, minutes,
+    a photo."""
+
+    purpose: str
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def check_attachment(attachment: Attachment, field: str = "file") -> None:
+    """Size and type limits, checked against the content itself, naming the file."""
+    name = attachment.filename
+    if len(attachment.data) > MAX_UPLOAD:
         raise ValidationFailed(
             f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB",
-            errors=[FieldError("file", f"{len(data)} bytes")],
+            errors=[FieldError(field, f"'{name}' has {len(attachment.data)} bytes")],
         )
-    magic = ALLOWED_TYPES.get(content_type)
-    if magic is None or not data.startswith(magic):
+    magic = ALLOWED_TYPES.get(attachment.content_type)
+    if magic is None or not attachment.data.startswith(magic):
         raise ValidationFailed(
             "only PDF, PNG and JPEG files are accepted",
             errors=[
-                FieldError("file", f"'{filename}' is not a {content_type or 'known type'} file")
+                FieldError(
+                    field, f"'{name}' is not a {attachment.content_type or 'known type'} file"
+                )
             ],
         )
-    if step_id is not None:
-        step = repository.step(session, step_id)
-        if step is None or step.case_id != case.id:
-            raise ValidationFailed(
-                "the step is not of this case", errors=[FieldError("step_id", "not in this case")]
-            )
-    digest = hashlib.sha256(data).hexdigest()
+    if not PURPOSE.fullmatch(attachment.purpose.strip()):
+        raise ValidationFailed(
+            "say what the file is for (a material code or a short word, at most 60 characters)",
+            errors=[FieldError(field, f"purpose '{attachment.purpose[:80]}' is not a code")],
+        )
+
+
+def _attach(
+    session: Session,
+    case: Case,
+    attachment: Attachment,
+    *,
+    actor_id: int | None,
+    step_id: int | None = None,
+) -> Upload:
+    """Store the (checked) file once by its hash, record it on the case and in its log."""
     from tongban.cases import storage
 
-    storage.put(digest, data)
+    digest = attachment.sha256
+    storage.put(digest, attachment.data)
     row = Upload(
         case_id=case.id,
         step_id=step_id,
-        purpose=purpose[:60],
-        filename=filename[:200],
-        content_type=content_type,
-        size=len(data),
+        purpose=attachment.purpose.strip(),
+        filename=attachment.filename[:200],
+        content_type=attachment.content_type,
+        size=len(attachment.data),
         sha256=digest,
-        uploaded_by_id=who.user_id,
+        uploaded_by_id=actor_id,
     )
     session.add(row)
     session.flush()
@@ -1302,11 +1326,36 @@ def upload(
         session,
         case_id=case.id,
         action="uploaded",
-        actor_id=who.user_id,
+        actor_id=actor_id,
         step_id=step_id,
-        data={"purpose": purpose, "sha256": digest, "size": len(data)},
+        data={"purpose": attachment.purpose, "sha256": digest, "size": len(attachment.data)},
     )
     return row
+
+
+def upload(
+    *,
+    session: Session,
+    principal: Principal | None,
+    number: str,
+    attachment: Attachment,
+    step_id: int | None = None,
+) -> Upload:
+    """Staff attach a file to a case they handle (an applicant attaches theirs at intake)."""
+    who = require_principal(principal)
+    case = get_case_row(session=session, principal=who, number=number)
+    if not who.has_role(*STAFF_ROLES, Role.FRONT_DESK):
+        raise PermissionDenied("only the staff handling cases attach files")
+    if case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value):
+        raise Conflict(f"case {case.number} is {case.status}; nothing can be attached any more")
+    check_attachment(attachment)
+    if step_id is not None:
+        step = repository.step(session, step_id)
+        if step is None or step.case_id != case.id:
+            raise ValidationFailed(
+                "the step is not of this case", errors=[FieldError("step_id", "not in this case")]
+            )
+    return _attach(session, case, attachment, actor_id=who.user_id, step_id=step_id)
 
 
 # ---------------------------------------------------------------- reading

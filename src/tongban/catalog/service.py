@@ -659,12 +659,8 @@ def save_draft(
     try:
         item_in = ItemIn.model_validate(merged)
     except ValidationError as exc:
-        raise ValidationFailed(
-            "the draft is invalid; nothing was saved",
-            errors=[
-                FieldError(".".join(str(p) for p in e["loc"]) or "item", e["msg"])
-                for e in exc.errors()
-            ],
+        raise ValidationFailed.of(
+            "the draft is invalid; nothing was saved", exc, root="item"
         ) from exc
     lookups = _lookups(session)
     errors = _item_reference_errors(

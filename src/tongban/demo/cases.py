@@ -230,10 +230,7 @@ class Seeder:
             session=self.session,
             principal=principal,
             number=case.number,
-            purpose=purpose,
-            filename=filename,
-            content_type="application/pdf",
-            data=data,
+            attachment=service.Attachment(purpose, filename, "application/pdf", data),
             step_id=step_id,
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from tongban.errors import FieldError, ValidationFailed
+from tongban.errors import ValidationFailed
 from tongban.org.schemas import OrgDocument
 
 
@@ -19,10 +19,6 @@ def read_org(path: Path) -> OrgDocument:
     try:
         return OrgDocument.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(
-            f"{path}: organisation document is invalid",
-            errors=[
-                FieldError(f"{path.name}: " + ".".join(str(p) for p in e["loc"]), e["msg"])
-                for e in exc.errors()
-            ],
+        raise ValidationFailed.of(
+            f"{path}: organisation document is invalid", exc, root="", prefix=f"{path.name}: "
         ) from None
