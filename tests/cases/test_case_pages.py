@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,9 +18,10 @@ from tests.factories import ELEMENTS, item, login
 from tongban.bundles import service as bundle_service
 from tongban.bundles.schemas import BundleDocument
 from tongban.cases import service
-from tongban.cases.models import Case, CaseEvent
+from tongban.cases.models import Case, CaseEvent, Upload
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
+from tongban.config import get_settings
 
 GOOD_ID = "11010519491231002X"
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
@@ -256,7 +259,7 @@ def test_an_online_applicant_is_sent_to_the_status_page(
     _big_world(session)
     page = client.get("/apply?item=QX-RSJ-10")
     assert page.status_code == 200
-    assert 'name="material.M1"' not in page.text  # online applicants do not upload yet
+    assert 'name="material.M1"' not in page.text  # it comes from shared data, not the applicant
     data = _application_form(page.text)
     data.pop("channel")
     done = _post(client, "/apply", data)
@@ -265,6 +268,54 @@ def test_an_online_applicant_is_sent_to_the_status_page(
     status = client.get(done.headers["location"])
     assert "请妥善保存" in status.text
     assert session.scalars(select(Case)).one().channel == "online"
+
+
+def test_an_online_applicant_uploads_their_materials_with_the_application(
+    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    _big_world(session)
+    own = {
+        "code": "M2",
+        "name_zh": "竣工验收报告",
+        "name_en": "Completion report",
+        "source": "applicant",
+    }
+    catalog_service.import_catalog(
+        session=session,
+        document=CatalogDocument.model_validate(
+            {
+                "elements": ELEMENTS,
+                "items": [item("QX-ZJJ-9", "QX-ZJJ", materials=[own])],
+            }
+        ),
+    )
+    session.commit()
+    page = client.get("/apply?item=QX-ZJJ-9")
+    assert 'name="material.M2"' in page.text
+    data = _application_form(page.text, item="QX-ZJJ-9")
+    data.pop("channel")
+    for name in ("form.DE.BANK_ACCOUNT",):
+        data.pop(name, None)
+    wrong = _post(
+        client, "/apply", data, files={"material.M2": ("r.pdf", b"GIF89a", "application/pdf")}
+    )
+    assert wrong.status_code == 422
+    assert "只接受 PDF、PNG 和 JPEG 文件。" in wrong.text
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+    done = _post(
+        client,
+        "/apply",
+        data,
+        files={"material.M2": ("报告.pdf", b"%PDF-1.4 report", "application/pdf")},
+    )
+    assert done.status_code == 303, done.text
+    case = session.scalars(select(Case)).one()
+    (upload,) = session.scalars(select(Upload).where(Upload.case_id == case.id)).all()
+    assert (upload.purpose, upload.filename, upload.uploaded_by_id) == ("M2", "报告.pdf", None)
+    assert (tmp_path / upload.sha256[:2] / upload.sha256).read_bytes() == b"%PDF-1.4 report"
+    get_settings.cache_clear()
 
 
 # ---------------------------------------------------------------- the status page

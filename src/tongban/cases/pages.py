@@ -642,7 +642,6 @@ def _apply_context(
         "field_errors": field_errors or {},
         "general_errors": general_errors or [],
         "conflict": conflict,
-        "may_upload": True,  # applicants online too: their files are part of the intake
         "is_staff": principal is not None and principal.has_role(*STAFF),
         "today": _today(),
         "legal_due": workdays.add_workdays(_today(), subject.legal_days),
