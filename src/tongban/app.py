@@ -26,6 +26,7 @@ from tongban.errors import AppError, NotAuthenticated
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
+from tongban.web.ratelimit import StatusLookups
 from tongban.web.templating import render
 
 API_PREFIX = "/api/v1"
@@ -58,15 +59,20 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.run_worker = run_worker
+    app.state.status_lookups = StatusLookups()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
+        retry = exc.data.get("retry_after")
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
         if _wants_json(request):
-            return JSONResponse(exc.as_dict(), status_code=exc.status)
+            return JSONResponse(exc.as_dict(), status_code=exc.status, headers=headers)
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(request, "web/error.html", {"error": exc}, status_code=exc.status)
+        page = render(request, "web/error.html", {"error": exc}, status_code=exc.status)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

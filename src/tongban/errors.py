@@ -70,6 +70,13 @@ class PermissionDenied(AppError):
     code = "permission_denied"
 
 
+class TooManyRequests(AppError):
+    """``data["retry_after"]``: seconds until the next attempt may succeed."""
+
+    status = 429
+    code = "too_many_requests"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

@@ -321,6 +321,26 @@ def test_an_online_applicant_uploads_their_materials_with_the_application(
 # ---------------------------------------------------------------- the status page
 
 
+def test_the_status_page_refuses_lookups_after_five_wrong_ones(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    client.cookies.clear()
+    token = _hidden(client.get("/status").text, "csrf_token")
+    for _ in range(5):
+        wrong = {"csrf_token": token, "number": number, "id_no": "110105194912310021"}
+        assert _post(client, "/status", wrong).status_code == 404
+    right = {"csrf_token": token, "number": number, "id_no": GOOD_ID}
+    refused = _post(client, "/status", right)
+    assert refused.status_code == 429
+    assert "查询次数过多。" in refused.text
+    assert "请在 60 分钟后再试" in refused.text
+    assert 'data-testid="status-steps"' not in refused.text
+    assert int(refused.headers["Retry-After"]) > 3500
+
+
 def test_status_with_the_right_id_and_not_found_otherwise(
     client: TestClient, session: Session
 ) -> None:

@@ -622,3 +622,23 @@ def test_files_at_intake_are_checked_before_anything_is_written(
     assert session.scalar(select(func.count()).select_from(Upload)) == 0
     assert not any(tmp_path.rglob("*"))  # no file was stored either
     get_settings.cache_clear()
+
+
+def test_status_lookups_are_limited(client: TestClient, session: Session) -> None:
+    _world(session)
+    csrf = login(client, "frontdesk")
+    number = _submit(client, csrf)
+    public = TestClient(client.app)
+    wrong = {"X-Applicant-Id": "110105194912310021"}
+    for _ in range(5):
+        assert public.get(f"/api/v1/cases/{number}/status", headers=wrong).status_code == 404
+    right = {"X-Applicant-Id": "11010519491231002X"}
+    locked = public.get(f"/api/v1/cases/{number}/status", headers=right)
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "too_many_requests"
+    assert 3500 < int(locked.headers["Retry-After"]) <= 3600
+    # Guessing numbers instead: 30 lookups from one client in ten minutes, then no more.
+    for i in range(25):  # with the five above: thirty
+        answer = public.get(f"/api/v1/cases/{number}{i}/status", headers=right)
+        assert answer.status_code == 404
+    assert public.get(f"/api/v1/cases/{number}99/status", headers=right).status_code == 429

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
 from tongban.cases import archive, service, views
@@ -19,8 +19,9 @@ from tongban.cases.schemas import (
     StepOut,
     VoteIn,
 )
-from tongban.errors import FieldError, ValidationFailed
+from tongban.errors import FieldError, NotFound, ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
+from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
 
 router = APIRouter(tags=["cases"])
 
@@ -114,9 +115,21 @@ def get_case(number: str, session: DbSession, principal: CurrentPrincipal) -> Ca
 
 
 @router.get("/cases/{number}/status", response_model=StatusOut)
-def status(number: str, session: DbSession, x_applicant_id: Annotated[str, Header()]) -> StatusOut:
-    """For the applicant: the case number and their ID number (header ``X-Applicant-Id``)."""
-    case = service.public_status(session=session, number=number, id_no=x_applicant_id)
+def status(
+    number: str,
+    request: Request,
+    session: DbSession,
+    lookups: Annotated[StatusLookups, Depends(status_lookups)],
+    x_applicant_id: Annotated[str, Header()],
+) -> StatusOut:
+    """For the applicant: the case number and their ID number (header ``X-Applicant-Id``).
+    Limited per client and per case number (429 with ``Retry-After`` beyond that)."""
+    lookups.before(client_address(request), number)
+    try:
+        case = service.public_status(session=session, number=number, id_no=x_applicant_id)
+    except NotFound:
+        lookups.failed(number)
+        raise
     out = views.case_out(session, case)
     return StatusOut(
         number=out.number,

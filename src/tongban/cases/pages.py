@@ -47,11 +47,19 @@ from tongban.catalog.models import DataElement
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.values import check_value
 from tongban.db import utcnow
-from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+    ValidationFailed,
+)
 from tongban.kit import workdays
 from tongban.org.models import Department, Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
 from tongban.web.format import format_yuan, local_time
+from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
 from tongban.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -905,9 +913,14 @@ class PublicStep:
 
 @router.post("/status", response_class=HTMLResponse)
 def status_lookup(
-    request: Request, session: DbSession, principal: CurrentPrincipal, posted: PostedForm
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    posted: PostedForm,
+    lookups: Annotated[StatusLookups, Depends(status_lookups)],
 ) -> HTMLResponse:
-    """The case number and the applicant's ID number; a wrong pair says only "not found"."""
+    """The case number and the applicant's ID number; a wrong pair says only "not found", and
+    too many lookups are refused for a while."""
     check_csrf(request, _posted(posted, "csrf_token"))
     number = _posted(posted, "number", 40).strip()
     id_no = _posted(posted, "id_no", 40).strip()
@@ -916,8 +929,16 @@ def status_lookup(
         context["missing"] = True
         return _page(request, "cases/status.html", context, status_code=422)
     try:
+        lookups.before(client_address(request), number)
+    except TooManyRequests as exc:
+        context["wait_minutes"] = exc.data["minutes"]
+        page = _page(request, "cases/status.html", context, status_code=429)
+        page.headers["Retry-After"] = str(exc.data["retry_after"])
+        return page
+    try:
         case = service.public_status(session=session, number=number, id_no=id_no)
     except NotFound:
+        lookups.failed(number)
         context["not_found"] = True
         return _page(request, "cases/status.html", context, status_code=404)
     out = views.case_out(session, case)
