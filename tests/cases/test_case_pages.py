@@ -760,18 +760,19 @@ def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) 
 
 def test_cases_po_translates_every_message_of_the_case_pages() -> None:
     """Every message id of the case templates and of the label tables and plain messages of
-    cases/pages.py has a translation in cases.po that keeps the placeholders."""
+    the case pages has a translation in cases.po that keeps the placeholders."""
     from pathlib import Path
 
     from babel.messages.pofile import read_po
     from jinja2.ext import babel_extract
 
     from tongban.cases import pages
+    from tongban.cases.pages import case, common
     from tongban.web.i18n import LOCALE_DIR
 
     wanted: set[str] = set()
     options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
-    templates = Path(pages.__file__).resolve().parent / "templates" / "cases"
+    templates = Path(pages.__file__).resolve().parents[1] / "templates" / "cases"
     for path in sorted(templates.glob("*.html")):
         with path.open("rb") as handle:
             for _line, _func, message, _comments in babel_extract(
@@ -780,9 +781,9 @@ def test_cases_po_translates_every_message_of_the_case_pages() -> None:
                 first = message[0] if isinstance(message, tuple) else message
                 if first:
                     wanted.add(first)
-    wanted |= {m for table in pages.LABELS.values() for m in table.values()}
-    wanted |= set(pages.FACT_LABELS.values()) | set(pages.NOTICES.values())
-    wanted |= {said for _needle, said in pages._PLAIN}
+    wanted |= {m for table in common.LABELS.values() for m in table.values()}
+    wanted |= set(common.FACT_LABELS.values()) | set(case.NOTICES.values())
+    wanted |= {said for _needle, said in common._PLAIN}
     with (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "cases.po").open("rb") as handle:
         catalog = read_po(handle, locale="zh_CN")
     translated: dict[str, list[str]] = {}

@@ -1,0 +1,590 @@
+"""The application page: one form for an item or a bundle, at the single window or online."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from tongban.auth.principal import Principal
+from tongban.bundles import service as bundle_service
+from tongban.cases import repository, service
+from tongban.cases.pages.common import (
+    CHANNEL_LABELS,
+    SEARCH_LIMIT,
+    STAFF,
+    Name,
+    PostedForm,
+    _department_names,
+    _files,
+    _page,
+    _posted,
+    _today,
+    plain,
+)
+from tongban.cases.schemas import ApplicationIn
+from tongban.catalog import service as catalog_service
+from tongban.catalog.models import DataElement
+from tongban.catalog.repository import ItemFilter
+from tongban.catalog.values import check_value
+from tongban.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
+from tongban.kit import workdays
+from tongban.org.models import Jurisdiction
+from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input of the application form, by data element."""
+
+    element: str
+    label_zh: str
+    label_en: str
+    required: bool
+    data_type: str
+    widget: str  # text | textarea | tel | number | date | select | boolean | file
+    options: tuple[str, ...] = ()
+    max_length: int | None = None
+    validator: str = "none"
+    prefilled_from: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"form.{self.element}"
+
+    @property
+    def html_id(self) -> str:
+        return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.element)
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    necessity: str
+    from_applicant: bool
+
+    @property
+    def name(self) -> str:
+        return f"material.{self.code}"
+
+    @property
+    def html_id(self) -> str:
+        return "m-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.code)
+
+
+@dataclass
+class Subject:
+    kind: str  # item | bundle
+    code: str
+    name: Name
+    fields: list[FieldSpec]
+    materials: list[MaterialSpec]
+    answers: dict[str, str]
+    legal_days: int
+    promised_days: int
+    elements: dict[str, DataElement]
+
+
+def _widget(element: DataElement) -> str:
+    if element.data_type == "enum" or element.allowed_values:
+        return "select"
+    return {
+        "integer": "number",
+        "money": "number",
+        "decimal": "text",
+        "date": "date",
+        "boolean": "boolean",
+        "file": "file",
+    }.get(
+        element.data_type,
+        "tel"
+        if element.validator == "phone"
+        else "textarea"
+        if (element.max_length or 0) > 200
+        else "text",
+    )
+
+
+def _spec(
+    element: DataElement | None,
+    code: str,
+    label_zh: str,
+    label_en: str,
+    required: bool,
+    prefilled_from: str | None = None,
+) -> FieldSpec:
+    if element is None:
+        return FieldSpec(code, label_zh, label_en, required, "string", "text")
+    return FieldSpec(
+        element=code,
+        label_zh=label_zh,
+        label_en=label_en,
+        required=required,
+        data_type=element.data_type,
+        widget=_widget(element),
+        options=tuple(str(v) for v in element.allowed_values),
+        max_length=element.max_length,
+        validator=element.validator,
+        prefilled_from=prefilled_from,
+    )
+
+
+def _subject(
+    session: Session,
+    principal: Principal | None,
+    *,
+    item: str,
+    bundle: str,
+    answers: dict[str, str],
+) -> Subject:
+    """What the applicant applies for, with the form and the materials it asks."""
+    elements = {e.code: e for e in catalog_service.list_elements(session=session)}
+    if item:
+        content = catalog_service.published_items(session=session, codes=[item]).get(item)
+        if content is None:
+            raise NotFound(f"no published item '{item}'")
+        fields = [
+            _spec(elements.get(f.element), f.element, f.label_zh, f.label_en, f.required)
+            for f in content.form
+        ]
+        materials = [
+            MaterialSpec(
+                m.code, m.name_zh, m.name_en, m.necessity.value, m.source.value == "applicant"
+            )
+            for m in content.materials
+        ]
+        return Subject(
+            "item",
+            item,
+            Name(content.name_zh, content.name_en),
+            _unique(fields),
+            materials,
+            {},
+            content.time_limit.legal,
+            content.time_limit.promised,
+            elements,
+        )
+    detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
+    if detail.status != "published":
+        raise NotFound(f"bundle '{bundle}' is not published")
+    ledger = bundle_service.compose_definition(
+        session=session, bundle=detail.bundle, answers=answers
+    )
+    fields = [
+        _spec(
+            elements.get(f.element),
+            f.element,
+            f.label_zh,
+            f.label_en,
+            f.required,
+            f.prefilled_from,
+        )
+        for f in ledger.fields
+    ]
+    materials = [
+        MaterialSpec(m.code, m.name_zh, m.name_en, m.necessity, True) for m in ledger.materials
+    ]
+    return Subject(
+        "bundle",
+        bundle,
+        Name(detail.bundle.name_zh, detail.bundle.name_en),
+        _unique(fields),
+        materials,
+        dict(answers),
+        int(ledger.after.days.get("legal", 0)),
+        int(ledger.after.days.get("promised", 0)),
+        elements,
+    )
+
+
+def _unique(fields: list[FieldSpec]) -> list[FieldSpec]:
+    """One input per data element (an item may ask the same element twice)."""
+    seen: dict[str, FieldSpec] = {}
+    for f in fields:
+        if f.element in seen:
+            if f.required and not seen[f.element].required:
+                seen[f.element] = f
+            continue
+        seen[f.element] = f
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: Name
+    level: str
+
+
+@dataclass(frozen=True)
+class PlaceGroup:
+    township: Place
+    villages: list[Place]
+
+
+def _places(session: Session) -> list[PlaceGroup]:
+    """Townships with their villages, for the applicant's jurisdiction."""
+    rows = list(
+        session.scalars(
+            select(Jurisdiction)
+            .where(Jurisdiction.level.in_(("township", "village")))
+            .order_by(Jurisdiction.code)
+        )
+    )
+    towns = {j.id: j for j in rows if j.level == "township"}
+    villages: dict[int, list[Place]] = {}
+    for j in rows:
+        if j.level == "village" and j.parent_id in towns:
+            villages.setdefault(j.parent_id, []).append(
+                Place(j.code, Name(j.name_zh, j.name_en), j.level)
+            )
+    return [
+        PlaceGroup(Place(t.code, Name(t.name_zh, t.name_en), t.level), villages.get(t.id, []))
+        for t in towns.values()
+    ]
+
+
+@dataclass
+class ApplyForm:
+    """What the application form shows: empty with a fresh idempotency key, or what was sent."""
+
+    idempotency_key: str = ""
+    name: str = ""
+    id_no: str = ""
+    phone: str = ""
+    jurisdiction: str = ""
+    channel: str = "window"
+    values: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, principal: Principal | None) -> ApplyForm:
+        return cls(
+            idempotency_key=secrets.token_urlsafe(18),
+            channel="window" if principal and principal.has_role(*STAFF) else "online",
+        )
+
+    @classmethod
+    def from_posted(
+        cls, posted: FormData, subject: Subject, principal: Principal | None
+    ) -> ApplyForm:
+        channel = _posted(posted, "channel", 20)
+        if principal is None or channel not in CHANNEL_LABELS:
+            channel = "online"
+        return cls(
+            idempotency_key=_posted(posted, "idempotency_key", 100).strip(),
+            name=_posted(posted, "applicant.name", 200),
+            id_no=_posted(posted, "applicant.id_no", 40),
+            phone=_posted(posted, "applicant.phone", 40),
+            jurisdiction=_posted(posted, "applicant.jurisdiction", 20),
+            channel=channel,
+            values={
+                f.element: _posted(posted, f.name, 20000)
+                for f in subject.fields
+                if f.widget != "file"
+            },
+        )
+
+
+def _coerce(spec: FieldSpec, text: str) -> Any:
+    """A typed value as the data element expects it (the checks then name what is wrong)."""
+    text = text.strip()
+    if spec.data_type in {"integer", "money"}:
+        return int(text) if re.fullmatch(r"-?\d{1,15}", text) else text
+    if spec.data_type == "boolean":
+        return {"true": True, "false": False}.get(text, text)
+    return text
+
+
+def _read_file(upload: UploadFile, purpose: str) -> tuple[service.Attachment | None, str]:
+    """The file, or the plain message of what is wrong with it (the engine checks again)."""
+    attachment = service.Attachment(
+        purpose,
+        upload.filename or "upload",
+        upload.content_type or "",
+        upload.file.read(service.MAX_UPLOAD + 1),
+    )
+    try:
+        service.check_attachment(attachment)
+    except ValidationFailed as exc:
+        return None, (
+            "The file is larger than 10 MB."
+            if "larger" in exc.message
+            else "Only PDF, PNG and JPEG files are accepted."
+        )
+    return attachment, ""
+
+
+def _apply_context(
+    session: Session,
+    principal: Principal | None,
+    subject: Subject,
+    form: ApplyForm,
+    *,
+    field_errors: dict[str, list[str]] | None = None,
+    general_errors: list[str] | None = None,
+    conflict: str = "",
+) -> dict[str, Any]:
+    departments, _ = _department_names(session)
+    return {
+        "subject": subject,
+        "form": form,
+        "places": _places(session),
+        "departments": departments,
+        "field_errors": field_errors or {},
+        "general_errors": general_errors or [],
+        "conflict": conflict,
+        "is_staff": principal is not None and principal.has_role(*STAFF),
+        "today": _today(),
+        "legal_due": workdays.add_workdays(_today(), subject.legal_days),
+        "promised_due": workdays.add_workdays(_today(), subject.promised_days),
+    }
+
+
+def _answers_from(params: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    return {
+        k.removeprefix("answer."): v.strip()[:100]
+        for k, v in params
+        if k.startswith("answer.") and isinstance(v, str) and v.strip()
+    }
+
+
+@router.get("/apply", response_class=HTMLResponse)
+def apply_page(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    item: Annotated[str, Query(max_length=40)] = "",
+    bundle: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=100)] = "",
+    answered: Annotated[str, Query(max_length=2)] = "",
+) -> HTMLResponse:
+    item, bundle = item.strip(), bundle.strip()
+    if not item and not bundle:
+        rows, total = catalog_service.search_items(
+            session=session,
+            principal=principal,
+            flt=ItemFilter(text=q.strip(), status="published", limit=SEARCH_LIMIT),
+        )
+        departments, _ = _department_names(session)
+        bundles = [
+            b
+            for b in bundle_service.list_bundles(session=session, principal=principal)
+            if b.status == "published"
+        ]
+        context = {
+            "q": q.strip(),
+            "rows": rows,
+            "total": total,
+            "bundles": bundles,
+            "departments": departments,
+        }
+        return _page(request, "cases/apply_choose.html", context)
+    answers = _answers_from(request.query_params.multi_items())
+    if bundle and not item:
+        detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
+        if detail.status != "published":
+            raise NotFound(f"bundle '{bundle}' is not published")
+        answer_errors: dict[str, list[str]] = {}
+        if detail.bundle.questions and answered != "1":
+            return _questions(request, detail.bundle, answers, answer_errors)
+        try:
+            subject = _subject(session, principal, item="", bundle=bundle, answers=answers)
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                question = e.loc.removeprefix("answers.")
+                message = (
+                    "Please answer this question."
+                    if "needs an answer" in e.message
+                    else "Choose one of the answers listed."
+                )
+                answer_errors.setdefault(question, []).append(message)
+            return _questions(request, detail.bundle, answers, answer_errors, status_code=422)
+    else:
+        subject = _subject(session, principal, item=item, bundle="", answers={})
+    context = _apply_context(session, principal, subject, ApplyForm.fresh(principal))
+    return _page(request, "cases/apply_form.html", context)
+
+
+def _questions(
+    request: Request,
+    bundle: Any,
+    answers: dict[str, str],
+    errors: dict[str, list[str]],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"bundle": bundle, "answers": answers, "answer_errors": errors}
+    return _page(request, "cases/apply_questions.html", context, status_code=status_code)
+
+
+def _check_form(subject: Subject, values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """The same checks as the engine's, all at once, so every field shows what is wrong."""
+    for spec in subject.fields:
+        if spec.widget == "file":
+            continue
+        value = values.get(spec.element)
+        if value in (None, ""):
+            if spec.required:
+                errors.setdefault(spec.name, []).append("This field is required.")
+            continue
+        element = subject.elements.get(spec.element)
+        if element is None:
+            continue
+        try:
+            check_value(element, value)
+        except ValueError as exc:
+            message = str(exc).removeprefix(f"{spec.element}: ")
+            errors.setdefault(spec.name, []).append(plain(message))
+
+
+def _place_application_errors(
+    errors: list[FieldError], field_errors: dict[str, list[str]], general: list[str]
+) -> None:
+    for e in errors:
+        loc = e.loc.removeprefix("body.")
+        if loc.startswith(("form.", "applicant.", "material.")):
+            field_errors.setdefault(loc, []).append(plain(e.message))
+        else:
+            general.append(plain(e.message))
+
+
+def _see_other(session: Session, url: str) -> RedirectResponse:
+    """Commit, then redirect. The request's own commit (``db_session``) runs only after the
+    response has been sent, so a browser that follows the redirect at once could otherwise
+    read the state from before the action."""
+    session.commit()
+    return RedirectResponse(url, status_code=303)
+
+
+def _after_submit(session: Session, principal: Principal | None, number: str) -> RedirectResponse:
+    if principal is not None:
+        try:
+            service.get_case_row(session=session, principal=principal, number=number)
+        except NotFound:
+            pass
+        else:
+            return _see_other(session, f"/cases/{quote(number)}?submitted=1")
+    return _see_other(session, "/status?" + urlencode({"number": number, "submitted": "1"}))
+
+
+@router.post("/apply", response_class=HTMLResponse)
+def apply_submit(
+    request: Request, session: DbSession, principal: CurrentPrincipal, posted: PostedForm
+) -> Response:
+    check_csrf(request, _posted(posted, "csrf_token"))
+    item, bundle = _posted(posted, "item", 40).strip(), _posted(posted, "bundle", 40).strip()
+    if bool(item) == bool(bundle):
+        raise ValidationFailed("choose an item or a bundle to apply for")
+    answers = _answers_from(posted.multi_items())
+    subject = _subject(session, principal, item=item, bundle=bundle, answers=answers)
+    form = ApplyForm.from_posted(posted, subject, principal)
+    field_errors: dict[str, list[str]] = {}
+    general: list[str] = []
+
+    def again(status: int, conflict: str = "") -> HTMLResponse:
+        context = _apply_context(
+            session,
+            principal,
+            subject,
+            form,
+            field_errors=field_errors,
+            general_errors=general,
+            conflict=conflict,
+        )
+        return _page(request, "cases/apply_form.html", context, status_code=status)
+
+    # Files first: read and checked before anything is written.
+    files: list[service.Attachment] = []
+    file_values: dict[str, str] = {}
+    wanted = [(m.name, m.code) for m in subject.materials]
+    wanted += [(f.name, f.element) for f in subject.fields if f.widget == "file"]
+    for name, purpose in wanted:
+        for upload in _files(posted, name):
+            read, problem = _read_file(upload, purpose)
+            if read is None:
+                field_errors.setdefault(name, []).append(problem)
+            else:
+                files.append(read)
+                if name.startswith("form."):
+                    file_values[purpose] = read.sha256
+    values: dict[str, Any] = {
+        f.element: _coerce(f, form.values.get(f.element, ""))
+        for f in subject.fields
+        if f.widget != "file"
+    }
+    values.update(file_values)
+    filled = {k: v for k, v in values.items() if v not in (None, "")}
+    raw = {
+        "item": item or None,
+        "bundle": bundle or None,
+        "answers": answers if bundle else None,
+        "applicant": {
+            "name": form.name,
+            "id_no": form.id_no,
+            "phone": form.phone,
+            "jurisdiction": form.jurisdiction,
+        },
+        "form": filled,
+        "channel": form.channel,
+        "idempotency_key": form.idempotency_key,
+    }
+    application: ApplicationIn | None = None
+    try:
+        application = ApplicationIn.model_validate(raw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            if loc == "idempotency_key":
+                general.append("The form has expired; reload the page and submit it again.")
+            else:
+                field_errors.setdefault(loc, []).append(plain(str(e["msg"])))
+    if application is not None and repository.case_by_key(session, form.idempotency_key):
+        # A double click or a retry: the engine answers with the case it already made.
+        try:
+            case = service.submit_application(
+                session=session, principal=principal, application=application
+            )
+        except Conflict as exc:
+            session.rollback()
+            return again(409, conflict=exc.message)
+        return _after_submit(session, principal, case.number)
+    _check_form(subject, values, field_errors)
+    if field_errors or general or application is None:
+        return again(422)
+    try:
+        case = service.submit_application(
+            session=session, principal=principal, application=application, attachments=files
+        )
+        number = case.number
+    except ValidationFailed as exc:
+        session.rollback()
+        _place_application_errors(exc.errors, field_errors, general)
+        if not exc.errors:
+            general.append(exc.message)
+        return again(422)
+    except Conflict as exc:
+        session.rollback()
+        existing = repository.case_by_key(session, form.idempotency_key)
+        if existing is not None:
+            return _after_submit(session, principal, existing.number)
+        return again(409, conflict=exc.message)
+    return _after_submit(session, principal, number)

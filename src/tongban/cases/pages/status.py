@@ -1,0 +1,119 @@
+"""The applicant's status page: a case by its number and the applicant's ID number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from tongban.cases import repository, service, views
+from tongban.cases.models import (
+    CaseStatus,
+)
+from tongban.cases.pages.common import (
+    Due,
+    Name,
+    PostedForm,
+    _case_due,
+    _department_names,
+    _page,
+    _posted,
+    _subject_name,
+    _today,
+    due_of,
+)
+from tongban.errors import (
+    NotFound,
+    TooManyRequests,
+)
+from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.format import local_time
+from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_page(
+    request: Request,
+    number: Annotated[str, Query(max_length=40)] = "",
+    submitted: Annotated[str, Query(max_length=2)] = "",
+) -> HTMLResponse:
+    context = {"number": number.strip(), "submitted": submitted == "1", "result": None}
+    return _page(request, "cases/status.html", context)
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    name: Name
+    kind: str
+    status: str
+    department: str | None
+    due: Due | None
+    finished: str
+
+
+@router.post("/status", response_class=HTMLResponse)
+def status_lookup(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    posted: PostedForm,
+    lookups: Annotated[StatusLookups, Depends(status_lookups)],
+) -> HTMLResponse:
+    """The case number and the applicant's ID number; a wrong pair says only "not found", and
+    too many lookups are refused for a while."""
+    check_csrf(request, _posted(posted, "csrf_token"))
+    number = _posted(posted, "number", 40).strip()
+    id_no = _posted(posted, "id_no", 40).strip()
+    context: dict[str, Any] = {"number": number, "submitted": False, "result": None}
+    if not number or not id_no:
+        context["missing"] = True
+        return _page(request, "cases/status.html", context, status_code=422)
+    try:
+        lookups.before(client_address(request), number)
+    except TooManyRequests as exc:
+        context["wait_minutes"] = exc.data["minutes"]
+        page = _page(request, "cases/status.html", context, status_code=429)
+        page.headers["Retry-After"] = str(exc.data["retry_after"])
+        return page
+    try:
+        case = service.public_status(session=session, number=number, id_no=id_no)
+    except NotFound:
+        lookups.failed(number)
+        context["not_found"] = True
+        return _page(request, "cases/status.html", context, status_code=404)
+    out = views.case_out(session, case)
+    today = _today()
+    closed = case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value)
+    departments, _ = _department_names(session)
+    steps = [
+        PublicStep(
+            Name(s.name_zh, s.name_en),
+            s.kind,
+            s.status,
+            s.responsible_department,
+            due_of(
+                s.due_date,
+                s.due_provisional,
+                s.calendar_version,
+                today,
+                closed=closed or s.status != "ready",
+            ),
+            local_time(s.acted_at),
+        )
+        for s in out.steps
+    ]
+    suspension = repository.open_suspension(session, case.id)
+    context["result"] = {
+        "case": out,
+        "subject": _subject_name(session, principal, case),
+        "steps": steps,
+        "departments": departments,
+        "legal_due": _case_due(case.legal_due, today, closed),
+        "promised_due": _case_due(case.promised_due, today, closed),
+        "suspension": suspension,
+    }
+    return _page(request, "cases/status.html", context)

@@ -1,0 +1,109 @@
+"""The officer's workbench: my open steps, by due date, overdue highlighted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from tongban.auth.access import require_principal
+from tongban.cases import service, views
+from tongban.cases.models import (
+    Case,
+    Delegation,
+)
+from tongban.cases.pages.common import (
+    STEP_LABELS,
+    WORKBENCH_LIMIT,
+    Due,
+    _department_names,
+    _page,
+    _today,
+    due_of,
+)
+from tongban.cases.schemas import StepOut
+from tongban.kit import workdays
+from tongban.web.deps import CurrentPrincipal, DbSession
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    step: StepOut
+    applicant: str
+    subject: str
+    due: Due | None
+    delegated_to: str | None
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench_page(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    kind: Annotated[str, Query(max_length=32)] = "",
+    due: Annotated[str, Query(max_length=16)] = "",
+    department: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    who = require_principal(principal)
+    kind = kind if kind in STEP_LABELS else ""
+    due = due if due in {"overdue", "soon"} else ""
+    rows = service.workbench(session=session, principal=who, kind=kind, limit=WORKBENCH_LIMIT)
+    steps = views.workbench_out(session, rows)
+    numbers = {s.case_number for s in steps}
+    cases = (
+        {
+            n: (a, c)
+            for n, a, c in session.execute(
+                select(Case.number, Case.applicant_name, Case.subject_code).where(
+                    Case.number.in_(numbers)
+                )
+            ).all()
+        }
+        if numbers
+        else {}
+    )
+    departments, by_id = _department_names(session)
+    delegated: dict[int, str] = {}
+    if steps:
+        for d in session.scalars(
+            select(Delegation)
+            .where(Delegation.step_id.in_([s.id for s in steps]))
+            .order_by(Delegation.id)
+        ):
+            delegated[d.step_id] = by_id.get(d.to_department_id, "")
+    today = _today()
+    work = [
+        WorkRow(
+            s,
+            cases.get(s.case_number, ("", ""))[0],
+            cases.get(s.case_number, ("", ""))[1],
+            due_of(s.due_date, s.due_provisional, s.calendar_version, today),
+            delegated.get(s.id),
+        )
+        for s in steps
+    ]
+    present = sorted({w.step.responsible_department or "" for w in work} - {""})
+    if department:
+        work = [w for w in work if w.step.responsible_department == department]
+    if due == "overdue":
+        work = [w for w in work if w.due is not None and w.due.state == "overdue"]
+    elif due == "soon":
+        work = [
+            w
+            for w in work
+            if w.due is not None and (w.due.state in {"overdue", "today"} or w.due.workdays <= 2)
+        ]
+    context = {
+        "rows": work,
+        "filters": {"kind": kind, "due": due, "department": department},
+        "present_departments": present,
+        "departments": departments,
+        "overdue_count": sum(1 for w in work if w.due is not None and w.due.state == "overdue"),
+        "calendar": workdays.calendar_version(),
+    }
+    return _page(request, "cases/workbench.html", context)
