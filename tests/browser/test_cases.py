@@ -355,3 +355,26 @@ def test_status_page_says_not_found_without_saying_why(page: Page, snap: Snap) -
     page.get_by_test_id("status-button").click()
     expect(page.get_by_test_id("not-found")).to_be_visible()
     snap("not-found")
+
+
+def test_an_online_applicant_applies_with_their_files(page: Page, snap: Snap, login: Login) -> None:
+    client_uscc = "91990123MA1QX0477"
+    client_uscc += uscc_check_char(client_uscc)
+    # No login: a company applies online, with its completion drawings and asset list.
+    page.goto("/apply?item=QX-ZJJ-0302")
+    expect(page.get_by_test_id("apply-title")).to_contain_text("城市基础设施工程移交接收")
+    _fill_handover(page, client_uscc)
+    snap("01-online-form")
+    page.get_by_test_id("submit-application").click()
+    page.wait_for_url(re.compile(r"/status\?number=.+&submitted=1"))
+    number = page.url.split("number=", 1)[1].split("&", 1)[0]
+    snap("02-submitted")
+    # The housing bureau finds the files on the case, uploaded by the applicant.
+    login("officer.zjj")
+    page.goto(f"/cases/{number}")
+    uploads = page.get_by_test_id("uploads")
+    expect(uploads).to_contain_text("竣工图.pdf")
+    expect(uploads).to_contain_text("移交资产清单.pdf")
+    expect(uploads).to_contain_text("申请人")
+    expect(page.locator("ol.timeline li[data-action=uploaded]").first).to_contain_text("由申请人")
+    snap("03-case-with-files")
