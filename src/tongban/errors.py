@@ -21,11 +21,21 @@ class FieldError:
 
 @dataclass
 class AppError(Exception):
+    """``message`` may name its variable parts as ``%(name)s`` with their values in ``params``:
+    ``message`` is then the English text, and ``template`` the message id that pages translate
+    (``_(template)|format(**params)``)."""
+
     message: str
     errors: list[FieldError] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     status = 400
     code = "bad_request"
+
+    def __post_init__(self) -> None:
+        self.template = self.message
+        if self.params:
+            self.message = self.message % self.params
 
     def __str__(self) -> str:
         if not self.errors:

@@ -434,6 +434,31 @@ def _through_verification(client: TestClient, session: Session) -> str:
     )
     assert stale.status_code == 409
     assert 'data-testid="problem"' in stale.text
+    # The reason in the page's language, in English on an English page.
+    assert f"环节 {step} 在您打开页面后已被他人处理或修改，请刷新后再操作" in stale.text
+    english = _post(
+        client,
+        f"/cases/{number}/steps/{step}/complete?lang=en",
+        {"csrf_token": token, "lock_version": lock},
+    )
+    assert f"step {step} was changed by someone else after you opened the page" in english.text
+    # A step that is not ready yet: the engine's refusal, its status word translated too.
+    _as(client, "township")
+    later = _step_id(client, number, "onsite_verification")
+    township_token = _hidden(client.get(f"/cases/{number}").text, "csrf_token")
+    early = _post(
+        client,
+        f"/cases/{number}/steps/{later}/complete",
+        {
+            "csrf_token": township_token,
+            "lock_version": _lock(client, number, later),
+            "time": "2026-11-30T10:00",
+            "place": "城关街道",
+            "notes": "现场核实",
+        },
+    )
+    assert early.status_code == 409
+    assert f"环节 {later} 当前为“等待前序环节”，不是待办状态" in early.text
 
     _as(client, "officer.rsj")
     review = _step_id(client, number, "review")
@@ -610,7 +635,7 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
         {"csrf_token": token, "lock_version": _lock(client, number, decision)},
     )
     assert early.status_code == 409
-    assert "attach the minutes" in early.text
+    assert "请先上传会议纪要，再作出决定" in early.text
     attached = _post(
         client,
         f"/cases/{number}/steps/{decision}/minutes",
@@ -758,6 +783,32 @@ def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) 
     assert "责任单位" in chinese.text
 
 
+ERRORS = {"Conflict", "NotFound", "PermissionDenied", "ValidationFailed", "TooManyRequests"}
+
+
+def _raised_messages(paths: list[Path]) -> list[str | None]:
+    """The first argument of every error built in these files (None where it is not a literal;
+    a variable passed through, such as ``_insert_once``'s, is skipped)."""
+    import ast
+
+    found: list[str | None] = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id == "_insert_once" and len(node.args) == 3:
+                first = node.args[2]
+            elif node.func.id in ERRORS and node.args:
+                first = node.args[0]
+            else:
+                continue
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append(first.value)
+            elif isinstance(first, ast.JoinedStr):
+                found.append(None)
+    return found
+
+
 def test_cases_po_translates_every_message_of_the_case_pages() -> None:
     """Every message id of the case templates and of the label tables and plain messages of
     the case pages has a translation in cases.po that keeps the placeholders."""
@@ -784,6 +835,13 @@ def test_cases_po_translates_every_message_of_the_case_pages() -> None:
     wanted |= {m for table in common.LABELS.values() for m in table.values()}
     wanted |= set(common.FACT_LABELS.values()) | set(case.NOTICES.values())
     wanted |= {said for _needle, said in common._PLAIN}
+    # Every refusal the engine and the pages raise is a message id (its variable parts in
+    # params), so that the pages can say it in Chinese.
+    sources = [Path(pages.__file__).resolve().parents[1] / f for f in ("service.py", "archive.py")]
+    sources += sorted(Path(pages.__file__).resolve().parent.glob("*.py"))
+    raised = _raised_messages(sources)
+    assert [m for m in raised if m is None] == [], "a message built with an f-string"
+    wanted |= {m for m in raised if m}
     with (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "cases.po").open("rb") as handle:
         catalog = read_po(handle, locale="zh_CN")
     translated: dict[str, list[str]] = {}

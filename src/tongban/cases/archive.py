@@ -346,10 +346,11 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
     if not who.has_role(*SEALERS):
         raise PermissionDenied("only officers and the single window seal a case into the archive")
     if case.status == CaseStatus.ARCHIVED.value:
-        raise Conflict(f"case {number} is already sealed into the archive")
+        raise Conflict("case %(case)s is already sealed into the archive", params={"case": number})
     if case.status not in FINISHED:
         raise Conflict(
-            f"case {number} is {case.status}; only a completed or rejected case can be sealed"
+            "case %(case)s is %(status)s; only a completed or rejected case can be sealed",
+            params={"case": number, "status": case.status},
         )
     session.flush()
     session.expire_all()  # build from what the database holds, exactly as verification will
@@ -378,7 +379,9 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"case {number} was changed or sealed just now; reload it") from None
+        raise Conflict(
+            "case %(case)s was changed or sealed just now; reload it", params={"case": number}
+        ) from None
     events.append(
         session,
         case_id=case.id,
@@ -406,12 +409,14 @@ def _archived_event(session: Session, case: Case) -> CaseEvent | None:
 def _read_manifest(session: Session, case: Case) -> Manifest:
     event = _archived_event(session, case)
     if event is None:
-        raise NotFound(f"case {case.number} is not archived")
+        raise NotFound("case %(case)s is not archived", params={"case": case.number})
     digest = str(event.data.get("manifest_sha256", ""))
     try:
         data = storage.get(digest)
     except (OSError, ValueError):
-        raise NotFound(f"the archive manifest of case {case.number} is missing") from None
+        raise NotFound(
+            "the archive manifest of case %(case)s is missing", params={"case": case.number}
+        ) from None
     return Manifest(case.number, digest, json.loads(data))
 
 
@@ -426,7 +431,9 @@ def summary_pdf(session: Session, principal: Principal | None, number: str) -> b
     try:
         return storage.get(manifest.pdf_sha256)
     except OSError:
-        raise NotFound(f"the archive summary of case {number} is missing") from None
+        raise NotFound(
+            "the archive summary of case %(case)s is missing", params={"case": number}
+        ) from None
 
 
 # ---------------------------------------------------------------- verification

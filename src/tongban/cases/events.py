@@ -98,7 +98,10 @@ class Chain:
             last_event_hash=self.head,
         )
         if moved.rowcount != 1:
-            raise Conflict(f"case {self.case_id} was changed by someone else; try again")
+            raise Conflict(
+                "the case was changed by someone else just now; try again",
+                data={"case_id": self.case_id},
+            )
         if len(self.rows) == 1:
             sql.event.execute(cursor, **self.rows[0])
         else:

@@ -204,7 +204,7 @@ def _plan_item(
 ) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
     items = catalog_service.published_items(session=session, codes=[item_code])
     if item_code not in items:
-        raise NotFound(f"no published item '{item_code}'")
+        raise NotFound("no published item '%(item)s'", params={"item": item_code})
     item = items[item_code]
     steps = [
         PlannedStep(
@@ -230,7 +230,7 @@ def _plan_bundle(
 ) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
     detail = bundle_service.get_bundle(session=session, principal=principal, code=code)
     if detail.status != "published":
-        raise Conflict(f"bundle '{code}' is not published")
+        raise Conflict("bundle '%(bundle)s' is not published", params={"bundle": code})
     ledger = bundle_service.compose_definition(
         session=session, bundle=detail.bundle, answers=answers or {}
     )
@@ -321,7 +321,7 @@ def _resolve_unit(
             .limit(1)
         ).one_or_none()
         return (office.id if office else None), town.id
-    raise ValidationFailed(f"no responsible unit '{responsible}'")
+    raise ValidationFailed("no responsible unit '%(unit)s'", params={"unit": responsible})
 
 
 def _number(case_id: int, jurisdiction_code: str, day: date) -> str:
@@ -479,7 +479,7 @@ def _make_ready(session: Session, case: Case, steps: list[CaseStep], now: dateti
 def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
     step = repository.step(session, step_id)
     if step is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     case = session.get(Case, step.case_id)
     assert case is not None
     return step, case
@@ -515,7 +515,7 @@ def _load_visible(session: Session, who: Principal, step_id: int) -> tuple[CaseS
     """A step of a case the principal may see; anyone else learns nothing (404)."""
     step, case = _load(session, step_id)
     if not _case_visible(session, who, case):
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     return step, case
 
 
@@ -559,16 +559,26 @@ def _acting_department(
         for scope in principal.scopes_for(*roles):
             if scope.department_id == delegation.to_department_id:
                 return delegation.to_department_id
-    raise PermissionDenied(f"step {step.id} ({step.name_zh}) is not yours to act on")
+    raise PermissionDenied(
+        "step %(step)s (%(name)s) is not yours to act on",
+        params={"step": step.id, "name": step.name_zh},
+    )
 
 
 def _check_open(case: CaseLike, step: StepLike) -> None:
     if case.status == CaseStatus.SUSPENDED.value:
-        raise Conflict(f"case {case.number} is suspended waiting for corrections")
+        raise Conflict(
+            "case %(case)s is suspended waiting for corrections", params={"case": case.number}
+        )
     if case.status != CaseStatus.IN_PROGRESS.value:
-        raise Conflict(f"case {case.number} is {case.status}")
+        raise Conflict(
+            "case %(case)s is %(status)s", params={"case": case.number, "status": case.status}
+        )
     if step.status != StepStatus.READY.value:
-        raise Conflict(f"step {step.id} is {step.status}, not ready")
+        raise Conflict(
+            "step %(step)s is %(status)s, not ready",
+            params={"step": step.id, "status": step.status},
+        )
 
 
 class Loaded(NamedTuple):
@@ -629,7 +639,9 @@ def _finish_loaded(
         outcome=outcome,
     )
     if claimed.rowcount != 1:
-        raise Conflict(f"step {step.id} was changed by someone else; reload it")
+        raise Conflict(
+            "step %(step)s was changed by someone else; reload it", params={"step": step.id}
+        )
     chain = events.Chain(case.id, case.event_seq, case.last_event_hash)
     responsible = step.responsible_department_id
     chain.add(
@@ -751,10 +763,13 @@ def complete_step(
         cursor, sql = statements.hot_on(connection)
     loaded = _load_hot(cursor, sql, step_id)
     if loaded is None:
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     step, case = loaded.step, loaded.case
     if step.kind in SPECIAL_KINDS:
-        raise Conflict(f"a {step.kind} step is finished by its own action, not by 'complete'")
+        raise Conflict(
+            "a %(kind)s step is finished by its own action, not by 'complete'",
+            params={"kind": step.kind},
+        )
     roles = ROLES_BY_KIND.get(step.kind, (Role.OFFICER,))
     acting = _acting_by_scope(who, step, roles, loaded.path)
     if acting is None:  # a delegated step, or not theirs: the ORM looks further
@@ -763,7 +778,7 @@ def complete_step(
                 acting = _acting_department(orm, who, step, roles, path=loaded.path)
             except PermissionDenied:
                 if not _case_visible(orm, who, case):
-                    raise NotFound(f"no step {step_id}") from None
+                    raise NotFound("no step %(step)s", params={"step": step_id}) from None
                 raise
     _check_open(case, step)
     result = dict(outcome or {})
@@ -859,7 +874,7 @@ def return_step(
     who = require_principal(principal)
     step, case = _load(session, step_id)
     if not _case_visible(session, who, case):
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     _check_open(case, step)
     acting = _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind) or (Role.OFFICER,))
     target = repository.step(session, to_step_id)
@@ -874,7 +889,9 @@ def return_step(
             errors=[FieldError("to_step_id", "not a direct predecessor")],
         )
     if step.lock_version != lock_version:
-        raise Conflict(f"step {step.id} was changed by someone else; reload it")
+        raise Conflict(
+            "step %(step)s was changed by someone else; reload it", params={"step": step.id}
+        )
     step.status = StepStatus.WAITING.value
     step.waits_for = 1
     step.lock_version += 1
@@ -895,7 +912,7 @@ def _suspend(
     session: Session, case: Case, step_id: int | None, actor_id: int | None, kind: str, note: str
 ) -> None:
     if repository.open_suspension(session, case.id) is not None:
-        raise Conflict(f"case {case.number} is already suspended")
+        raise Conflict("case %(case)s is already suspended", params={"case": case.number})
     session.add(Suspension(case_id=case.id, step_id=step_id, reason=kind, note=note))
     case.status = CaseStatus.SUSPENDED.value
     session.flush()
@@ -921,7 +938,7 @@ def request_correction(
     who = require_principal(principal)
     step, case = _load(session, step_id)
     if not _case_visible(session, who, case):
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     _check_open(case, step)
     _acting_department(session, who, step, ROLES_BY_KIND.get(step.kind) or (Role.OFFICER,))
     _suspend(session, case, step.id, who.user_id, kind, reason)
@@ -942,7 +959,7 @@ def resume(
     case = get_case_row(session=session, principal=who, number=number)
     open_one = repository.open_suspension(session, case.id)
     if open_one is None:
-        raise Conflict(f"case {case.number} is not suspended")
+        raise Conflict("case %(case)s is not suspended", params={"case": case.number})
     if not who.has_role(Role.OFFICER, Role.FRONT_DESK, Role.TOWNSHIP_WORKER):
         raise PermissionDenied("only staff resume a case")
     if corrections:
@@ -994,7 +1011,7 @@ def delegate(
     who = require_principal(principal)
     step, case = _load(session, step_id)
     if not _case_visible(session, who, case):
-        raise NotFound(f"no step {step_id}")
+        raise NotFound("no step %(step)s", params={"step": step_id})
     _check_open(case, step)
     _acting_department(session, who, step, (Role.OFFICER, Role.TOWNSHIP_WORKER))
     target = session.scalars(
@@ -1044,7 +1061,7 @@ def vote(*, session: Session, principal: Principal | None, step_id: int, choice:
     who = require_principal(principal)
     step, case = _load_visible(session, who, step_id)
     if step.kind != "collective_decision":
-        raise Conflict(f"step {step_id} is not a collective decision")
+        raise Conflict("step %(step)s is not a collective decision", params={"step": step_id})
     _check_open(case, step)
     _acting_department(session, who, step, (Role.COMMITTEE_MEMBER,))
     _insert_once(
@@ -1069,14 +1086,17 @@ def close_decision(
     who = require_principal(principal)
     step, case = _load_visible(session, who, step_id)
     if step.kind != "collective_decision":
-        raise Conflict(f"step {step_id} is not a collective decision")
+        raise Conflict("step %(step)s is not a collective decision", params={"step": step_id})
     _check_open(case, step)
     acting = _acting_department(session, who, step, (Role.COMMITTEE_MEMBER,))
     cast = repository.votes(session, step.id)
     size = committee_size(session, step.responsible_department_id or 0)
     needed = quorum(size)
     if len(cast) < needed:
-        raise Conflict(f"{len(cast)} of {size} members voted; the quorum is {needed}")
+        raise Conflict(
+            "%(voted)s of %(size)s members voted; the quorum is %(quorum)s",
+            params={"voted": len(cast), "size": size, "quorum": needed},
+        )
     minutes = session.scalar(
         select(Upload.id).where(Upload.step_id == step.id, Upload.purpose == "minutes")
     )
@@ -1126,7 +1146,7 @@ def sign(
     who = require_principal(principal)
     step, case = _load_visible(session, who, step_id)
     if step.kind != "e_signature":
-        raise Conflict(f"step {step_id} is not a signing step")
+        raise Conflict("step %(step)s is not a signing step", params={"step": step_id})
     _check_open(case, step)
     roles = (Role.FRONT_DESK, Role.OFFICER) if party == "applicant" else (Role.OFFICER,)
     acting = _acting_department(session, who, step, roles)
@@ -1181,7 +1201,7 @@ def pay(
     who = require_principal(principal)
     step, case = _load_visible(session, who, step_id)
     if step.kind != "payment":
-        raise Conflict(f"step {step_id} is not a payment step")
+        raise Conflict("step %(step)s is not a payment step", params={"step": step_id})
     _check_open(case, step)
     acting = _acting_department(session, who, step, (Role.OFFICER,))
     direction = _payment_direction(session, step)
@@ -1277,8 +1297,9 @@ def check_attachment(attachment: Attachment, field: str = "file") -> None:
     name = attachment.filename
     if len(attachment.data) > MAX_UPLOAD:
         raise ValidationFailed(
-            f"the file is larger than {MAX_UPLOAD // (1024 * 1024)} MB",
+            "the file is larger than %(mb)s MB",
             errors=[FieldError(field, f"'{name}' has {len(attachment.data)} bytes")],
+            params={"mb": MAX_UPLOAD // (1024 * 1024)},
         )
     magic = ALLOWED_TYPES.get(attachment.content_type)
     if magic is None or not attachment.data.startswith(magic):
@@ -1347,7 +1368,10 @@ def upload(
     if not who.has_role(*STAFF_ROLES, Role.FRONT_DESK):
         raise PermissionDenied("only the staff handling cases attach files")
     if case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value):
-        raise Conflict(f"case {case.number} is {case.status}; nothing can be attached any more")
+        raise Conflict(
+            "case %(case)s is %(status)s; nothing can be attached any more",
+            params={"case": case.number, "status": case.status},
+        )
     check_attachment(attachment)
     if step_id is not None:
         step = repository.step(session, step_id)
@@ -1365,7 +1389,7 @@ def get_case_row(*, session: Session, principal: Principal | None, number: str) 
     who = require_principal(principal)
     case = repository.case_by_number(session, number)
     if case is None or not _case_visible(session, who, case):
-        raise NotFound(f"no case '{number}'")
+        raise NotFound("no case '%(case)s'", params={"case": number})
     return case
 
 

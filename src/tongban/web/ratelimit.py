@@ -72,8 +72,9 @@ class StatusLookups:
         if wait > 0:
             minutes = max(1, math.ceil(wait / 60))
             raise TooManyRequests(
-                f"too many status lookups; try again in {minutes} minutes",
+                "too many status lookups; try again in %(minutes)s minutes",
                 data={"retry_after": math.ceil(wait), "minutes": minutes},
+                params={"minutes": minutes},
             )
         self.per_client.hit(client)
 

@@ -161,7 +161,7 @@ def _subject(
     if item:
         content = catalog_service.published_items(session=session, codes=[item]).get(item)
         if content is None:
-            raise NotFound(f"no published item '{item}'")
+            raise NotFound("no published item '%(item)s'", params={"item": item})
         fields = [
             _spec(elements.get(f.element), f.element, f.label_zh, f.label_en, f.required)
             for f in content.form
@@ -185,7 +185,7 @@ def _subject(
         )
     detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
     if detail.status != "published":
-        raise NotFound(f"bundle '{bundle}' is not published")
+        raise NotFound("bundle '%(bundle)s' is not published", params={"bundle": bundle})
     ledger = bundle_service.compose_definition(
         session=session, bundle=detail.bundle, answers=answers
     )
@@ -402,7 +402,7 @@ def apply_page(
     if bundle and not item:
         detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
         if detail.status != "published":
-            raise NotFound(f"bundle '{bundle}' is not published")
+            raise NotFound("bundle '%(bundle)s' is not published", params={"bundle": bundle})
         answer_errors: dict[str, list[str]] = {}
         if detail.bundle.questions and answered != "1":
             return _questions(request, detail.bundle, answers, answer_errors)

@@ -56,6 +56,7 @@ from tongban.cases.pages.common import (
     _today,
     _user_names,
     due_of,
+    labelled,
     plain,
 )
 from tongban.cases.schemas import EventOut, StepOut
@@ -105,7 +106,9 @@ class StepView:
 
 @dataclass
 class Problem:
-    """What went wrong with an action, shown on top and next to the form it came from."""
+    """What went wrong with an action, shown on top and next to the form it came from.
+    ``message`` is a message id, translated on the page with ``params`` (whose status and kind
+    values are message ids too)."""
 
     status: int
     message: str
@@ -113,6 +116,7 @@ class Problem:
     step_id: int | None = None
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -400,14 +404,17 @@ def _case_and_step(
     case = service.get_case_row(session=session, principal=who, number=number)
     step = repository.step(session, step_id)
     if step is None or step.case_id != case.id:
-        raise NotFound(f"case {number} has no step {step_id}")
+        raise NotFound(
+            "case %(case)s has no step %(step)s", params={"case": number, "step": step_id}
+        )
     return case, step
 
 
 def _check_lock(step: CaseStep, posted: FormData) -> None:
     if _int_or_none(_posted(posted, "lock_version", 20)) != step.lock_version:
         raise Conflict(
-            f"step {step.id} was changed by someone else after you opened the page; reload it"
+            "step %(step)s was changed by someone else after you opened the page; reload it",
+            params={"step": step.id},
         )
 
 
@@ -442,7 +449,9 @@ def _run(
         action()
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         session.rollback()
-        problem = Problem(exc.status, exc.message, form, step_id, values=values)
+        problem = Problem(
+            exc.status, exc.template, form, step_id, values=values, params=labelled(exc.params)
+        )
         for e in exc.errors:
             name = _FIELD_OF_LOC.get(e.loc, e.loc)
             problem.field_errors.setdefault(name, []).append(plain(e.message))
@@ -742,7 +751,10 @@ def resume_action(
 
     def act() -> None:
         if _int_or_none(_posted(posted, "lock_version", 20)) != case.lock_version:
-            raise Conflict(f"case {case.number} was changed after you opened the page; reload it")
+            raise Conflict(
+                "case %(case)s was changed after you opened the page; reload it",
+                params={"case": case.number},
+            )
         service.resume(session=session, principal=who, number=case.number, note=values["note"])
 
     return _run(

@@ -67,7 +67,7 @@ def _decision_context(
     session: Session, who: Principal, case: Case, step: CaseStep, problem: Problem | None
 ) -> dict[str, Any]:
     if step.kind != "collective_decision":
-        raise NotFound(f"step {step.id} is not a collective decision")
+        raise NotFound("step %(step)s is not a collective decision", params={"step": step.id})
     dept_id = step.responsible_department_id or 0
     members = session.execute(
         select(User.username, User.display_name)
@@ -214,7 +214,7 @@ def minutes_action(
     def act() -> None:
         _check_lock(step, posted)
         if step.kind != "collective_decision":
-            raise NotFound(f"step {step.id} is not a collective decision")
+            raise NotFound("step %(step)s is not a collective decision", params={"step": step.id})
         if not chosen:
             raise ValidationFailed(
                 "no file", errors=[FieldError("file", "Choose the minutes (a PDF file).")]

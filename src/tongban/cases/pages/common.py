@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -299,6 +299,17 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     ("not a finished step of this case", "Choose the step just before this one."),
     ("no department", "Unknown department."),
 )
+
+
+def labelled(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of an engine's message, its status and step-kind codes as message ids."""
+    words = {**CASE_STATUS_LABELS, **STEP_STATUS_LABELS}
+    out = dict(params)
+    if isinstance(out.get("status"), str):
+        out["status"] = words.get(out["status"], out["status"])
+    if isinstance(out.get("kind"), str):
+        out["kind"] = STEP_LABELS.get(out["kind"], out["kind"])
+    return out
 
 
 def plain(message: str) -> str:

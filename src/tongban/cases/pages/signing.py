@@ -63,7 +63,7 @@ def _sign_context(
     session: Session, who: Principal, case: Case, step: CaseStep, problem: Problem | None
 ) -> dict[str, Any]:
     if step.kind != "e_signature":
-        raise NotFound(f"step {step.id} is not a signing step")
+        raise NotFound("step %(step)s is not a signing step", params={"step": step.id})
     text = service.agreement_text(case, step)
     digest = hashlib.sha256(text.encode()).hexdigest()
     signed = list(
