@@ -229,9 +229,13 @@ PRAGMAS = (
 )
 
 
+#: how the engine's connections begin a transaction on SQLite (``tongban.db._sqlite_begin``)
+BEGIN = "BEGIN IMMEDIATE"
+
+
 def peer_connect(path: Path) -> sqlite3.Connection:
     """A bare connection with the PRAGMAs ``tongban.db.make_engine`` sets; transactions are
-    begun explicitly (``BEGIN``), as the engine's connections do."""
+    begun explicitly with ``BEGIN IMMEDIATE``, as the engine's connections do."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in PRAGMAS:
         conn.execute(pragma)
@@ -580,7 +584,7 @@ class SpiffContender:
     def submit(self) -> int:
         workflow = BpmnWorkflow(self.spec)
         workflow.do_engine_steps()
-        self.conn.execute("BEGIN")
+        self.conn.execute(BEGIN)
         cursor = self.conn.execute(
             "INSERT INTO workflow (spec, state) VALUES (?, ?)",
             (self.spec.name, self.serializer.serialize_json(workflow)),
@@ -597,7 +601,7 @@ class SpiffContender:
 
     def complete(self, case_id: int, task_id: UUID) -> Any:
         """One request: load, run the task, run the engine steps, save, commit."""
-        self.conn.execute("BEGIN")
+        self.conn.execute(BEGIN)
         try:
             workflow, version = self.load(case_id)
             workflow.get_task_from_id(task_id).run()
@@ -698,7 +702,7 @@ class FloorContender:
 
     def submit(self) -> int:
         now = datetime.now(UTC).isoformat()
-        self.conn.execute("BEGIN")
+        self.conn.execute(BEGIN)
         case_id = self.conn.execute("INSERT INTO fcase (number) VALUES ('x')").lastrowid
         assert case_id is not None
         self.conn.executemany(
@@ -723,7 +727,7 @@ class FloorContender:
     def complete(self, case_id: int, step_id: int, version: int, successors: list[int]) -> None:
         now = datetime.now(UTC).isoformat()
         conn = self.conn
-        conn.execute("BEGIN")
+        conn.execute(BEGIN)
         claimed = conn.execute(
             "UPDATE fstep SET status = 'done', lock_version = lock_version + 1, acted_by_id = ?, "
             "acted_at = ?, outcome = ? WHERE id = ? AND lock_version = ? AND status = 'ready'",

@@ -67,9 +67,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # On the DBAPI connection itself: nothing of SQLAlchemy's statement machinery is needed for
-    # a BEGIN, and every request pays for it.
-    connection.connection.dbapi_connection.execute("BEGIN")
+    # IMMEDIATE: SQLite has one writer; a transaction that read first and writes later would
+    # fail at once ("database is locked") if another wrote meanwhile, so every transaction takes
+    # the write lock when it begins and a second one waits (busy_timeout) instead of failing.
+    # On the DBAPI connection itself: nothing of SQLAlchemy's statement machinery is needed.
+    connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:

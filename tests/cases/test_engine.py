@@ -4,6 +4,8 @@ objects already loaded see the change, and a stale chain head is refused."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +23,10 @@ from tongban.cases.models import Case, CaseEvent, CaseStep
 from tongban.cases.schemas import ApplicationIn
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
+from tongban.db import make_engine
 from tongban.errors import Conflict, NotFound, PermissionDenied
 from tongban.kit import workdays
+from tongban.migrate import upgrade
 
 ID_NO = "11010519491231002X"
 
@@ -277,3 +281,52 @@ def test_a_chain_whose_head_moved_meanwhile_is_refused(world: Session) -> None:
     stale.add("note", data={"text": "二"})
     with pytest.raises(Conflict):
         stale.write(cursor, sql)
+
+
+def test_two_officers_at_once_on_sqlite_wait_for_each_other_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    """SQLite has one writer: a transaction that read first and wrote later failed at once
+    ("database is locked") when another had written meanwhile. Every transaction now begins
+    IMMEDIATE, so the second waits. Two threads finish two cases step by step, each step its
+    own committed transaction, as two officers' requests would."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'two.sqlite3'}")
+    upgrade(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        _world(session)
+        officer = _principal(session, "officer.rsj")
+        cases = [
+            _submit(session, officer, f"two-officers-{i}", item="QX-RSJ-D").id for i in range(12)
+        ]
+    failures: list[BaseException] = []
+
+    def finish(case_id: int) -> None:
+        try:
+            for _ in range(20):
+                with engine.begin() as connection:
+                    ready = connection.execute(
+                        select(CaseStep.id, CaseStep.lock_version).where(
+                            CaseStep.case_id == case_id, CaseStep.status == "ready"
+                        )
+                    ).first()
+                    if ready is None:
+                        return
+                    service.complete_step(
+                        connection=connection,
+                        principal=officer,
+                        step_id=ready.id,
+                        lock_version=ready.lock_version,
+                    )
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=finish, args=(c,)) for c in cases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with Session(engine) as session:
+        statuses = session.scalars(select(Case.status).where(Case.id.in_(cases))).all()
+    assert statuses == ["completed"] * len(cases)
+    engine.dispose()
