@@ -378,3 +378,40 @@ def test_an_online_applicant_applies_with_their_files(page: Page, snap: Snap, lo
     expect(uploads).to_contain_text("申请人")
     expect(page.locator("ol.timeline li[data-action=uploaded]").first).to_contain_text("由申请人")
     snap("03-case-with-files")
+
+
+def test_a_bundle_case_is_drawn_as_a_map_of_parallel_steps(
+    page: Page, snap: Snap, login: Login, api: httpx.Client
+) -> None:
+    from tongban.demo.cases import property_transfer_application
+
+    application = property_transfer_application("browser-map-property-transfer")
+    submitted = api.post("/cases", json=application.model_dump(mode="json"))
+    assert submitted.status_code == 201, submitted.text
+    number = submitted.json()["number"]
+    login("frontdesk")
+    page.goto(f"/cases/{number}")
+    figure = page.get_by_test_id("case-map")
+    expect(figure).to_be_visible()
+    nodes = figure.locator("g.node")
+    rows = page.get_by_test_id("steps").locator("tbody tr")
+    expect(nodes).to_have_count(rows.count())
+    # Members of the bundle work in parallel: some column holds more than one step.
+    xs = [g.get_attribute("transform") or "" for g in nodes.all()]
+    columns = [x.split("(", 1)[1].split(",", 1)[0] for x in xs]
+    assert max(columns.count(c) for c in set(columns)) > 1
+    expect(figure.locator("g.node-ready")).not_to_have_count(0)
+    expect(page.get_by_test_id("case-map-progress")).to_contain_text("个环节，已完成 0 个")
+    figure.scroll_into_view_if_needed()
+    snap("case-map")
+    # A box leads to its row of the table.
+    first = figure.locator("g.node-ready").first
+    step = first.get_attribute("data-step")
+    figure.locator(f'a[href="#row-{step}"]').first.click()
+    expect(page).to_have_url(re.compile(rf"#row-{step}$"))
+    # The window accepts: the map now opens on the next step, not on the start of the chain.
+    page.locator(f"#step-{step}").get_by_test_id("complete-button").click()
+    _done(page, "complete")
+    expect(page.get_by_test_id("case-map-progress")).to_contain_text("已完成 1 个")
+    scrolled = page.locator(".case-map .map-scroll").evaluate("box => box.scrollLeft")
+    assert scrolled > 0

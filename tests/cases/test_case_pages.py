@@ -321,6 +321,35 @@ def test_an_online_applicant_uploads_their_materials_with_the_application(
 # ---------------------------------------------------------------- the status page
 
 
+def test_the_case_page_draws_its_steps_as_a_map_with_their_progress(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf)
+    page = client.get(f"/cases/{number}")
+    nodes = re.findall(
+        r'<g class="node node-(\w+)" data-step="(\d+)" data-status="(\w+)"', page.text
+    )
+    steps = {str(s["id"]): s["status"] for s in _steps(client, number)}
+    assert {step: status for _, step, status in nodes} == steps
+    assert all(cls == status for cls, _, status in nodes)
+    assert "共 5 个环节，已完成 0 个（0%）" in page.text
+    step = _step_id(client, number, "acceptance")
+    token = _hidden(page.text, "csrf_token")
+    done = _post(
+        client,
+        f"/cases/{number}/steps/{step}/complete",
+        {"csrf_token": token, "lock_version": _lock(client, number, step)},
+    )
+    assert done.status_code == 303
+    after = client.get(f"/cases/{number}")
+    assert "共 5 个环节，已完成 1 个（20%）" in after.text
+    assert f'data-step="{step}" data-status="done"' in after.text
+    assert f'href="#row-{step}"' in after.text
+    assert f'id="row-{step}"' in after.text
+
+
 def test_the_status_page_refuses_lookups_after_five_wrong_ones(
     client: TestClient, session: Session
 ) -> None:
@@ -357,6 +386,9 @@ def test_status_with_the_right_id_and_not_found_otherwise(
     assert "实地核实" in ok.text
     assert "城关镇便民服务中心" in ok.text
     assert "frontdesk" not in ok.text  # no officer names, only units
+    assert "共 5 个环节，已完成 0 个（0%）" in ok.text  # the map of the steps, with its progress
+    assert ok.text.count('<g class="node node-') == 5
+    assert 'href="#row-' not in ok.text  # no table rows to jump to on this page
     wrong_id = _post(
         client, "/status", {"csrf_token": token, "number": number, "id_no": "110105194912310021"}
     )

@@ -32,6 +32,16 @@ def step(session: Session, step_id: int) -> CaseStep | None:
     return session.get(CaseStep, step_id)
 
 
+def links_of(session: Session, case_id: int) -> list[tuple[int, int]]:
+    """(from step, to step) of every link between the case's steps."""
+    rows = session.execute(
+        select(StepLink.from_step_id, StepLink.to_step_id)
+        .join(CaseStep, CaseStep.id == StepLink.from_step_id)
+        .where(CaseStep.case_id == case_id)
+    ).all()
+    return [(a, b) for a, b in rows]
+
+
 def predecessors(session: Session, step_id: int) -> list[int]:
     return list(
         session.scalars(select(StepLink.from_step_id).where(StepLink.to_step_id == step_id))

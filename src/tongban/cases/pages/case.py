@@ -32,6 +32,7 @@ from tongban.cases.pages.apply import (
     _read_file,
     _see_other,
 )
+from tongban.cases.pages.casemap import map_of
 from tongban.cases.pages.common import (
     CHANNEL_LABELS,
     DECISION_LABELS,
@@ -367,6 +368,7 @@ def _case_context(
         "problem": problem,
         "shifts": sum(1 for s in out.steps if s.duty_shift),
         "any_provisional": any(v.due is not None and v.due.provisional for v in steps),
+        "map": map_of(session, case.id),
     }
 
 

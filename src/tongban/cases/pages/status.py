@@ -12,6 +12,7 @@ from tongban.cases import repository, service, views
 from tongban.cases.models import (
     CaseStatus,
 )
+from tongban.cases.pages.casemap import map_of
 from tongban.cases.pages.common import (
     Due,
     Name,
@@ -115,5 +116,6 @@ def status_lookup(
         "legal_due": _case_due(case.legal_due, today, closed),
         "promised_due": _case_due(case.promised_due, today, closed),
         "suspension": suspension,
+        "map": map_of(session, case.id),
     }
     return _page(request, "cases/status.html", context)
