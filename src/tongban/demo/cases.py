@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from tongban.auth.service import load_principal
 from tongban.cases import archive, service
 from tongban.cases.models import Case, CaseStatus, CaseStep, StepStatus, Upload, Vote
 from tongban.cases.schemas import ApplicantIn, ApplicationIn
+from tongban.db import utcnow
 from tongban.kit.ids import resident_id_check_char, uscc_check_char
 
 
@@ -271,16 +273,19 @@ class Seeder:
             archive.seal_case(session=self.session, principal=principal, number=case.number)
 
 
-ONSITE = {
-    "time": "2026-03-02 09:30",
-    "place": "白石镇上塘村 企业生产车间",
-    "notes": "新购数控设备已安装投产，与发票清单一致；现场照片已留存。",
-}
+def _onsite(place: str) -> dict[str, str]:
+    """The township's visit, recorded as it happens (Beijing time), at the firm's workshop."""
+    now = utcnow().astimezone(ZoneInfo("Asia/Shanghai"))
+    return {
+        "time": now.strftime("%Y-%m-%d %H:%M"),
+        "place": place,
+        "notes": "新购数控设备已安装投产，与发票清单一致；现场照片已留存。",
+    }
 
 
 def _renovation_through_review(seed: Seeder, case: Case, place: str) -> None:
     seed.complete(case, "QX-JXJ-0101#S1", "officer.jxj")  # the automatic check runs on its own
-    seed.complete(case, "QX-JXJ-0101#S3", "township.t101", {**ONSITE, "place": place})
+    seed.complete(case, "QX-JXJ-0101#S3", "township.t101", _onsite(place))
     seed.complete(case, "QX-JXJ-0101#S4", "officer.jxj", {"opinion": "材料齐全，符合奖补条件"})
 
 
