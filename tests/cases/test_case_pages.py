@@ -160,6 +160,35 @@ def _as(client: TestClient, username: str) -> str:
 # ---------------------------------------------------------------- applying
 
 
+def test_the_apply_page_lists_every_published_item_page_by_page(
+    client: TestClient, session: Session
+) -> None:
+    _world(session)
+    catalog_service.import_catalog(
+        session=session,
+        document=CatalogDocument.model_validate(
+            {"elements": ELEMENTS, "items": [item(f"QX-ZJJ-{i:02d}", "QX-ZJJ") for i in range(40)]}
+        ),
+    )
+    session.commit()
+    first = client.get("/apply")
+    total = int(re.search(r"共 (\d+) 个已发布事项", first.text).group(1))  # type: ignore[union-attr]
+    assert total > 40
+    assert f"共 {total} 个已发布事项，显示第 1 至 30 个。" in first.text
+    assert 'href="/apply?offset=30" rel="next"' in first.text
+    seen = set(re.findall(r'<tr data-code="([^"]+)"', first.text))
+    url = "/apply?offset=30"
+    while url:
+        page = client.get(url)
+        seen |= set(re.findall(r'<tr data-code="([^"]+)"', page.text))
+        found = re.search(r'href="([^"]+)" rel="next"', page.text)
+        url = unescape(found.group(1)) if found else ""
+    assert len(seen) == total  # every item reachable, none twice
+    searched = client.get("/apply?q=QX-ZJJ-3&offset=0")
+    assert "共 10 个已发布事项，显示第 1 至 10 个。" in searched.text
+    assert 'data-testid="apply-pager"' not in searched.text
+
+
 def test_apply_through_the_page_makes_one_case(client: TestClient, session: Session) -> None:
     _big_world(session)
     _as(client, "frontdesk")

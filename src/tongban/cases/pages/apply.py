@@ -376,14 +376,21 @@ def apply_page(
     bundle: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
     answered: Annotated[str, Query(max_length=2)] = "",
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HTMLResponse:
     item, bundle = item.strip(), bundle.strip()
     if not item and not bundle:
         rows, total = catalog_service.search_items(
             session=session,
             principal=principal,
-            flt=ItemFilter(text=q.strip(), status="published", limit=SEARCH_LIMIT),
+            flt=ItemFilter(text=q.strip(), status="published", limit=SEARCH_LIMIT, offset=offset),
         )
+
+        def page_url(start: int) -> str:
+            return "/apply?" + urlencode(
+                {"q": q.strip(), "offset": start} if q.strip() else {"offset": start}
+            )
+
         departments, _ = _department_names(session)
         bundles = [
             b
@@ -394,6 +401,10 @@ def apply_page(
             "q": q.strip(),
             "rows": rows,
             "total": total,
+            "first": offset + 1,
+            "last": offset + len(rows),
+            "prev_url": page_url(max(0, offset - SEARCH_LIMIT)) if offset > 0 else "",
+            "next_url": page_url(offset + SEARCH_LIMIT) if offset + len(rows) < total else "",
             "bundles": bundles,
             "departments": departments,
         }
