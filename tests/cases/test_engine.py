@@ -4,12 +4,15 @@ objects already loaded see the change, and a stale chain head is refused."""
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, make_url, select
 from sqlalchemy.orm import Session
 
 from tests.factories import ELEMENTS, item, make_org
@@ -288,8 +291,8 @@ def test_two_officers_at_once_on_sqlite_wait_for_each_other_instead_of_failing(
 ) -> None:
     """SQLite has one writer: a transaction that read first and wrote later failed at once
     ("database is locked") when another had written meanwhile. Every transaction now begins
-    IMMEDIATE, so the second waits. Two threads finish two cases step by step, each step its
-    own committed transaction, as two officers' requests would."""
+    IMMEDIATE, so the second waits. Twelve threads finish twelve cases step by step, each step
+    its own committed transaction, as twelve officers' requests would."""
     engine = make_engine(f"sqlite:///{tmp_path / 'two.sqlite3'}")
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
@@ -330,3 +333,94 @@ def test_two_officers_at_once_on_sqlite_wait_for_each_other_instead_of_failing(
         statuses = session.scalars(select(Case.status).where(Case.id.in_(cases))).all()
     assert statuses == ["completed"] * len(cases)
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database of this test alone (its commits stay out of the shared test database):
+    a SQLite file, or a PostgreSQL database made and dropped next to the test database."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'own.sqlite3'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    url = os.environ.get("TONGBAN_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL runs when TONGBAN_TEST_DATABASE_URL names one")
+    base = make_url(url)
+    name = f"tongban_own_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_two_officers_finish_the_parallel_members_of_one_case_at_the_same_moment(
+    own_database: Engine,
+) -> None:
+    """A and B run in parallel and C waits for both. Two officers finish A and B at the same
+    moment, in two transactions: both succeed, C becomes ready once, and the case's chain has
+    every event once, in order. (PostgreSQL: the second waits for the case row the first
+    locked; SQLite: for the write lock.)"""
+    engine = own_database
+    with Session(engine, expire_on_commit=False) as session:
+        _world(session)
+        officer = _principal(session, "officer.rsj")
+        cases = [_submit(session, officer, f"parallel-{i:04d}", bundle="join").id for i in range(8)]
+        pairs = [_ready(session, case_id) for case_id in cases]
+    assert all(len(pair) == 2 for pair in pairs)
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def officer_finishes(which: int) -> None:
+        for pair in pairs:
+            step_id, version = pair[which]
+            start.wait()
+            try:
+                with engine.begin() as connection:
+                    service.complete_step(
+                        connection=connection,
+                        principal=officer,
+                        step_id=step_id,
+                        lock_version=version,
+                    )
+            except BaseException as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=officer_finishes, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with Session(engine) as session:
+        for case_id in cases:
+            (join,) = session.scalars(
+                select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.status == "ready")
+            ).all()
+            assert join.code.startswith("QX-RSJ-C")
+            assert join.waits_for == 0
+            case = session.get(Case, case_id)
+            assert case is not None
+            chain = list(events.events_of(session, case_id))
+            assert [e.seq for e in chain] == list(range(1, case.event_seq + 1))
+            assert events.verify_case(case, chain) is None
+            assert sum(e.action == "step_done" for e in chain) == 2
+
+
+def _ready(session: Session, case_id: int) -> list[tuple[int, int]]:
+    rows = session.execute(
+        select(CaseStep.id, CaseStep.lock_version)
+        .where(CaseStep.case_id == case_id, CaseStep.status == "ready")
+        .order_by(CaseStep.position)
+    ).all()
+    return [(i, v) for i, v in rows]
