@@ -145,6 +145,12 @@ def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: 
         "/api/v1/items/QX-ZJJ-1/draft", json={"changes": {"visits": 0}}, headers=headers
     )
     assert other.status_code == 403
+    assert other.json()["message"] == "you may not edit item 'QX-ZJJ-1'"  # the API in English
+    page = client.get("/catalog/QX-ZJJ-1/edit")
+    assert page.status_code == 403
+    assert "您无权编辑事项“QX-ZJJ-1”" in page.text  # the page in the reader's language
+    english = client.get("/catalog/QX-ZJJ-1/edit?lang=en")
+    assert "you may not edit item &#39;QX-ZJJ-1&#39;" in english.text
     # Nor may the officer move their item into another department.
     moved = client.patch(
         "/api/v1/items/QX-RSJ-1/draft", json={"changes": {"department": "QX-ZJJ"}}, headers=headers

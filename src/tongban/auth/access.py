@@ -24,7 +24,7 @@ def require_role(principal: Principal | None, *roles: Role) -> Principal:
     who = require_principal(principal)
     if not who.has_role(*roles):
         names = ", ".join(r.value for r in roles)
-        raise PermissionDenied(f"this needs one of the roles: {names}")
+        raise PermissionDenied("this needs one of the roles: %(roles)s", params={"roles": names})
     return who
 
 

@@ -126,7 +126,7 @@ def create_token(*, session: Session, principal: Principal, name: str) -> tuple[
 def revoke_token(*, session: Session, principal: Principal, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
-        raise NotFound(f"no API token {token_id}")
+        raise NotFound("no API token %(token)s", params={"token": token_id})
     token.revoked_at = utcnow()
     audit.record(
         session=session,
@@ -157,7 +157,7 @@ def create_user(
     *, session: Session, username: str, display_name: str, password: str, locale: str = "zh_CN"
 ) -> User:
     if repository.user_by_username(session, username) is not None:
-        raise ValidationFailed(f"username '{username}' is taken")
+        raise ValidationFailed("username '%(username)s' is taken", params={"username": username})
     user = User(
         username=username,
         display_name=display_name,

@@ -492,7 +492,7 @@ def _editable(session: Session, principal: Principal | None, code: str) -> servi
     who = _require_composer(principal)
     detail = service.get_bundle(session=session, principal=who, code=code)
     if not detail.can_edit:
-        raise PermissionDenied(f"you may not edit bundle '{code}'")
+        raise PermissionDenied("you may not edit bundle '%(code)s'", params={"code": code})
     return detail
 
 

@@ -229,12 +229,15 @@ def get_bundle(
     bundle = repository.bundle_by_code(session, code)
     versions = repository.visible_versions(session, bundle.id, visible(principal)) if bundle else []
     if not versions:
-        raise NotFound(f"no bundle '{code}'")
+        raise NotFound("no bundle '%(code)s'", params={"code": code})
     chosen = versions[-1]
     if version_no is not None:
         matching = [v for v in versions if v.version_no == version_no]
         if not matching:
-            raise NotFound(f"bundle '{code}' has no version {version_no}")
+            raise NotFound(
+                "bundle '%(code)s' has no version %(version)s",
+                params={"code": code, "version": version_no},
+            )
         chosen = matching[0]
     departments = _departments(session)
     dept_codes = {d.id: c for c, d in departments.items()}
@@ -468,7 +471,10 @@ def save_draft(
     if errors:
         raise ValidationFailed("the bundle is invalid; nothing was saved", errors=errors)
     if not _can_edit(session, who, departments[bundle_in.lead_department]):
-        raise PermissionDenied(f"you may not edit bundles led by {bundle_in.lead_department}")
+        raise PermissionDenied(
+            "you may not edit bundles led by %(department)s",
+            params={"department": bundle_in.lead_department},
+        )
     item_ids = _item_ids(session, [m.item for m in bundle_in.members])
     bundle = repository.bundle_by_code(session, bundle_in.code)
     if bundle is None:
@@ -481,7 +487,9 @@ def save_draft(
         if latest is not None:
             lead = session.get(Department, latest.lead_department_id)
             if lead is None or not _can_edit(session, who, lead):
-                raise PermissionDenied(f"you may not edit bundle '{bundle_in.code}'")
+                raise PermissionDenied(
+                    "you may not edit bundle '%(code)s'", params={"code": bundle_in.code}
+                )
     if latest is not None and latest.status == "draft":
         if lock_version is not None and lock_version != latest.lock_version:
             raise Conflict("someone else saved this bundle after you opened it; reload it")
@@ -508,9 +516,9 @@ def publish(*, session: Session, principal: Principal | None, code: str) -> Bund
     who = require_principal(principal)
     detail = get_bundle(session=session, principal=who, code=code)
     if not detail.can_edit:
-        raise PermissionDenied(f"you may not publish bundle '{code}'")
+        raise PermissionDenied("you may not publish bundle '%(code)s'", params={"code": code})
     if detail.status != "draft":
-        raise Conflict(f"bundle '{code}' has no draft to publish")
+        raise Conflict("bundle '%(code)s' has no draft to publish", params={"code": code})
     issues = lint(session=session, bundle=detail.bundle)
     if issues:
         raise ValidationFailed(

@@ -582,12 +582,15 @@ def get_item(
     visible = visible_versions(principal)
     versions = repository.versions_of(session, item.id, visible) if item else []
     if not versions:
-        raise NotFound(f"no item '{implementation_code}'")
+        raise NotFound("no item '%(item)s'", params={"item": implementation_code})
     chosen = versions[-1]
     if version_no is not None:
         matching = [v for v in versions if v.version_no == version_no]
         if not matching:
-            raise NotFound(f"item '{implementation_code}' has no version {version_no}")
+            raise NotFound(
+                "item '%(item)s' has no version %(version)s",
+                params={"item": implementation_code, "version": version_no},
+            )
         chosen = matching[0]
     version = repository.full_version(session, chosen.id)
     lookups = _lookups(session)
@@ -640,7 +643,9 @@ def save_draft(
     who = require_principal(principal)
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_edit:
-        raise PermissionDenied(f"you may not edit item '{implementation_code}'")
+        raise PermissionDenied(
+            "you may not edit item '%(item)s'", params={"item": implementation_code}
+        )
     if (
         lock_version is not None
         and detail.status == VersionStatus.DRAFT.value
@@ -674,7 +679,10 @@ def save_draft(
         raise ValidationFailed("the draft is invalid; nothing was saved", errors=errors)
     new_department = lookups.departments[item_in.department]
     if not _covers(session, who, EDITOR_ROLES, new_department.id):
-        raise PermissionDenied(f"you may not move the item to department '{item_in.department}'")
+        raise PermissionDenied(
+            "you may not move the item to department '%(department)s'",
+            params={"department": item_in.department},
+        )
     item = repository.item_by_code(session, implementation_code)
     assert item is not None
     latest = repository.latest_version(session, item.id)
@@ -713,9 +721,13 @@ def publish_item(
     who = require_principal(principal)
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_publish:
-        raise PermissionDenied(f"you may not publish item '{implementation_code}'")
+        raise PermissionDenied(
+            "you may not publish item '%(item)s'", params={"item": implementation_code}
+        )
     if detail.status != VersionStatus.DRAFT.value:
-        raise Conflict(f"item '{implementation_code}' has no draft to publish")
+        raise Conflict(
+            "item '%(item)s' has no draft to publish", params={"item": implementation_code}
+        )
     if lock_version is not None and lock_version != detail.lock_version:
         raise Conflict(
             "the draft changed after you opened it; review it again before publishing",
@@ -746,12 +758,17 @@ def retire_item(
     who = require_principal(principal)
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_publish:
-        raise PermissionDenied(f"you may not retire item '{implementation_code}'")
+        raise PermissionDenied(
+            "you may not retire item '%(item)s'", params={"item": implementation_code}
+        )
     item = repository.item_by_code(session, implementation_code)
     assert item is not None
     version = repository.published_version(session, item.id)
     if version is None:
-        raise Conflict(f"item '{implementation_code}' has no published version to retire")
+        raise Conflict(
+            "item '%(item)s' has no published version to retire",
+            params={"item": implementation_code},
+        )
     _set_status(session, version, VersionStatus.RETIRED.value, who)
     audit.record(
         session=session,
@@ -774,7 +791,7 @@ def list_elements(*, session: Session) -> list[DataElement]:
 def get_element(*, session: Session, code: str) -> tuple[DataElement, list[tuple[str, str, str]]]:
     element = repository.element_by_code(session, code)
     if element is None:
-        raise NotFound(f"no data element '{code}'")
+        raise NotFound("no data element '%(code)s'", params={"code": code})
     return element, repository.items_using_element(session, element.id)
 
 
