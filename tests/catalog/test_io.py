@@ -16,6 +16,7 @@ import yaml
 import tongban
 from tongban.catalog.io import (
     _HAVE_LIBYAML,
+    CpsvEvent,
     _yaml_raw,
     dump_xlsx,
     dump_yaml,
@@ -797,6 +798,35 @@ def test_cpsv_jsonld() -> None:
     concept = _node(graph, base + "element/MARITAL_STATUS")
     assert concept["@type"] == "skos:Concept"
     assert concept["tb:allowedValues"] == ["未婚", "已婚", "离异", "丧偶"]
+
+
+def test_cpsv_jsonld_events_group_their_services() -> None:
+    events = [
+        CpsvEvent("employment", "life_event", "就业一件事", "Getting a job", "", ("QX-RSJ-0001",)),
+        CpsvEvent(
+            "open-a-shop",
+            "business_event",
+            "开店一件事",
+            "Opening a shop",
+            "开店",
+            ("QX-RSJ-0001",),
+        ),
+    ]
+    graph = to_cpsv_jsonld(_doc(), events=events)["@graph"]
+    base = "https://tongban.example/"
+    life = _node(graph, base + "event/employment")
+    business = _node(graph, base + "event/open-a-shop")
+    assert (life["@type"], business["@type"]) == ("cv:LifeEvent", "cv:BusinessEvent")
+    assert life["dct:identifier"] == "employment"
+    assert {"@language": "zh", "@value": "就业一件事"} in life["dct:title"]
+    assert "dct:description" not in life
+    assert business["dct:description"] == [{"@language": "zh", "@value": "开店"}]
+    main = _node(graph, base + "item/QX-RSJ-0001")
+    assert main["cv:isGroupedBy"] == [
+        {"@id": base + "event/employment"},
+        {"@id": base + "event/open-a-shop"},
+    ]
+    assert "cv:isGroupedBy" not in _node(graph, base + "item/QX-RSJ-0001-01")
 
 
 @pytest.mark.parametrize(

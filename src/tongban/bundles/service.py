@@ -30,6 +30,7 @@ from tongban.bundles.compose import (
 from tongban.bundles.models import Bundle, BundleMember, BundleVersion
 from tongban.bundles.schemas import BundleDocument, BundleIn, MemberIn, QuestionIn
 from tongban.catalog import service as catalog_service
+from tongban.catalog.io import CpsvEvent
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org.models import Department, Jurisdiction
@@ -220,6 +221,23 @@ def list_bundles(*, session: Session, principal: Principal | None) -> list[Bundl
     return [
         version_to_bundle(v, dept_codes)
         for v in repository.latest_visible(session, visible(principal))
+    ]
+
+
+def cpsv_events(*, session: Session) -> list[CpsvEvent]:
+    """The published bundles as CPSV-AP events grouping their member items (for the
+    catalogue's JSON-LD export)."""
+    return [
+        CpsvEvent(
+            b.code,
+            b.kind.value,
+            b.name_zh,
+            b.name_en,
+            b.description,
+            tuple(m.item for m in b.members),
+        )
+        for b in list_bundles(session=session, principal=None)
+        if b.status == "published"
     ]
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from tongban.auth.access import require_principal
+from tongban.bundles import service as bundle_service
 from tongban.catalog import io, service
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import CatalogDocument, ItemIn
@@ -224,8 +225,10 @@ def export_catalog(
         return PlainTextResponse(io.dump_yaml(document), media_type="application/yaml")
     if format == "cpsv-jsonld":
         names = service.department_names(session=session)
+        events = bundle_service.cpsv_events(session=session)
         return JSONResponse(
-            io.to_cpsv_jsonld(document, departments=names), media_type="application/ld+json"
+            io.to_cpsv_jsonld(document, departments=names, events=events),
+            media_type="application/ld+json",
         )
     return JSONResponse(document.model_dump(mode="json"))
 

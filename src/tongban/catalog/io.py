@@ -31,7 +31,7 @@ import json
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path, PurePath
@@ -58,6 +58,7 @@ from tongban.errors import FieldError, ValidationFailed
 __all__ = [
     "MAX_FILE_BYTES",
     "SUPPORTED_SUFFIXES",
+    "CpsvEvent",
     "dump_xlsx",
     "dump_yaml",
     "parse_catalog",
@@ -1182,16 +1183,32 @@ def _put(node: dict[str, Any], key: str, value: Any) -> None:
         node[key] = value
 
 
+@dataclass(frozen=True)
+class CpsvEvent:
+    """A one-thing bundle as CPSV-AP sees it: a life event (a citizen's) or a business event
+    (an enterprise's) that groups public services. The bundles domain makes these."""
+
+    code: str
+    kind: str  # life_event | business_event
+    name_zh: str
+    name_en: str
+    description: str
+    items: tuple[str, ...]
+
+
 def to_cpsv_jsonld(
     doc: CatalogDocument,
     *,
     departments: Mapping[str, tuple[str, str]] | None = None,
+    events: Sequence[CpsvEvent] = (),
     base_uri: str = "https://tongban.example/",
 ) -> dict[str, Any]:
     """The catalogue as CPSV-AP 3.x JSON-LD: a ``@graph`` of ``cpsv:PublicService`` items, the
-    ``cv:PublicOrganisation``s they name (labelled from ``departments[code] = (zh, en)``) and
-    the data elements as a ``skos:ConceptScheme``. Property names follow CPSV-AP 3.2.0; what
-    CPSV-AP has no term for is in the ``tb:`` namespace (``<base_uri>ns#``)."""
+    ``cv:PublicOrganisation``s they name (labelled from ``departments[code] = (zh, en)``), the
+    data elements as a ``skos:ConceptScheme``, and the one-thing ``events`` as
+    ``cv:LifeEvent``/``cv:BusinessEvent`` that the services name with ``cv:isGroupedBy``.
+    Property names follow CPSV-AP 3.2.0; what CPSV-AP has no term for is in the ``tb:``
+    namespace (``<base_uri>ns#``)."""
     base = base_uri if base_uri.endswith("/") else base_uri + "/"
     departments = departments or {}
     context = {
@@ -1258,8 +1275,23 @@ def to_cpsv_jsonld(
             org["skos:prefLabel"] = _lang(name_zh, name_en)
         graph.append(org)
 
+    grouped_by: dict[str, list[dict[str, str]]] = {}
+    for event in sorted(events, key=lambda e: e.code):
+        node = {
+            "@id": f"{base}event/{event.code}",
+            "@type": "cv:BusinessEvent" if event.kind == "business_event" else "cv:LifeEvent",
+            "dct:identifier": event.code,
+            "dct:title": _lang(event.name_zh, event.name_en),
+        }
+        _put(node, "dct:description", _lang(event.description) if event.description else None)
+        graph.append(node)
+        for code in event.items:
+            grouped_by.setdefault(code, []).append(ref("event", event.code))
+
     for item in doc.items:
-        graph.append(_service(item, base, ref, concept, children))
+        service = _service(item, base, ref, concept, children)
+        _put(service, "cv:isGroupedBy", grouped_by.get(item.implementation_code))
+        graph.append(service)
     return {"@context": context, "@graph": graph}
 
 
@@ -1431,8 +1463,9 @@ def write_jsonld(
     path: Path,
     *,
     departments: Mapping[str, tuple[str, str]] | None = None,
+    events: Sequence[CpsvEvent] = (),
     base_uri: str = "https://tongban.example/",
 ) -> None:
-    data = to_cpsv_jsonld(doc, departments=departments, base_uri=base_uri)
+    data = to_cpsv_jsonld(doc, departments=departments, events=events, base_uri=base_uri)
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     Path(path).write_text(text, encoding="utf-8", newline="")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from tongban.bundles import service as bundle_service
 from tongban.catalog import io, service
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
@@ -88,6 +89,7 @@ def export(
     with command_session() as session:
         document = service.export_catalog(session=session, principal=None)
         names = service.department_names(session=session)
+        events = bundle_service.cpsv_events(session=session)
     if format is ExportFormat.XLSX:
         if output is None:
             err_console.print("error: --output is required for xlsx")
@@ -96,7 +98,7 @@ def export(
     elif format is ExportFormat.CPSV_JSONLD:
         text = (
             json.dumps(
-                io.to_cpsv_jsonld(document, departments=names),
+                io.to_cpsv_jsonld(document, departments=names, events=events),
                 ensure_ascii=False,
                 indent=2,
                 sort_keys=True,
