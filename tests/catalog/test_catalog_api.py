@@ -255,3 +255,33 @@ def test_markup_is_stored_as_text_and_shown_escaped(client: TestClient, session:
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;登记" in page.text
+
+
+def test_a_main_item_lists_its_sub_items_that_the_reader_may_see(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    make_catalog(
+        session,
+        [
+            item("QX-RSJ-1", "QX-RSJ", name="就业登记"),
+            item("QX-RSJ-1-01", "QX-RSJ", name="就业登记（首次）", parent="QX-RSJ-1"),
+            item(
+                "QX-RSJ-1-02", "QX-RSJ", status="draft", name="就业登记（变更）", parent="QX-RSJ-1"
+            ),
+            item("QX-ZJJ-1", "QX-ZJJ", name="施工许可"),
+        ],
+    )
+    public = client.get("/catalog/QX-RSJ-1")
+    listed = public.text.split('data-testid="sub-items"', 1)[1].split("</dd>", 1)[0]
+    assert "QX-RSJ-1-01" in listed
+    assert "QX-RSJ-1-02" not in listed  # a draft stays with those who may see drafts
+    assert 'data-testid="sub-items"' not in client.get("/catalog/QX-ZJJ-1").text
+    sub = client.get("/catalog/QX-RSJ-1-01")
+    assert 'data-testid="parent-link"' in sub.text
+    assert 'data-testid="sub-items"' not in sub.text
+    login(client, "reform")
+    staff = client.get("/catalog/QX-RSJ-1")
+    listed = staff.text.split('data-testid="sub-items"', 1)[1].split("</dd>", 1)[0]
+    assert "QX-RSJ-1-02" in listed
+    assert "草稿" in listed

@@ -250,6 +250,11 @@ def item_detail(
             pass
         else:
             parent["name_zh"], parent["name_en"] = main.item.name_zh, main.item.name_en
+    sub_items, _ = service.search_items(
+        session=session,
+        principal=principal,
+        flt=ItemFilter(parent_code=detail.item.implementation_code, limit=200),
+    )
     context = {
         "code": code,
         "detail": detail,
@@ -257,6 +262,7 @@ def item_detail(
         "departments": detail.departments,
         "elements": detail.elements,
         "parent": parent,
+        "sub_items": sub_items,
         "is_latest": is_latest,
         "latest": latest,
         "can_edit": detail.can_edit and is_latest,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
@@ -117,6 +117,7 @@ class ItemFilter:
     module_code: str = ""
     item_type: str = ""
     status: str = ""
+    parent_code: str = ""  # only the sub-items (子项) of this main item
     limit: int = 50
     offset: int = 0
 
@@ -172,6 +173,13 @@ def search_latest(
         query = query.where(ItemVersion.item_type == flt.item_type)
     if flt.status:
         query = query.where(ItemVersion.status == flt.status)
+    if flt.parent_code:
+        main = aliased(ServiceItem)
+        query = query.where(
+            ServiceItem.parent_id.in_(
+                select(main.id).where(main.implementation_code == flt.parent_code)
+            )
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(ServiceItem.implementation_code).limit(flt.limit).offset(flt.offset)
