@@ -244,6 +244,11 @@ def test_element_check_runs_the_validator(client: TestClient, session: Session) 
     assert "check" in bad["message"]
     used = client.get("/api/v1/elements/DE.ID").json()["used_by"]
     assert {u["implementation_code"] for u in used} == {"QX-RSJ-1", "QX-ZJJ-1", "BS-RSJ-1"}
+    assert {(u["field_label"], u["field_label_en"]) for u in used} == {("身份证号", "ID number")}
+    assert "Item QX-RSJ-1" in {u["item_name_en"] for u in used}
+    english = client.get("/elements/DE.ID?lang=en")
+    assert english.status_code == 200
+    assert "Item QX-RSJ-1" in english.text
     assert client.get("/api/v1/elements/DE.NOPE").status_code == 404
 
 

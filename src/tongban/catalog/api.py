@@ -83,8 +83,10 @@ class ElementOut(BaseModel):
 
 class ElementUse(BaseModel):
     implementation_code: str
-    item_name: str
-    field_label: str
+    item_name: str  # Chinese
+    field_label: str  # Chinese
+    item_name_en: str
+    field_label_en: str
 
 
 class ElementDetailOut(ElementOut):
@@ -246,7 +248,16 @@ def get_element(code: str, session: DbSession) -> ElementDetailOut:
     element, uses = service.get_element(session=session, code=code)
     return ElementDetailOut(
         **ElementOut.model_validate(element, from_attributes=True).model_dump(),
-        used_by=[ElementUse(implementation_code=a, item_name=b, field_label=c) for a, b, c in uses],
+        used_by=[
+            ElementUse(
+                implementation_code=u.implementation_code,
+                item_name=u.item_name_zh,
+                field_label=u.label_zh,
+                item_name_en=u.item_name_en,
+                field_label_en=u.label_en,
+            )
+            for u in uses
+        ],
     )
 
 

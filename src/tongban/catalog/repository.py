@@ -209,16 +209,33 @@ def latest_versions_for_export(session: Session, visible: ColumnElement[bool]) -
     return full_versions(session, ids)
 
 
-def items_using_element(session: Session, element_id: int) -> list[tuple[str, str, str]]:
-    """(implementation code, item name, field label) of published items asking for the element."""
+@dataclass(frozen=True)
+class ElementUse:
+    """A published item's form field that asks for a data element."""
+
+    implementation_code: str
+    item_name_zh: str
+    item_name_en: str
+    label_zh: str
+    label_en: str
+
+
+def items_using_element(session: Session, element_id: int) -> list[ElementUse]:
+    """The published items asking for the element, with the label of the field that asks."""
     rows = session.execute(
-        select(ServiceItem.implementation_code, ItemVersion.name_zh, FormField.label_zh)
+        select(
+            ServiceItem.implementation_code,
+            ItemVersion.name_zh,
+            ItemVersion.name_en,
+            FormField.label_zh,
+            FormField.label_en,
+        )
         .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
         .join(FormField, FormField.version_id == ItemVersion.id)
         .where(FormField.element_id == element_id, ItemVersion.status == "published")
         .order_by(ServiceItem.implementation_code)
     ).all()
-    return [(a, b, c) for a, b, c in rows]
+    return [ElementUse(*row) for row in rows]
 
 
 def published_version_keys(

@@ -788,7 +788,7 @@ def list_elements(*, session: Session) -> list[DataElement]:
     return repository.all_elements(session)
 
 
-def get_element(*, session: Session, code: str) -> tuple[DataElement, list[tuple[str, str, str]]]:
+def get_element(*, session: Session, code: str) -> tuple[DataElement, list[repository.ElementUse]]:
     element = repository.element_by_code(session, code)
     if element is None:
         raise NotFound("no data element '%(code)s'", params={"code": code})
