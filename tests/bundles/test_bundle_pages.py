@@ -338,6 +338,9 @@ def test_ledger_page_has_the_chart_data_rules_and_lines(
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page.text)
     assert inline == [' type="application/json" id="ledger-data"']
 
+    english = _section(client.get("/bundles/build/ledger?lang=en").text, "removed-steps")
+    assert "<td>Acceptance</td>" in english  # the removed step named in English
+    assert "<td>受理</td>" in _section(page.text, "removed-steps")  # and in Chinese
     materials = _section(page.text, "removed-materials")
     assert 'data-rule="member_output"' in materials
     assert zh("Produced by another member") in materials

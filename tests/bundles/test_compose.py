@@ -182,6 +182,10 @@ def test_steps_single_window_and_critical_path() -> None:
         sorted(r.rule for r in ledger.removed["steps"])
         == ["single_delivery"] * 3 + ["single_window_acceptance"] * 3
     )
+    # Every removed line and every addition is named in both languages.
+    removed = [r for kind in ledger.removed.values() for r in kind]
+    assert all(r.name and r.name_en for r in removed), [r for r in removed if not r.name_en]
+    assert all(a.name and a.name_en for kind in ledger.added.values() for a in kind)
     # Legal: own parts are 10-3=7, 6-3=3, 9-3=6; B and C run side by side after A:
     # 1 (acceptance) + 7 + max(3, 6) + 2 (delivery) = 16, against 10 + 6 + 9 = 25 before.
     assert ledger.before.days == {"legal": 25, "promised": 21}

@@ -63,10 +63,11 @@ class Member:
 class Removal:
     item: str
     code: str
-    name: str
+    name: str  # Chinese
     rule: str
     reason: str
     kept_as: str | None = None
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ class Addition:
     """Something the bundle adds in place of what it removed (its single-window steps)."""
 
     code: str
-    name: str
+    name: str  # Chinese
     reason: str
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,7 @@ def compose(
                         "same_element",
                         f"{f.element} is already asked by {kept['asked_by'][0]}",
                         kept["asked_by"][0],
+                        f.label_en,
                     )
                 )
             else:
@@ -259,6 +262,7 @@ def compose(
                     "one_form",
                     "its form is folded into the bundle's one unified form",
                     with_forms[0],
+                    by_code[code].item.name_en,
                 )
             )
     unified_fields = [
@@ -313,7 +317,9 @@ def compose(
                     "every datum it carries is shared by " + ", ".join(sources),
                 )
             if rule:
-                removed["materials"].append(Removal(code, m.code, m.name_zh, rule, reason))
+                removed["materials"].append(
+                    Removal(code, m.code, m.name_zh, rule, reason, name_en=m.name_en)
+                )
                 continue
             key = _material_key(m.elements, m.name_zh)
             if key in kept_materials:
@@ -327,6 +333,7 @@ def compose(
                         "same_material",
                         f"the same material is already asked by {first['asked_by'][0]}",
                         first["asked_by"][0],
+                        m.name_en,
                     )
                 )
                 continue
@@ -393,12 +400,18 @@ def compose(
                     rule,
                     f"replaced by the bundle's {name[1].lower()}",
                     f"BUNDLE#{kind}",
+                    s.name_en,
                 )
             )
     added: dict[str, list[Addition]] = {"steps": []}
     for step in bundle_steps.values():
         added["steps"].append(
-            Addition(step.code, step.name_zh, f"replaces the members' own {step.kind} steps")
+            Addition(
+                step.code,
+                step.name_zh,
+                f"replaces the members' own {step.kind} steps",
+                step.name_en,
+            )
         )
     if "acceptance" in bundle_steps:
         steps.insert(0, bundle_steps["acceptance"])
@@ -444,6 +457,7 @@ def compose(
                 "并联办理",
                 "parallel_review",
                 f"{len(parallel)} members run beside the critical path: " + ", ".join(parallel),
+                name_en="Parallel review",
             )
         )
     if bundle_steps:
@@ -454,6 +468,7 @@ def compose(
                 "一窗受理、统一出件",
                 "single_window_acceptance",
                 "each member's own acceptance and delivery days are replaced by the bundle's",
+                name_en="Single-window acceptance and delivery",
             )
         )
 
@@ -471,6 +486,7 @@ def compose(
                     by_code[code].item.name_zh,
                     "single_window_visit",
                     f"its {trips} trip(s) are served by the bundle's single window",
+                    name_en=by_code[code].item.name_en,
                 )
             )
 

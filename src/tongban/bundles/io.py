@@ -45,18 +45,18 @@ def ledger_csv(ledger: Ledger) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["section", "kind", "before", "after", "item", "code", "name", "rule", "reason"]
+        ["section", "kind", "before", "after", "item", "code", "name", "name_en", "rule", "reason"]
     )
     for kind in LEDGER_KINDS:
         before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
         if kind == "days":
             for limit in ("legal", "promised"):
-                writer.writerow(
-                    ["figure", f"days.{limit}", before[limit], after[limit], "", "", "", "", ""]
-                )
+                writer.writerow(["figure", f"days.{limit}", before[limit], after[limit]] + [""] * 6)
         else:
-            writer.writerow(["figure", kind, before, after, "", "", "", "", ""])
+            writer.writerow(["figure", kind, before, after] + [""] * 6)
     for kind in LEDGER_KINDS:
         for r in ledger.removed[kind]:
-            writer.writerow(["removed", kind, "", "", r.item, r.code, r.name, r.rule, r.reason])
+            writer.writerow(
+                ["removed", kind, "", "", r.item, r.code, r.name, r.name_en, r.rule, r.reason]
+            )
     return out.getvalue()
