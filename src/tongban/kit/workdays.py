@@ -184,10 +184,13 @@ def _check_days(days: object) -> int:
     return days
 
 
+@functools.lru_cache(maxsize=8192, typed=True)  # typed: True is not 1 here
 def add_workdays(start: dt.date, days: int) -> WorkdayResult:
     """Date of the ``days``-th working day after ``start`` (start itself is day 0).
 
-    ``days == 0`` gives ``start`` when it is a working day, else the next working day.
+    ``days == 0`` gives ``start`` when it is a working day, else the next working day. Answers
+    are remembered: they depend only on the arguments and the installed calendar, and every
+    application and every step made ready on one day asks the same few questions.
     """
     current = _check_day(start, "start")
     remaining = _check_days(days)
