@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -404,30 +404,38 @@ def submit_application(
     except IntegrityError:
         raise Conflict("this application was just submitted; retry to get its number") from None
     case.number = _number(case.id, applicant_place.code, today)
-    rows: dict[str, CaseStep] = {}
     incoming: dict[str, int] = {p.key: 0 for p in planned}
     for _, b in links:
         incoming[b] += 1
+    values: list[dict[str, Any]] = []
     for position, p in enumerate(planned):
         dept_id, jur_id = _resolve_unit(session, p.responsible, applicant_place, departments)
-        rows[p.key] = CaseStep(
-            case_id=case.id,
-            position=position,
-            item_code=p.item_code,
-            code=p.key,
-            kind=p.kind,
-            name_zh=p.name_zh,
-            name_en=p.name_en,
-            status=StepStatus.WAITING.value,
-            responsible_department_id=dept_id,
-            responsible_jurisdiction_id=jur_id,
-            limit_days=p.limit_days,
-            waits_for=incoming[p.key],
+        values.append(
+            {
+                "case_id": case.id,
+                "position": position,
+                "item_code": p.item_code,
+                "code": p.key,
+                "kind": p.kind,
+                "name_zh": p.name_zh,
+                "name_en": p.name_en,
+                "status": StepStatus.WAITING.value,
+                "responsible_department_id": dept_id,
+                "responsible_jurisdiction_id": jur_id,
+                "limit_days": p.limit_days,
+                "waits_for": incoming[p.key],
+            }
         )
-    session.add_all(rows.values())
-    session.flush()
-    session.add_all(StepLink(from_step_id=rows[a].id, to_step_id=rows[b].id) for a, b in links)
-    session.flush()
+    # One bulk INSERT for the steps (their ids come back in order) and one for the links.
+    ids = session.scalars(
+        insert(CaseStep).returning(CaseStep.id, sort_by_parameter_order=True), values
+    ).all()
+    step_id = {p.key: i for p, i in zip(planned, ids, strict=True)}
+    if links:
+        session.execute(
+            insert(StepLink),
+            [{"from_step_id": step_id[a], "to_step_id": step_id[b]} for a, b in links],
+        )
     events.append(
         session,
         case_id=case.id,
@@ -436,7 +444,7 @@ def submit_application(
         data={
             "subject": case.subject_code,
             "channel": case.channel,
-            "steps": len(rows),
+            "steps": len(planned),
             "calendar": legal.calendar_version,
             "legal_due": legal.date.isoformat(),
             "provisional": legal.provisional,
@@ -444,7 +452,13 @@ def submit_application(
     )
     for attachment in attachments:
         _attach(session, case, attachment, actor_id=principal.user_id if principal else None)
-    roots = [r for r in rows.values() if r.waits_for == 0]
+    roots = list(
+        session.scalars(
+            select(CaseStep)
+            .where(CaseStep.id.in_([step_id[p.key] for p in planned if not incoming[p.key]]))
+            .order_by(CaseStep.position)
+        )
+    )
     _make_ready(session, case, roots, now)
     return case
 
