@@ -424,6 +424,11 @@ def submit_application(
                 "responsible_jurisdiction_id": jur_id,
                 "limit_days": p.limit_days,
                 "waits_for": incoming[p.key],
+                # the columns' defaults, given here: no Python default runs per row
+                "outcome": {},
+                "lock_version": 1,
+                "due_provisional": False,
+                "calendar_version": "",
             }
         )
     # One bulk INSERT for the steps (their ids come back in order) and one for the links.
