@@ -53,6 +53,10 @@ def _world(session: Session) -> None:
         item("QX-RSJ-B", "QX-RSJ", steps=[_review("S1", 3)]),
         item("QX-RSJ-C", "QX-RSJ", steps=[_review("S1", 4)]),
         item("QX-RSJ-D", "QX-RSJ"),  # acceptance, then a review
+        item("QX-RSJ-P", "QX-RSJ", steps=[_review("S1", 1)]),
+        item("QX-RSJ-Q", "QX-RSJ", steps=[_review("S1", 1), _review("S2", 1)]),
+        item("QX-RSJ-R", "QX-RSJ", steps=[_review("S1", 1)]),
+        item("QX-RSJ-W", "QX-RSJ", steps=[_review("S1", 1)]),
         item(
             "QX-RSJ-K",
             "QX-RSJ",
@@ -79,8 +83,21 @@ def _world(session: Session) -> None:
             {"item": "QX-RSJ-C", "stage": 2, "depends_on": ["QX-RSJ-A", "QX-RSJ-B"]},
         ],
     }
+    fork = {
+        "code": "fork",
+        "name_zh": "分叉",
+        "name_en": "Fork",
+        "kind": "life_event",
+        "lead_department": "QX-RSJ",
+        "members": [
+            {"item": "QX-RSJ-P", "stage": 1, "depends_on": []},
+            {"item": "QX-RSJ-W", "stage": 1, "depends_on": []},
+            {"item": "QX-RSJ-Q", "stage": 2, "depends_on": ["QX-RSJ-P"]},
+            {"item": "QX-RSJ-R", "stage": 2, "depends_on": ["QX-RSJ-P", "QX-RSJ-W"]},
+        ],
+    }
     bundle_service.import_bundles(
-        session=session, document=BundleDocument.model_validate({"bundles": [bundle]})
+        session=session, document=BundleDocument.model_validate({"bundles": [bundle, fork]})
     )
     session.commit()
 
@@ -160,6 +177,45 @@ def test_a_join_waits_for_every_input_and_starts_its_clock_when_the_last_is_done
     assert stamped.calendar_version == workdays.calendar_version()
     assert stamped.ready_at is not None
     assert stamped.ready_at.tzinfo is not None
+
+
+def test_a_returned_step_does_not_release_the_other_successors_of_its_target_twice(
+    world: Session,
+) -> None:
+    """P feeds Q and R; R also waits for W. Q is returned to P (退回) and P is done again: R
+    must still wait for W, not become ready because P was counted twice."""
+    officer = _principal(world, "officer.rsj")
+    case = _submit(world, officer, "fork-key-1", bundle="fork")
+    _complete(world, officer, case.id, "QX-RSJ-P#S1")
+    steps = _steps(world, case.id)
+    assert steps["QX-RSJ-Q#S1"][:2] == ("ready", 0)
+    assert steps["QX-RSJ-R#S1"][:2] == ("waiting", 1)
+    returned = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code == "QX-RSJ-Q#S1")
+    ).one()
+    target = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code == "QX-RSJ-P#S1")
+    ).one()
+    service.return_step(
+        session=world,
+        principal=officer,
+        step_id=returned.id,
+        lock_version=returned.lock_version,
+        to_step_id=target.id,
+        reason="材料需重新审查",
+    )
+    world.commit()
+    world.expire_all()
+    steps = _steps(world, case.id)
+    assert steps["QX-RSJ-P#S1"][0] == "ready"
+    assert steps["QX-RSJ-Q#S1"][:2] == ("waiting", 1)
+    assert steps["QX-RSJ-R#S1"][:2] == ("waiting", 2)
+    _complete(world, officer, case.id, "QX-RSJ-P#S1")  # done again
+    steps = _steps(world, case.id)
+    assert steps["QX-RSJ-Q#S1"][:2] == ("ready", 0)
+    assert steps["QX-RSJ-R#S1"][:2] == ("waiting", 1)  # still waits for W
+    _complete(world, officer, case.id, "QX-RSJ-W#S1")
+    assert _steps(world, case.id)["QX-RSJ-R#S1"][:2] == ("ready", 0)
 
 
 def test_the_last_step_closes_the_case_and_the_chain_verifies(world: Session) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from tongban.cases.models import Case, CaseStep, Delegation, StepLink, Suspension, Vote
@@ -40,6 +40,21 @@ def links_of(session: Session, case_id: int) -> list[tuple[int, int]]:
         .where(CaseStep.case_id == case_id)
     ).all()
     return [(a, b) for a, b in rows]
+
+
+def wait_again_for(session: Session, step_id: int, *, but: int) -> None:
+    """The step's successors that are still waiting (except ``but``) count it as unfinished
+    again: it is to be done once more."""
+    session.execute(
+        update(CaseStep)
+        .where(
+            CaseStep.id.in_(select(StepLink.to_step_id).where(StepLink.from_step_id == step_id)),
+            CaseStep.id != but,
+            CaseStep.status == "waiting",
+        )
+        .values(waits_for=CaseStep.waits_for + 1)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def predecessors(session: Session, step_id: int) -> list[int]:

@@ -496,11 +496,16 @@ def _make_ready(session: Session, case: Case, steps: list[CaseStep], now: dateti
 
 
 def _load(session: Session, step_id: int) -> tuple[CaseStep, Case]:
-    step = repository.step(session, step_id)
-    if step is None:
+    """A step and its case, for an action that changes them. The case row is locked first
+    (``FOR UPDATE`` on PostgreSQL), as the hot path locks it: writers of one case queue in one
+    order (no deadlock), and the step is read under the lock (no lost update)."""
+    case_id = session.scalar(select(CaseStep.case_id).where(CaseStep.id == step_id))
+    if case_id is None:
         raise NotFound("no step %(step)s", params={"step": step_id})
-    case = session.get(Case, step.case_id)
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    step = session.get(CaseStep, step_id, populate_existing=True)
     assert case is not None
+    assert step is not None
     return step, case
 
 
@@ -694,9 +699,12 @@ def _finish_loaded(
     elif loaded.successors:
         today = workdays.local_date(now)
         for successor_id, limit_days in loaded.successors:
-            waits_for, status, kind = sql.release.execute(
+            released = sql.release.execute(
                 cursor, step_id=successor_id, ready_at=now, **_due(today, limit_days)
             ).fetchone()
+            if released is None:  # not waiting (done already, before a return): untouched
+                continue
+            waits_for, status, kind = released
             if waits_for == 0 and status == StepStatus.READY.value and kind == "automatic_check":
                 checks.append(successor_id)
     # Only a step without successors can be the last one of its case.
@@ -916,6 +924,9 @@ def return_step(
     step.lock_version += 1
     target.status = StepStatus.READY.value
     target.lock_version += 1
+    # The target's other successors that still wait, wait for it again: when it is done a
+    # second time it counts them all down once more.
+    repository.wait_again_for(session, target.id, but=step.id)
     _make_ready(session, case, [target], utcnow())
     events.append(
         session,

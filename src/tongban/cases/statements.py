@@ -129,7 +129,11 @@ def _build(dialect: Dialect) -> Statements:
 
     release = (
         update(step)
-        .where(step.c.id == bindparam("step_id"))
+        .where(
+            step.c.id == bindparam("step_id"),
+            step.c.status == "waiting",
+            step.c.waits_for > 0,
+        )
         .values(
             waits_for=step.c.waits_for - 1,
             status=case_((now_ready, "ready"), else_=step.c.status),
