@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     default_locale: str = "zh_CN"
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated addresses, or *) whose X-Forwarded-For is trusted "
+        "for the client's address; the status-lookup limits count by that address.",
+    )
     worker_interval: float = Field(
         default=60.0, description="Seconds between escalation/outbox sweeps in `serve`; 0 = off."
     )

@@ -19,7 +19,7 @@ class FieldError:
         return {"loc": self.loc, "message": self.message}
 
 
-@dataclass
+@dataclass(eq=False)  # an exception is itself, as Python's own are: hashable, compared by identity
 class AppError(Exception):
     """``message`` may name its variable parts as ``%(name)s`` with their values in ``params``:
     ``message`` is then the English text, and ``template`` the message id that pages translate

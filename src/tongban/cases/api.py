@@ -124,12 +124,13 @@ def status(
 ) -> StatusOut:
     """For the applicant: the case number and their ID number (header ``X-Applicant-Id``).
     Limited per client and per case number (429 with ``Retry-After`` beyond that)."""
-    lookups.before(client_address(request), number)
+    found = lookups.before(client_address(request), number)
     try:
         case = service.public_status(session=session, number=number, id_no=x_applicant_id)
     except NotFound:
-        lookups.failed(number)
+        found(False)
         raise
+    found(True)
     out = views.case_out(session, case)
     return StatusOut(
         number=out.number,

@@ -37,6 +37,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -2,13 +2,21 @@
 case number and ID number), so that nobody can try ID numbers against a case number, or case
 numbers against an ID number, at machine speed.
 
-The counts live in this process (a sliding window per key). One node serves the demo and a
-county; several nodes behind a balancer each count their own share, which loosens the limit by
-the number of nodes (docs/cases.md says so).
+* per client address: 30 lookups in any 10 minutes;
+* per (client address, case number): 5 failed lookups in an hour;
+* per case number, from everyone together: 50 failed lookups in an hour — enough to stop a
+  guesser with many addresses, too many for one stranger to lock an applicant out.
+
+A lookup takes its place in the failure windows before it runs (so parallel requests cannot all
+pass the check first) and gives it back when it succeeds. The counts live in this process (a
+sliding window per key): several nodes behind a balancer each count their own share. Behind a
+reverse proxy, ``TONGBAN_FORWARDED_ALLOW_IPS`` names the proxies whose ``X-Forwarded-For`` is
+trusted, or every client would share the proxy's address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -19,6 +27,8 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from tongban.errors import TooManyRequests
+
+MAX_KEY = 80  # longer keys (a made-up "case number") are cut: they cannot grow the table
 
 
 class SlidingWindow:
@@ -32,54 +42,82 @@ class SlidingWindow:
         self._clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = 0.0
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        hits = self._hits.get(key)
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         return hits
 
+    def _wait(self, key: str, now: float) -> float:
+        hits = self._recent(key, now)
+        if hits is None or len(hits) < self.limit:
+            return 0.0
+        return hits[0] + self.window - now
+
     def wait(self, key: str) -> float:
         """Seconds until ``key`` may hit again (0 when it may now)."""
         with self._lock:
-            now = self._clock()
-            hits = self._recent(key, now)
-            if len(hits) < self.limit:
-                return 0.0
-            return hits[0] + self.window - now
+            return self._wait(key[:MAX_KEY], self._clock())
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str) -> float:
+        """Count a hit now; returns its time (to give it back with ``unhit``)."""
         with self._lock:
             now = self._clock()
-            self._recent(key, now).append(now)
-            if len(self._hits) > 10_000:  # forget keys whose window has passed
-                for stale in [
-                    k for k, v in self._hits.items() if not v or v[-1] <= now - self.window
-                ]:
-                    del self._hits[stale]
+            self._hits.setdefault(key[:MAX_KEY], deque()).append(now)
+            self._sweep(now)
+            return now
+
+    def unhit(self, key: str, at: float) -> None:
+        with self._lock:
+            hits = self._hits.get(key[:MAX_KEY])
+            if hits is not None and at in hits:
+                hits.remove(at)
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys whose window has passed, at most once per tenth of a window."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.window / 10
+        cutoff = now - self.window
+        for stale in [k for k, v in self._hits.items() if not v or v[-1] <= cutoff]:
+            del self._hits[stale]
 
 
 @dataclass
 class StatusLookups:
-    """Per client address: 30 lookups in 10 minutes. Per case number: 5 failed lookups in an
-    hour, after which that number answers no one until the hour has passed."""
-
     per_client: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
-    failures_per_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 3600))
+    failures_per_client_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 3600))
+    failures_per_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(50, 3600))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def before(self, client: str, number: str) -> None:
-        wait = max(self.per_client.wait(client), self.failures_per_case.wait(number.upper()))
-        if wait > 0:
-            minutes = max(1, math.ceil(wait / 60))
-            raise TooManyRequests(
-                "too many status lookups; try again in %(minutes)s minutes",
-                data={"retry_after": math.ceil(wait), "minutes": minutes},
-                params={"minutes": minutes},
+    def before(self, client: str, number: str) -> Callable[[bool], None]:
+        """Refuse (429) beyond a limit; otherwise count the lookup and hold its places in the
+        failure windows. Call what it returns with whether the lookup found the case."""
+        pair, case = f"{client} {number.upper()}", number.upper()
+        with self._lock:  # check and take the places together
+            wait = max(
+                self.per_client.wait(client),
+                self.failures_per_client_case.wait(pair),
+                self.failures_per_case.wait(case),
             )
-        self.per_client.hit(client)
+            if wait > 0:
+                minutes = max(1, math.ceil(wait / 60))
+                raise TooManyRequests(
+                    "too many status lookups; try again in %(minutes)s minutes",
+                    data={"retry_after": math.ceil(wait), "minutes": minutes},
+                    params={"minutes": minutes},
+                )
+            self.per_client.hit(client)
+            held = (self.failures_per_client_case.hit(pair), self.failures_per_case.hit(case))
 
-    def failed(self, number: str) -> None:
-        self.failures_per_case.hit(number.upper())
+        def done(found: bool) -> None:
+            if found:  # a success is no failure: give the places back
+                self.failures_per_client_case.unhit(pair, held[0])
+                self.failures_per_case.unhit(case, held[1])
+
+        return done
 
 
 def status_lookups(request: Request) -> StatusLookups:
@@ -89,4 +127,12 @@ def status_lookups(request: Request) -> StatusLookups:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; an IPv6 client counts by its /64, which one subscriber holds."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host

@@ -74,7 +74,7 @@ def status_lookup(
         context["missing"] = True
         return _page(request, "cases/status.html", context, status_code=422)
     try:
-        lookups.before(client_address(request), number)
+        found = lookups.before(client_address(request), number)
     except TooManyRequests as exc:
         context["wait_minutes"] = exc.data["minutes"]
         page = _page(request, "cases/status.html", context, status_code=429)
@@ -83,9 +83,10 @@ def status_lookup(
     try:
         case = service.public_status(session=session, number=number, id_no=id_no)
     except NotFound:
-        lookups.failed(number)
+        found(False)
         context["not_found"] = True
         return _page(request, "cases/status.html", context, status_code=404)
+    found(True)
     out = views.case_out(session, case)
     today = _today()
     closed = case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value)
