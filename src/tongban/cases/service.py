@@ -1360,11 +1360,14 @@ def _attach(
     from tongban.cases import storage
 
     digest = attachment.sha256
+    purpose = attachment.purpose.strip()
+    # Stored before the commit: a rolled-back upload leaves a file nobody refers to, never a row
+    # without its file (files are named by content, so a retry finds it there).
     storage.put(digest, attachment.data)
     row = Upload(
         case_id=case.id,
         step_id=step_id,
-        purpose=attachment.purpose.strip(),
+        purpose=purpose,
         filename=attachment.filename[:200],
         content_type=attachment.content_type,
         size=len(attachment.data),
@@ -1379,7 +1382,7 @@ def _attach(
         action="uploaded",
         actor_id=actor_id,
         step_id=step_id,
-        data={"purpose": attachment.purpose, "sha256": digest, "size": len(attachment.data)},
+        data={"purpose": purpose, "sha256": digest, "size": len(attachment.data)},
     )
     return row
 
