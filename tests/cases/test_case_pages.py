@@ -4,13 +4,14 @@ actions, the committee's page and the signing page (through the HTML forms, with
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.cases.test_cases_api import PDF, _steps, _submit, _world
@@ -18,10 +19,12 @@ from tests.factories import ELEMENTS, item, login
 from tongban.bundles import service as bundle_service
 from tongban.bundles.schemas import BundleDocument
 from tongban.cases import service
-from tongban.cases.models import Case, CaseEvent, Upload
+from tongban.cases.models import Case, CaseEvent, CaseStep, Upload
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
 from tongban.config import get_settings
+from tongban.db import utcnow
+from tongban.kit import workdays
 
 GOOD_ID = "11010519491231002X"
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 32
@@ -465,6 +468,36 @@ def test_the_workbench_lists_only_the_officers_steps(client: TestClient, session
     _as(client, "officer.zjj")
     assert 'data-testid="workbench-empty"' in client.get("/workbench").text
     assert client.get(f"/cases/{number}").status_code == 404
+
+
+def test_the_workbench_shows_its_steps_by_how_soon_they_are_due(
+    client: TestClient, session: Session
+) -> None:
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    first, _second, third = (
+        _submit(client, csrf, idempotency_key=f"glance-key-{i}") for i in range(3)
+    )
+    # The first case's acceptance was due a week ago; the third's is due today.
+    today = workdays.local_date(utcnow())
+    for number, due in ((first, today - timedelta(days=7)), (third, today)):
+        session.execute(
+            update(CaseStep)
+            .where(
+                CaseStep.case_id == select(Case.id).where(Case.number == number).scalar_subquery(),
+                CaseStep.kind == "acceptance",
+            )
+            .values(due_date=due)
+        )
+    session.commit()
+    page = client.get("/workbench")
+    parts = dict(re.findall(r'data-key="(\w+)" data-count="(\d+)"', page.text))
+    assert parts == {"overdue": "1", "today": "1", "soon": "1"}  # the second: due tomorrow
+    assert "已超期 <strong>1</strong>" in page.text
+    assert 'href="/workbench?due=overdue" data-key="overdue"' in page.text
+    overdue = client.get("/workbench?due=overdue")
+    assert overdue.text.count("data-case=") == 1
+    assert f'data-case="{first}"' in overdue.text
 
 
 # ---------------------------------------------------------------- the case page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -90,6 +91,7 @@ def workbench_page(
     present = sorted({w.step.responsible_department or "" for w in work} - {""})
     if department:
         work = [w for w in work if w.step.responsible_department == department]
+    glance = _due_at_a_glance(work, kind, department)
     if due == "overdue":
         work = [w for w in work if w.due is not None and w.due.state == "overdue"]
     elif due == "soon":
@@ -104,6 +106,50 @@ def workbench_page(
         "present_departments": present,
         "departments": departments,
         "overdue_count": sum(1 for w in work if w.due is not None and w.due.state == "overdue"),
+        "glance": glance,
         "calendar": workdays.calendar_version(),
     }
     return _page(request, "cases/workbench.html", context)
+
+
+@dataclass(frozen=True)
+class GlanceSegment:
+    key: str  # overdue | today | soon | later
+    label: str  # a message id
+    count: int
+    url: str
+
+
+GLANCE_LABELS = {
+    "overdue": "Overdue",
+    "today": "Due today",
+    "soon": "Within 2 working days",
+    "later": "Due later",
+}
+
+
+def _due_at_a_glance(work: list[WorkRow], kind: str, department: str) -> list[GlanceSegment]:
+    """The open steps by how soon they are due, for the bar above the table; each part leads to
+    the steps it counts (the list's own filters)."""
+    counts = dict.fromkeys(GLANCE_LABELS, 0)
+    for w in work:
+        if w.due is None or w.due.state == "closed":
+            continue
+        if w.due.state in ("overdue", "today"):
+            counts[w.due.state] += 1
+        elif w.due.workdays <= 2:
+            counts["soon"] += 1
+        else:
+            counts["later"] += 1
+    kept = {"kind": kind, "department": department}
+    base = {k: v for k, v in kept.items() if v}
+    filters = {"overdue": "overdue", "today": "soon", "soon": "soon", "later": ""}
+    return [
+        GlanceSegment(
+            key,
+            label,
+            counts[key],
+            "/workbench?" + urlencode({**base, **({"due": filters[key]} if filters[key] else {})}),
+        )
+        for key, label in GLANCE_LABELS.items()
+    ]
