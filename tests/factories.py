@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.auth import service as auth_service
+from tongban.auth.models import User
+from tongban.auth.principal import Principal
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
 from tongban.org import service as org_service
@@ -281,3 +285,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     me = client.get("/", follow_redirects=True)
     marker = 'name="csrf_token" value="'
     return me.text.split(marker, 1)[1].split('"', 1)[0] if marker in me.text else ""
+
+
+def principal_of(session: Session, username: str) -> Principal:
+    """The principal of a user, as a request logged in as them would have it."""
+    user = session.scalars(select(User).where(User.username == username)).one()
+    return auth_service.load_principal(session, user)

@@ -15,10 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from tests.factories import ELEMENTS, item, login, make_org
-from tongban.auth import service as auth_service
-from tongban.auth.models import User
-from tongban.auth.principal import Principal
+from tests.factories import ELEMENTS, item, login, make_org, principal_of
 from tongban.cases import archive, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Upload
 from tongban.catalog import service as catalog_service
@@ -96,11 +93,6 @@ def _run(client: TestClient, csrf: str, number: str, decision: str = "approve") 
 
 def _seal(client: TestClient, csrf: str, number: str) -> Any:
     return client.post(f"/api/v1/cases/{number}/archive", headers={"X-CSRF-Token": csrf})
-
-
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalars(select(User).where(User.username == username)).one()
-    return auth_service.load_principal(session, user)
 
 
 def _sealed(client: TestClient, world: Session) -> tuple[str, dict[str, Any]]:
@@ -199,7 +191,7 @@ def test_manifest_hashes_match_the_stored_files(client: TestClient, world: Sessi
     assert manifest["calendar"]["at_submission"].startswith("chinesecalendar")
     assert manifest["sealed_by"] == "officer.rsj"
     check = archive.verify_archive(
-        session=world, principal=_principal(world, "officer.rsj"), number=number
+        session=world, principal=principal_of(world, "officer.rsj"), number=number
     )
     assert check.ok, check.problems
     assert check.manifest_sha256 == sealed["sha256"]
@@ -231,7 +223,7 @@ def test_the_pdf_summary_names_the_case(client: TestClient, world: Session, tmp_
 
 def test_verify_archive_names_each_tampering(client: TestClient, world: Session) -> None:
     number, sealed = _sealed(client, world)
-    who = _principal(world, "officer.rsj")
+    who = principal_of(world, "officer.rsj")
     case_id = world.scalar(select(Case.id).where(Case.number == number))
 
     def problems() -> list[str]:

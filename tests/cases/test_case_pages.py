@@ -155,6 +155,17 @@ def _post(client: TestClient, url: str, data: dict[str, str], **kwargs: Any) -> 
     return client.post(url, data=data, follow_redirects=False, **kwargs)
 
 
+def _complete_on_page(client: TestClient, number: str, step: int, **fields: str) -> Any:
+    """Send a step's "complete" form as the case page draws it now (its token, its lock)."""
+    page = client.get(f"/cases/{number}")
+    form = {
+        "csrf_token": _hidden(page.text, "csrf_token"),
+        "lock_version": _lock(client, number, step),
+        **fields,
+    }
+    return _post(client, f"/cases/{number}/steps/{step}/complete", form)
+
+
 def _as(client: TestClient, username: str) -> str:
     client.cookies.clear()
     return login(client, username)
@@ -368,13 +379,7 @@ def test_the_case_page_draws_its_steps_as_a_map_with_their_progress(
     assert all(cls == status for cls, _, status in nodes)
     assert "共 5 个环节，已完成 0 个（0%）" in page.text
     step = _step_id(client, number, "acceptance")
-    token = _hidden(page.text, "csrf_token")
-    done = _post(
-        client,
-        f"/cases/{number}/steps/{step}/complete",
-        {"csrf_token": token, "lock_version": _lock(client, number, step)},
-    )
-    assert done.status_code == 303
+    assert _complete_on_page(client, number, step).status_code == 303
     after = client.get(f"/cases/{number}")
     assert "共 5 个环节，已完成 1 个（20%）" in after.text
     assert f'data-step="{step}" data-status="done"' in after.text
@@ -442,16 +447,7 @@ def test_the_workbench_lists_only_the_officers_steps(client: TestClient, session
     number = _submit(client, csrf)
     assert client.get("/workbench").status_code == 200
     accept = _step_id(client, number, "acceptance")
-    page = client.get(f"/cases/{number}")
-    done = _post(
-        client,
-        f"/cases/{number}/steps/{accept}/complete",
-        {
-            "csrf_token": _hidden(page.text, "csrf_token"),
-            "lock_version": _lock(client, number, accept),
-        },
-    )
-    assert done.status_code == 303
+    assert _complete_on_page(client, number, accept).status_code == 303
 
     _as(client, "officer.rsj")
     bench = client.get("/workbench")
@@ -539,17 +535,8 @@ def _through_verification(client: TestClient, session: Session) -> str:
     # A step that is not ready yet: the engine's refusal, its status word translated too.
     _as(client, "township")
     later = _step_id(client, number, "onsite_verification")
-    township_token = _hidden(client.get(f"/cases/{number}").text, "csrf_token")
-    early = _post(
-        client,
-        f"/cases/{number}/steps/{later}/complete",
-        {
-            "csrf_token": township_token,
-            "lock_version": _lock(client, number, later),
-            "time": "2026-11-30T10:00",
-            "place": "城关街道",
-            "notes": "现场核实",
-        },
+    early = _complete_on_page(
+        client, number, later, time="2026-11-30T10:00", place="城关街道", notes="现场核实"
     )
     assert early.status_code == 409
     assert f"环节 {later} 当前为“等待前序环节”，不是待办状态" in early.text
@@ -784,17 +771,7 @@ def test_both_parties_sign_on_the_signing_page(client: TestClient, session: Sess
     csrf = _as(client, "frontdesk")
     number = _submit(client, csrf, item="QX-RSJ-20", idempotency_key="key-sign-0001")
     accept = _step_id(client, number, "acceptance")
-    page = client.get(f"/cases/{number}")
-    token = _hidden(page.text, "csrf_token")
-    lock = _lock(client, number, accept)
-    assert (
-        _post(
-            client,
-            f"/cases/{number}/steps/{accept}/complete",
-            {"csrf_token": token, "lock_version": lock},
-        ).status_code
-        == 303
-    )
+    assert _complete_on_page(client, number, accept).status_code == 303
     sign = _step_id(client, number, "e_signature")
     url = f"/cases/{number}/steps/{sign}/sign"
     assert f'href="{url}"' in client.get(f"/cases/{number}").text

@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, select
 from sqlalchemy.orm import Session
 
-from tests.factories import ELEMENTS, item, make_org
-from tongban.auth import service as auth_service
-from tongban.auth.models import User
+from tests.factories import ELEMENTS, item, make_org, principal_of
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
 from tongban.bundles.schemas import BundleDocument
@@ -102,11 +100,6 @@ def _world(session: Session) -> None:
     session.commit()
 
 
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalars(select(User).where(User.username == username)).one()
-    return auth_service.load_principal(session, user)
-
-
 def _submit(session: Session, who: Principal, key: str, **subject: str) -> Case:
     application = ApplicationIn.model_validate(
         {
@@ -150,7 +143,7 @@ def world(session: Session) -> Session:
 def test_a_join_waits_for_every_input_and_starts_its_clock_when_the_last_is_done(
     world: Session,
 ) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-1", bundle="join")
     steps = _steps(world, case.id)
     (a,) = [c for c in steps if c.startswith("QX-RSJ-A")]
@@ -184,7 +177,7 @@ def test_a_returned_step_does_not_release_the_other_successors_of_its_target_twi
 ) -> None:
     """P feeds Q and R; R also waits for W. Q is returned to P (退回) and P is done again: R
     must still wait for W, not become ready because P was counted twice."""
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "fork-key-1", bundle="fork")
     _complete(world, officer, case.id, "QX-RSJ-P#S1")
     steps = _steps(world, case.id)
@@ -219,7 +212,7 @@ def test_a_returned_step_does_not_release_the_other_successors_of_its_target_twi
 
 
 def test_the_last_step_closes_the_case_and_the_chain_verifies(world: Session) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-2", bundle="join")
     while True:
         ready = [code for code, (s, _, _) in _steps(world, case.id).items() if s == "ready"]
@@ -242,7 +235,7 @@ def test_the_last_step_closes_the_case_and_the_chain_verifies(world: Session) ->
 
 
 def test_objects_already_loaded_see_the_completion(world: Session) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-3", item="QX-RSJ-D")
     first = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
@@ -272,7 +265,7 @@ def test_objects_already_loaded_see_the_completion(world: Session) -> None:
 def test_completion_on_a_bare_connection_runs_automatic_checks_in_its_transaction(
     world: Session,
 ) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-4", item="QX-RSJ-K")
     acceptance = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code == "QX-RSJ-K#S1")
@@ -296,7 +289,7 @@ def test_completion_on_a_bare_connection_runs_automatic_checks_in_its_transactio
 def test_someone_else_on_a_bare_connection_is_refused_and_a_stranger_learns_nothing(
     world: Session,
 ) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-5", item="QX-RSJ-A")
     step = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
@@ -305,7 +298,7 @@ def test_someone_else_on_a_bare_connection_is_refused_and_a_stranger_learns_noth
     with pytest.raises(NotFound):
         service.complete_step(
             connection=connection,
-            principal=_principal(world, "officer.zjj"),
+            principal=principal_of(world, "officer.zjj"),
             step_id=step.id,
             lock_version=step.lock_version,
         )
@@ -317,7 +310,7 @@ def test_someone_else_on_a_bare_connection_is_refused_and_a_stranger_learns_noth
 
 
 def test_a_front_desk_sees_the_case_but_may_not_review(world: Session) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-6", item="QX-RSJ-A")
     step = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
@@ -325,14 +318,14 @@ def test_a_front_desk_sees_the_case_but_may_not_review(world: Session) -> None:
     with pytest.raises(PermissionDenied):
         service.complete_step(
             session=world,
-            principal=_principal(world, "frontdesk"),
+            principal=principal_of(world, "frontdesk"),
             step_id=step.id,
             lock_version=step.lock_version,
         )
 
 
 def test_a_chain_whose_head_moved_meanwhile_is_refused(world: Session) -> None:
-    officer = _principal(world, "officer.rsj")
+    officer = principal_of(world, "officer.rsj")
     case = _submit(world, officer, "join-key-7", item="QX-RSJ-A")
     cursor, sql = statements.hot(world)
     stale = events.Chain.read(cursor, sql, case.id)
@@ -353,7 +346,7 @@ def test_two_officers_at_once_on_sqlite_wait_for_each_other_instead_of_failing(
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
         _world(session)
-        officer = _principal(session, "officer.rsj")
+        officer = principal_of(session, "officer.rsj")
         cases = [
             _submit(session, officer, f"two-officers-{i}", item="QX-RSJ-D").id for i in range(12)
         ]
@@ -430,7 +423,7 @@ def test_two_officers_finish_the_parallel_members_of_one_case_at_the_same_moment
     engine = own_database
     with Session(engine, expire_on_commit=False) as session:
         _world(session)
-        officer = _principal(session, "officer.rsj")
+        officer = principal_of(session, "officer.rsj")
         cases = [_submit(session, officer, f"parallel-{i:04d}", bundle="join").id for i in range(8)]
         pairs = [_ready(session, case_id) for case_id in cases]
     assert all(len(pair) == 2 for pair in pairs)

@@ -22,10 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tests.factories import login
+from tests.factories import login, principal_of
 from tongban.auth import service as auth_service
 from tongban.auth.models import Role, RoleGrant, User
-from tongban.auth.principal import Principal
 from tongban.cases import archive, outbox, service, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Payment, Signature
 from tongban.config import get_settings
@@ -147,11 +146,6 @@ def _stand_in(session: Session, username: str) -> None:
     session.commit()
 
 
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalars(select(User).where(User.username == username)).one()
-    return auth_service.load_principal(session, user)
-
-
 def _seal_and_verify(
     client: TestClient, session: Session, number: str, sealer: str
 ) -> dict[str, Any]:
@@ -169,7 +163,7 @@ def _seal_and_verify(
     assert case["events"][-1]["action"] == "archived"
     assert case["events"][-1]["data"]["manifest_sha256"] == body["sha256"]
     check = archive.verify_archive(
-        session=session, principal=_principal(session, sealer), number=number
+        session=session, principal=principal_of(session, sealer), number=number
     )
     assert check.ok, check.problems
     assert [line for line in service.verify_all(session=session) if number in line] == []
@@ -278,7 +272,7 @@ def test_infrastructure_handover_is_traceable_end_to_end(
     original = target.read_bytes()
     target.write_bytes(demo_cases.tiny_pdf("forged drawings"))
     check = archive.verify_archive(
-        session=session, principal=_principal(session, "officer.zjj"), number=number
+        session=session, principal=principal_of(session, "officer.zjj"), number=number
     )
     assert any("M-DOCS.pdf" in p and "altered" in p for p in check.problems), check.problems
     target.write_bytes(original)
