@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tongban.errors import TooManyRequests
+from tongban.errors import NotFound, TooManyRequests
 from tongban.web.ratelimit import MAX_KEY, SlidingWindow, StatusLookups
 
 NUMBER = "990123-20261128-000001"
@@ -93,3 +93,15 @@ def test_made_up_numbers_cannot_grow_the_table_without_bound() -> None:
     window.hit("late")  # a sweep on the way forgets what left its window
     assert window.wait("k1") == 0
     assert len(window._hits) == 1
+
+
+def test_the_guard_counts_not_found_as_a_failure_and_nothing_else() -> None:
+    lookups = _lookups(Clock())
+    for _ in range(5):
+        with pytest.raises(RuntimeError), lookups.guard("10.0.0.1", NUMBER):
+            raise RuntimeError("the database went away")  # not the applicant's fault
+    for _ in range(5):
+        with pytest.raises(NotFound), lookups.guard("10.0.0.1", NUMBER):
+            raise NotFound("no case with this number and ID number")
+    with pytest.raises(TooManyRequests), lookups.guard("10.0.0.1", NUMBER):
+        pass

@@ -19,7 +19,7 @@ from tongban.cases.schemas import (
     StepOut,
     VoteIn,
 )
-from tongban.errors import FieldError, NotFound, ValidationFailed
+from tongban.errors import FieldError, ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
 
@@ -124,13 +124,8 @@ def status(
 ) -> StatusOut:
     """For the applicant: the case number and their ID number (header ``X-Applicant-Id``).
     Limited per client and per case number (429 with ``Retry-After`` beyond that)."""
-    found = lookups.before(client_address(request), number)
-    try:
+    with lookups.guard(client_address(request), number):
         case = service.public_status(session=session, number=number, id_no=x_applicant_id)
-    except NotFound:
-        found(False)
-        raise
-    found(True)
     out = views.case_out(session, case)
     return StatusOut(
         number=out.number,

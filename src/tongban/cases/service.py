@@ -10,7 +10,6 @@ Transactions belong to the edge: every function here flushes, none commits. Side
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import math
@@ -468,9 +467,9 @@ def submit_application(
     return case
 
 
-@functools.lru_cache(maxsize=512)
 def _due(today: date, limit_days: int) -> dict[str, Any]:
-    """The due-date columns of a step that becomes ready today (working days, stamped)."""
+    """The due-date columns of a step that becomes ready today (working days, stamped; the
+    answer is cached by ``workdays.add_workdays``)."""
     due = workdays.add_workdays(today, limit_days)
     return {
         "due_date": due.date,

@@ -16,17 +16,18 @@ trusted, or every client would share the proxy's address.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from tongban.errors import TooManyRequests
+from tongban.errors import NotFound, TooManyRequests
 
 MAX_KEY = 80  # longer keys (a made-up "case number") are cut: they cannot grow the table
 
@@ -118,6 +119,21 @@ class StatusLookups:
                 self.failures_per_case.unhit(case, held[1])
 
         return done
+
+    @contextlib.contextmanager
+    def guard(self, client: str, number: str) -> Iterator[None]:
+        """``with lookups.guard(client, number): <the lookup>``: refused (429) beyond a limit;
+        a ``NotFound`` inside counts as a failure, anything else gives the places back."""
+        done = self.before(client, number)
+        try:
+            yield
+        except NotFound:
+            done(False)
+            raise
+        except BaseException:
+            done(True)
+            raise
+        done(True)
 
 
 def status_lookups(request: Request) -> StatusLookups:

@@ -74,19 +74,16 @@ def status_lookup(
         context["missing"] = True
         return _page(request, "cases/status.html", context, status_code=422)
     try:
-        found = lookups.before(client_address(request), number)
+        with lookups.guard(client_address(request), number):
+            case = service.public_status(session=session, number=number, id_no=id_no)
     except TooManyRequests as exc:
         context["wait_minutes"] = exc.data["minutes"]
         page = _page(request, "cases/status.html", context, status_code=429)
         page.headers["Retry-After"] = str(exc.data["retry_after"])
         return page
-    try:
-        case = service.public_status(session=session, number=number, id_no=id_no)
     except NotFound:
-        found(False)
         context["not_found"] = True
         return _page(request, "cases/status.html", context, status_code=404)
-    found(True)
     out = views.case_out(session, case)
     today = _today()
     closed = case.status not in (CaseStatus.IN_PROGRESS.value, CaseStatus.SUSPENDED.value)
