@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -30,7 +30,7 @@ from tongban.catalog.pages import NECESSITY_LABELS, STEP_LABELS, UNIT_LABELS
 from tongban.catalog.repository import ItemFilter
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org import service as org_service
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf, pick_locale
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf, pick_locale
 from tongban.web.i18n import translations
 from tongban.web.templating import render
 
@@ -494,13 +494,6 @@ def _editable(session: Session, principal: Principal | None, code: str) -> servi
     if not detail.can_edit:
         raise PermissionDenied("you may not edit bundle '%(code)s'", params={"code": code})
     return detail
-
-
-async def _form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(_form_data)]
 
 
 def _posted(form: FormData, name: str) -> str:

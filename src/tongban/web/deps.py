@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from tongban.auth import service as auth_service
 from tongban.auth.principal import Principal
@@ -93,3 +94,11 @@ def pick_locale(request: Request) -> str:
         or from_accept_language(request.headers.get("accept-language"))
         or DEFAULT_LOCALE
     )
+
+
+async def _form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+#: the posted form of a page (fields and files), read once per request
+PostedForm = Annotated[FormData, Depends(_form_data)]

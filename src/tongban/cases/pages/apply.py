@@ -24,7 +24,6 @@ from tongban.cases.pages.common import (
     SEARCH_LIMIT,
     STAFF,
     Name,
-    PostedForm,
     _department_names,
     _files,
     _page,
@@ -45,7 +44,7 @@ from tongban.errors import (
 )
 from tongban.kit import workdays
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 
 router = APIRouter(include_in_schema=False)
 

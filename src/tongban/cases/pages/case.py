@@ -45,7 +45,6 @@ from tongban.cases.pages.common import (
     VOTE_LABELS,
     Due,
     Name,
-    PostedForm,
     _case_due,
     _department_names,
     _display_names,
@@ -70,7 +69,7 @@ from tongban.errors import (
     ValidationFailed,
 )
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 from tongban.web.format import format_yuan
 
 router = APIRouter(include_in_schema=False)

@@ -33,7 +33,6 @@ from tongban.cases.pages.case import (
 )
 from tongban.cases.pages.common import (
     VOTE_LABELS,
-    PostedForm,
     _department_names,
     _files,
     _page,
@@ -49,7 +48,7 @@ from tongban.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 from tongban.web.format import local_time
 
 router = APIRouter(include_in_schema=False)

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -206,13 +206,6 @@ def _page(
         {"labels": LABELS, "yuan": format_yuan, "local_time": local_time, **context},
         status_code=status_code,
     )
-
-
-async def _form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(_form_data)]
 
 
 def _posted(form: FormData, name: str, limit: int = TEXT_MAX) -> str:

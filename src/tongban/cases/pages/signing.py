@@ -31,7 +31,6 @@ from tongban.cases.pages.case import (
 )
 from tongban.cases.pages.common import (
     PARTY_LABELS,
-    PostedForm,
     _department_names,
     _page,
     _posted,
@@ -43,7 +42,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 from tongban.web.format import local_time
 
 router = APIRouter(include_in_schema=False)

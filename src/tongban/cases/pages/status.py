@@ -16,7 +16,6 @@ from tongban.cases.pages.casemap import map_of
 from tongban.cases.pages.common import (
     Due,
     Name,
-    PostedForm,
     _case_due,
     _department_names,
     _page,
@@ -29,7 +28,7 @@ from tongban.errors import (
     NotFound,
     TooManyRequests,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 from tongban.web.format import local_time
 from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
 
