@@ -324,11 +324,7 @@ def _read_file(upload: UploadFile, purpose: str) -> tuple[service.Attachment | N
     try:
         service.check_attachment(attachment)
     except ValidationFailed as exc:
-        return None, (
-            "The file is larger than 10 MB."
-            if "larger" in exc.message
-            else "Only PDF, PNG and JPEG files are accepted."
-        )
+        return None, plain(exc.message)
     return attachment, ""
 
 

@@ -286,6 +286,7 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     ("money", "Enter an amount in whole fen (1 yuan = 100 fen)."),
     ("larger than", "The file is larger than 10 MB."),
     ("is not a", "Only PDF, PNG and JPEG files are accepted."),
+    ("only PDF, PNG and JPEG", "Only PDF, PNG and JPEG files are accepted."),
     ("positive integer fen", "Enter an amount greater than zero."),
     ("required for a payment", "The application names no bank account to pay into."),
     ("not a direct predecessor", "Choose the step just before this one."),
