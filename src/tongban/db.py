@@ -34,6 +34,23 @@ class UtcDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to a timezone-aware column")
         return value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, the text SQLAlchemy's own ``DATETIME`` stores (``2026-11-28
+        07:27:20.000123``, always with microseconds, in UTC), made by ``isoformat`` in one call
+        instead of a format string over seven fields: every step an officer finishes stores
+        three timestamps. ``tests/test_db.py`` holds it to SQLAlchemy's own output."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a timezone-aware column")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None

@@ -24,7 +24,7 @@ from tongban.cases.models import Case, CaseEvent, CaseStep
 from tongban.cases.schemas import ApplicationIn
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
-from tongban.db import make_engine
+from tongban.db import make_engine, utcnow
 from tongban.errors import Conflict, NotFound, PermissionDenied
 from tongban.kit import workdays
 from tongban.migrate import upgrade
@@ -209,6 +209,46 @@ def test_a_returned_step_does_not_release_the_other_successors_of_its_target_twi
     assert steps["QX-RSJ-R#S1"][:2] == ("waiting", 1)  # still waits for W
     _complete(world, officer, case.id, "QX-RSJ-W#S1")
     assert _steps(world, case.id)["QX-RSJ-R#S1"][:2] == ("ready", 0)
+
+
+@pytest.mark.parametrize(
+    ("seen", "expected"),
+    [
+        # As read, and as it is: the join counts down (no other statement needed).
+        (("waiting", 2), ("waiting", 1)),
+        # A stale read (PostgreSQL: another writer of the case counted it down while this one
+        # waited for the case row): "not the last input" is wrong, the row decides: ready.
+        (("waiting", 3), ("ready", 0)),
+        (("ready", 0), ("ready", 0)),  # stale "not waiting" either way: still decided by the row
+    ],
+)
+def test_a_successor_read_stale_is_released_by_its_row(
+    world: Session, seen: tuple[str, int], expected: tuple[str, int]
+) -> None:
+    officer = principal_of(world, "officer.rsj")
+    case = _submit(world, officer, f"stale-{seen[0]}-{seen[1]}", bundle="join")
+    join = world.scalars(
+        select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code.startswith("QX-RSJ-C"))
+    ).one()
+    if seen != ("waiting", 2):
+        join.waits_for = 1  # as it is now: the other input is done
+        world.flush()
+    cursor, sql = statements.hot(world)
+    now = utcnow()
+    became_ready = service._release(
+        cursor,
+        sql,
+        service.Successor(join.id, join.limit_days, seen[1], seen[0], join.kind),
+        now,
+        workdays.local_date(now),
+    )
+    world.expire_all()
+    row = world.get(CaseStep, join.id)
+    assert row is not None
+    assert (row.status, row.waits_for) == expected
+    assert became_ready is (expected[0] == "ready")
+    if expected[0] == "ready":
+        assert row.due_date == workdays.add_workdays(workdays.local_date(now), 4).date
 
 
 def test_the_last_step_closes_the_case_and_the_chain_verifies(world: Session) -> None:

@@ -73,6 +73,7 @@ LEVEL_WORDS = {"township": "township", "village": "village", "county": "county"}
 #: kinds that are finished through their own action, never by a plain "complete"
 #: kinds the single window may act on (the applicant signs at the window, identity checked)
 WINDOW_KINDS = ("acceptance", "delivery", "e_signature")
+_WAITING, _READY = StepStatus.WAITING.value, StepStatus.READY.value
 SPECIAL_KINDS = {"collective_decision", "e_signature", "payment", "automatic_check"}
 
 
@@ -604,28 +605,64 @@ def _check_open(case: CaseLike, step: StepLike) -> None:
         )
 
 
+class Successor(NamedTuple):
+    """A step that waits for the loaded one (the columns of ``statements.SUCCESSOR_COLUMNS``)."""
+
+    id: int
+    limit_days: int
+    waits_for: int
+    status: str
+    kind: str
+
+
 class Loaded(NamedTuple):
-    """A step, its case, its department's jurisdiction path and its successors (id, time
-    limit), as ``statements.load`` reads them in one statement."""
+    """A step, its case, its department's jurisdiction path and its successors, as
+    ``statements.load`` reads them in one statement."""
 
     step: LoadedStep
     case: LoadedCase
     path: str
-    successors: tuple[tuple[int, int], ...]
+    successors: tuple[Successor, ...]
+
+
+_STEP_END = len(statements.STEP_COLUMNS)
+_CASE_END = _STEP_END + len(statements.CASE_COLUMNS)
 
 
 def _load_hot(cursor: Any, sql: statements.Statements, step_id: int) -> Loaded | None:
     rows = sql.load.execute(cursor, step_id=step_id).fetchall()
     if not rows:
         return None
-    first, n = rows[0], len(statements.STEP_COLUMNS)
-    step = LoadedStep(*first[:n])
+    first = rows[0]
+    step = LoadedStep(*first[:_STEP_END])
     return Loaded(
         step,
-        LoadedCase(step.case_id, *first[n:-3]),
-        first[-3] or "",
-        tuple((r[-2], r[-1]) for r in rows if r[-2] is not None),
+        LoadedCase(step.case_id, *first[_STEP_END:_CASE_END]),
+        first[_CASE_END] or "",
+        tuple(Successor(*r[_CASE_END + 1 :]) for r in rows if r[_CASE_END + 1] is not None),
     )
+
+
+def _release(
+    cursor: Any, sql: statements.Statements, successor: Successor, now: datetime, today: date
+) -> bool | None:
+    """Count one input of ``successor`` done; True when it became ready, None when it was not
+    waiting (done already, before a return: untouched)."""
+    as_read = successor.status == _WAITING
+    if as_read and successor.waits_for > 1:
+        if sql.count_down.execute(cursor, step_id=successor.id, seen=successor.waits_for).rowcount:
+            return False
+    due = _due(today, successor.limit_days)
+    if as_read and successor.waits_for == 1:
+        if sql.make_ready.execute(cursor, step_id=successor.id, ready_at=now, **due).rowcount:
+            return True
+    # Not as read (on PostgreSQL, a writer who waited for the case row reads the other rows as
+    # they were before), or not waiting: the row itself decides.
+    released = sql.release.execute(cursor, step_id=successor.id, ready_at=now, **due).fetchone()
+    if released is None:
+        return None
+    waits_for, status, _kind = released
+    return bool(waits_for == 0 and status == _READY)
 
 
 class Finished(NamedTuple):
@@ -697,15 +734,9 @@ def _finish_loaded(
         closing = (CaseStatus.REJECTED, {"step": step.id, "reason": outcome.get("reason", "")})
     elif loaded.successors:
         today = workdays.local_date(now)
-        for successor_id, limit_days in loaded.successors:
-            released = sql.release.execute(
-                cursor, step_id=successor_id, ready_at=now, **_due(today, limit_days)
-            ).fetchone()
-            if released is None:  # not waiting (done already, before a return): untouched
-                continue
-            waits_for, status, kind = released
-            if waits_for == 0 and status == StepStatus.READY.value and kind == "automatic_check":
-                checks.append(successor_id)
+        for successor in loaded.successors:
+            if _release(cursor, sql, successor, now, today) and successor.kind == "automatic_check":
+                checks.append(successor.id)
     # Only a step without successors can be the last one of its case.
     elif (
         case.status == CaseStatus.IN_PROGRESS.value
@@ -719,7 +750,7 @@ def _finish_loaded(
         sql.close.execute(cursor, case_id=case.id, status=status.value, finished_at=now)
         chain.add(status.value, actor_id=actor_id, at=now, data=data)
     chain.write(cursor, sql)
-    touched = [step.id, *(s for s, _ in loaded.successors)]
+    touched = [step.id, *(s.id for s in loaded.successors)]
     return Finished(touched, checks, closing is not None)
 
 

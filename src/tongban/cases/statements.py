@@ -32,7 +32,7 @@ def _param(table: Table, column: str, name: str | None = None) -> Any:
 
 
 #: what ``load`` selects, in order, then the jurisdiction path of the responsible department and
-#: each successor's id and time limit (one row per successor)
+#: each successor's columns ``SUCCESSOR_COLUMNS`` (one row per successor)
 STEP_COLUMNS = (
     "id",
     "case_id",
@@ -43,6 +43,7 @@ STEP_COLUMNS = (
     "name_zh",
 )
 CASE_COLUMNS = ("number", "status", "event_seq", "last_event_hash", "applicant_jurisdiction_id")
+SUCCESSOR_COLUMNS = ("id", "limit_days", "waits_for", "status", "kind")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class Statements:
     event: Prepared
     move_head: Prepared
     release: Prepared
+    make_ready: Prepared
+    count_down: Prepared
     open_count: Prepared
     close: Prepared
     skip_open: Prepared
@@ -68,8 +71,7 @@ def _build(dialect: Dialect) -> Statements:
             *(step.c[c] for c in STEP_COLUMNS),
             *(case.c[c] for c in CASE_COLUMNS),
             juris.c.path,
-            successor.c.id,
-            successor.c.limit_days,
+            *(successor.c[c] for c in SUCCESSOR_COLUMNS),
         )
         .select_from(step)
         .join(case, case.c.id == step.c.case_id)
@@ -117,7 +119,28 @@ def _build(dialect: Dialect) -> Statements:
             last_event_hash=_param(case, "last_event_hash"),
         )
     )
-    # One input of a successor is done: count it down, and when it was the last one the step
+    # One input of a successor is done. As ``load`` read it (and, under the write lock, as it
+    # is): its last input makes it ready with its clock started; another input counts it down.
+    # Each only from the state read: when that was stale, ``release`` decides on the row itself.
+    waiting = step.c.status == "waiting"
+    make_ready = (
+        update(step)
+        .where(step.c.id == bindparam("step_id"), waiting, step.c.waits_for == 1)
+        .values(
+            waits_for=0,
+            status="ready",
+            **{
+                c: _param(step, c)
+                for c in ("ready_at", "due_date", "due_provisional", "calendar_version")
+            },
+        )
+    )
+    count_down = (
+        update(step)
+        .where(step.c.id == bindparam("step_id"), waiting, step.c.waits_for == bindparam("seen"))
+        .values(waits_for=step.c.waits_for - 1)
+    )
+    # The same decided on the row: counted down, and when it was the last input the step
     # becomes ready with its clock started (every SET sees the row as it was before).
     now_ready = and_(step.c.waits_for == 1, step.c.status == "waiting")
 
@@ -173,6 +196,8 @@ def _build(dialect: Dialect) -> Statements:
                 "event": insert_event,
                 "move_head": move_head,
                 "release": release,
+                "make_ready": make_ready,
+                "count_down": count_down,
                 "open_count": open_count,
                 "close": close,
                 "skip_open": skip_open,

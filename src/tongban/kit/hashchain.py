@@ -22,11 +22,15 @@ GENESIS: Final = "0" * 64
 _HASH_RE: Final = re.compile(r"[0-9a-f]{64}")
 
 
+#: one encoder for every call (``json.dumps`` with options builds a new one each time)
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(obj: Any) -> bytes:
     """Deterministic UTF-8 JSON: sorted keys, no spaces, non-ASCII kept, NaN/Infinity refused."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(obj).encode("utf-8")
 
 
 def chain_hash(prev_hash: str | None, payload: Mapping[str, Any]) -> str:
