@@ -56,3 +56,13 @@ def test_naive_timestamps_are_refused_on_every_dialect() -> None:
         assert process is not None
         with pytest.raises(ValueError, match="naive datetime"):
             process(naive)
+
+
+def test_a_moment_converted_again_gives_its_own_text_not_the_last_one() -> None:
+    dialect = sqlite.dialect()
+    process = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    first, second = MOMENTS[0], MOMENTS[1]
+    equal_but_not_the_same = first + timedelta(0)
+    texts = [process(m) for m in (first, first, second, equal_but_not_the_same, first)]
+    assert texts == [sqlalchemy_text(m) for m in (first, first, second, first, first)]

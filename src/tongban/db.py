@@ -37,17 +37,25 @@ class UtcDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Any) -> Any:
         """On SQLite, the text SQLAlchemy's own ``DATETIME`` stores (``2026-11-28
         07:27:20.000123``, always with microseconds, in UTC), made by ``isoformat`` in one call
-        instead of a format string over seven fields: every step an officer finishes stores
-        three timestamps. ``tests/test_db.py`` holds it to SQLAlchemy's own output."""
+        instead of a format string over seven fields, and the same moment converted once: a
+        step an officer finishes stores one moment three times (acted, logged, next step
+        ready). ``tests/test_db.py`` holds it to SQLAlchemy's own output."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
+        # (moment, text) of the last conversion; one tuple, so a thread reads a matching pair
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            moment, text = last[0]
+            if value is moment:
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a timezone-aware column")
-            return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+            text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+            last[0] = (value, text)
+            return text
 
         return process
 
