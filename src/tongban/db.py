@@ -21,6 +21,24 @@ NAMING_CONVENTION = {
 }
 
 
+#: (moment, text) of the last timestamp converted for SQLite, shared by every column: one
+#: tuple, so a thread always reads a matching pair
+_last_timestamp: list[tuple[datetime | None, str | None]] = [(None, None)]
+
+
+def _sqlite_timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    moment, text = _last_timestamp[0]
+    if value is moment:
+        return text
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a timezone-aware column")
+    text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    _last_timestamp[0] = (value, text)
+    return text
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware timestamps on both databases (SQLite keeps no offset)."""
 
@@ -42,22 +60,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         ready). ``tests/test_db.py`` holds it to SQLAlchemy's own output."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-        # (moment, text) of the last conversion; one tuple, so a thread reads a matching pair
-        last: list[tuple[datetime | None, str | None]] = [(None, None)]
-
-        def process(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            moment, text = last[0]
-            if value is moment:
-                return text
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a timezone-aware column")
-            text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-            last[0] = (value, text)
-            return text
-
-        return process
+        return _sqlite_timestamp
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
