@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,4 +282,39 @@ def test_verify_archive_names_each_tampering(client: TestClient, world: Session)
     assert any("missing" in p for p in problems())
     manifest_path.write_bytes(kept)
     assert problems() == []
+    assert archive.verify_all_archives(session=world) == []
+
+
+def _aged(path: Path, hours: float) -> None:
+    moment = time.time() - hours * 3600
+    os.utime(path, (moment, moment))
+
+
+def test_the_sweep_removes_only_old_files_that_nothing_names(
+    client: TestClient, world: Session, uploads: Path
+) -> None:
+    _number, sealed = _sealed(client, world)
+    named = archive.referenced_files(world)
+    upload = world.scalars(select(Upload.sha256)).first()
+    assert upload is not None
+    pdf = sealed["manifest"]["summary_pdf"]["sha256"]
+    assert {upload, sealed["sha256"], pdf} <= named
+    for digest in named:
+        _aged(storage.path_for(digest), 48)  # old, but named: kept
+    orphan = hashlib.sha256(b"rolled back").hexdigest()
+    _aged(storage.put(orphan, b"rolled back"), 48)
+    fresh = hashlib.sha256(b"being uploaded").hexdigest()
+    storage.put(fresh, b"being uploaded")  # a transaction may be about to name it
+
+    looked = storage.sweep(named, older_than_seconds=24 * 3600, dry_run=True)
+    assert looked.removed == [orphan]
+    assert storage.path_for(orphan).exists()
+
+    swept = storage.sweep(named, older_than_seconds=24 * 3600)
+    assert swept.removed == [orphan]
+    assert swept.removed_bytes == len(b"rolled back")
+    assert (swept.files, swept.referenced, swept.too_young) == (len(named) + 2, len(named), 1)
+    assert not storage.path_for(orphan).exists()
+    assert storage.path_for(fresh).exists()
+    assert all(storage.path_for(d).exists() for d in named)
     assert archive.verify_all_archives(session=world) == []

@@ -134,3 +134,39 @@ def test_demo_bundles_pass_their_lints_and_export_bpmn(demo_env: dict[str, str])
     xml = run(demo_env, "bundle", "export-bpmn", "property-transfer").stdout
     assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>')
     assert xml.count("<bpmn:lane ") >= 6
+
+
+def test_files_sweep_removes_old_unnamed_files_and_keeps_named_ones(
+    demo_env: dict[str, str], tmp_path: Path
+) -> None:
+    import hashlib
+    import sqlite3
+    import time
+
+    database = demo_env["TONGBAN_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as conn:
+        named = conn.execute("SELECT sha256 FROM case_upload LIMIT 1").fetchone()[0]
+    orphan = hashlib.sha256(b"left by a rollback").hexdigest()
+    young = hashlib.sha256(b"about to be named").hexdigest()
+    old = time.time() - 3 * 24 * 3600
+    for digest, age in ((named, old), (orphan, old), (young, time.time())):
+        path = tmp_path / digest[:2] / digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(digest.encode())
+        os.utime(path, (age, age))
+    env = {**demo_env, "TONGBAN_UPLOAD_DIR": str(tmp_path)}
+
+    looked = run(env, "files", "sweep", "--dry-run")
+    assert f"would remove {orphan}" in looked.stdout
+    assert "3 stored files: 1 named by a row, 1 younger than 24 h, 1 to remove" in looked.stdout
+    assert (tmp_path / orphan[:2] / orphan).exists()
+
+    swept = run(env, "files", "sweep")
+    assert f"removed {orphan}" in swept.stdout
+    assert not (tmp_path / orphan[:2] / orphan).exists()
+    assert (tmp_path / named[:2] / named).exists()
+    assert (tmp_path / young[:2] / young).exists()
+
+    refused = run(env, "files", "sweep", "--older-than-hours", "0", ok=False)
+    assert refused.returncode == 2
+    assert "--older-than-hours" in refused.stderr

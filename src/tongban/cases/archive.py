@@ -397,6 +397,16 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
     return Manifest(case.number, manifest_sha, body)
 
 
+def referenced_files(session: Session) -> set[str]:
+    """The digest of every stored file a row names: each upload, each archive's manifest and
+    PDF summary (``storage.sweep`` keeps these)."""
+    named = set(session.scalars(select(Upload.sha256).distinct()))
+    for data in session.scalars(select(CaseEvent.data).where(CaseEvent.action == "archived")):
+        named.update(str(data.get(key, "")) for key in ("manifest_sha256", "pdf_sha256"))
+    named.discard("")
+    return named
+
+
 def _archived_event(session: Session, case: Case) -> CaseEvent | None:
     return session.scalars(
         select(CaseEvent)

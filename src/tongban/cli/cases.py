@@ -1,12 +1,13 @@
-"""``tongban tick``, ``tongban outbox`` and ``tongban audit verify``."""
+"""``tongban tick``, ``tongban audit verify`` and ``tongban files sweep``."""
 
 from __future__ import annotations
 
 import typer
 
-from tongban.cli.common import command_session, console
+from tongban.cli.common import command_session, console, progress_bar
 
 audit_app = typer.Typer(help="Integrity of the case event logs.", no_args_is_help=True)
+files_app = typer.Typer(help="Stored files: uploads and archives.", no_args_is_help=True)
 
 
 def tick() -> None:
@@ -36,3 +37,39 @@ def verify() -> None:
     if problems:
         raise typer.Exit(1)
     console.print("every case's event chain holds")
+
+
+@files_app.command("sweep")
+def sweep(
+    older_than_hours: float = typer.Option(
+        24.0,
+        min=1.0,
+        help="Only files last written this many hours ago or more (at least 1: a transaction "
+        "under way may be about to name a younger one).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; remove nothing."),
+) -> None:
+    """Remove stored files that nothing names.
+
+    Such files are left by transactions that were rolled back: no upload and no archive
+    names them."""
+    from tongban.cases import archive, storage
+
+    with command_session() as session:
+        named = archive.referenced_files(session)
+    total = sum(1 for _ in storage.stored())
+    with progress_bar("checking stored files", total) as advance:
+        report = storage.sweep(
+            named,
+            older_than_seconds=older_than_hours * 3600,
+            dry_run=dry_run,
+            progress=lambda: advance(1),
+        )
+    for digest in report.removed:
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {digest}")
+    console.print(
+        f"{report.files} stored files: {report.referenced} named by a row, "
+        f"{report.too_young} younger than {older_than_hours:g} h, "
+        f"{len(report.removed)} {'to remove' if dry_run else 'removed'} "
+        f"({report.removed_bytes} bytes)"
+    )

@@ -19,6 +19,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(org.app, name="org")
 app.add_typer(bundle.app, name="bundle")
 app.add_typer(cases.audit_app, name="audit")
+app.add_typer(cases.files_app, name="files")
 app.command("tick")(cases.tick)
 
 
