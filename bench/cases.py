@@ -5,8 +5,8 @@ temporary directory, all with the settings ``tongban.db.make_engine`` gives SQLi
 ``synchronous=NORMAL``, foreign keys on, a busy timeout):
 
 1. **engine**: ``tongban.cases.service`` itself. One ``submit_application`` per case, then one
-   ``complete_step`` per ready step, each in its own session and transaction, as an officer's
-   request would run it.
+   ``complete_step`` per ready step, each in its own transaction on the contender's connection
+   (and, apart, each in its own pooled session, as the web edge runs an officer's request).
 2. **spiff**: SpiffWorkflow (PyPI ``spiffworkflow``) running the same processes as BPMN. Each
    request loads the workflow from its row, runs one user task, runs the engine steps, serializes
    the workflow with ``BpmnWorkflowSerializer.serialize_json`` and updates the row, in its own
@@ -71,6 +71,7 @@ from tongban.auth.principal import Principal, Scope  # noqa: E402
 from tongban.bundles import bpmn as bundle_bpmn  # noqa: E402
 from tongban.bundles import service as bundle_service  # noqa: E402
 from tongban.bundles.schemas import BundleDocument  # noqa: E402
+from tongban.cases import events  # noqa: E402
 from tongban.cases import service as case_service  # noqa: E402
 from tongban.cases.models import Case, CaseStep, StepLink  # noqa: E402
 from tongban.cases.schemas import ApplicationIn  # noqa: E402
@@ -537,25 +538,54 @@ class EngineContender:
             self.profiler.disable()
 
     def check(self, steps_per_case: int) -> None:
+        """Every case completed with every step done, no step made ready before one of its
+        inputs was done, and the event chains of the first and last hundred cases intact."""
+        done = left = early = 0
+        before, after = CaseStep.__table__.alias("before"), CaseStep.__table__.alias("after")
         with self.world.factory() as session:
             first = self.case_ids[0]
             rows = session.scalar(
                 select(func.count()).select_from(CaseStep).where(CaseStep.case_id == first)
             )
-            done = session.scalar(
-                select(func.count())
-                .select_from(Case)
-                .where(Case.id.in_(self.case_ids), Case.status == "completed")
-            )
-            left = session.scalar(
-                select(func.count())
-                .select_from(CaseStep)
-                .where(CaseStep.case_id.in_(self.case_ids), CaseStep.status != "done")
-            )
+            for at in range(0, len(self.case_ids), 5_000):
+                ids = self.case_ids[at : at + 5_000]
+                done += (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Case)
+                        .where(Case.id.in_(ids), Case.status == "completed")
+                    )
+                    or 0
+                )
+                left += (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(CaseStep)
+                        .where(CaseStep.case_id.in_(ids), CaseStep.status != "done")
+                    )
+                    or 0
+                )
+                early += (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(StepLink)
+                        .join(before, before.c.id == StepLink.from_step_id)
+                        .join(after, after.c.id == StepLink.to_step_id)
+                        .where(before.c.case_id.in_(ids), after.c.ready_at < before.c.acted_at)
+                    )
+                    or 0
+                )
+            sample = {*self.case_ids[:100], *self.case_ids[-100:]}
+            broken = [
+                problem
+                for case in session.scalars(select(Case).where(Case.id.in_(sample)))
+                if (problem := events.verify_case(case, events.events_of(session, case.id)))
+            ]
         assert rows == steps_per_case, f"{self.name}: a case has {rows} steps"
         assert done == len(self.case_ids), f"{self.name}: {done} of {len(self.case_ids)} finished"
         assert left == 0, f"{self.name}: {left} steps not done"
-        assert self.tally.steps == steps_per_case * self.tally.cases
+        assert early == 0, f"{self.name}: {early} steps made ready before an input was done"
+        assert not broken, f"{self.name}: {broken[:3]}"
         assert self.tally.steps == steps_per_case * self.tally.cases
 
     def graph(self) -> tuple[int, list[tuple[int, int]]]:

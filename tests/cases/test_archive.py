@@ -318,3 +318,15 @@ def test_the_sweep_removes_only_old_files_that_nothing_names(
     assert storage.path_for(fresh).exists()
     assert all(storage.path_for(d).exists() for d in named)
     assert archive.verify_all_archives(session=world) == []
+
+
+def test_a_file_stored_again_is_young_again_and_survives_the_sweep(uploads: Path) -> None:
+    """A rolled-back upload left the file two days ago; the applicant sends the same file
+    again: the sweep must leave it to the transaction about to name it."""
+    digest = hashlib.sha256(b"sent twice").hexdigest()
+    _aged(storage.put(digest, b"sent twice"), 48)
+    storage.put(digest, b"sent twice")
+    swept = storage.sweep(set(), older_than_seconds=24 * 3600)
+    assert swept.removed == []
+    assert swept.too_young == 1
+    assert storage.path_for(digest).read_bytes() == b"sent twice"

@@ -8,11 +8,13 @@ about to name them (``tongban files sweep``).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,16 +27,33 @@ def path_for(digest: str) -> Path:
     return get_settings().upload_dir / digest[:2] / digest
 
 
+@contextmanager
+def _locked(exclusive: bool) -> Iterator[None]:
+    """Storing and sweeping exclude each other file by file: a sweep never removes a file
+    between a ``put`` finding it there and that ``put`` marking it as just written."""
+    root = get_settings().upload_dir
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def put(digest: str, data: bytes) -> Path:
-    """Write atomically; a file already there (same content, same hash) is kept."""
+    """Write atomically; a file already there (same content, same hash) is kept, and marked
+    as just written, so that a sweep leaves it to the transaction about to name it."""
     target = path_for(digest)
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, target)
+    with _locked(exclusive=False):
+        if target.exists():
+            os.utime(target)
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
     return target
 
 
@@ -84,12 +103,16 @@ def sweep(
         if path.name in referenced:
             report.referenced += 1
             continue
-        stat = path.stat()
-        if stat.st_mtime > cutoff:
-            report.too_young += 1
-            continue
-        report.removed.append(path.name)
-        report.removed_bytes += stat.st_size
-        if not dry_run:
-            path.unlink(missing_ok=True)
+        with _locked(exclusive=not dry_run):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if stat.st_mtime > cutoff:
+                report.too_young += 1
+                continue
+            report.removed.append(path.name)
+            report.removed_bytes += stat.st_size
+            if not dry_run:
+                path.unlink(missing_ok=True)
     return report
