@@ -212,27 +212,29 @@ def test_a_returned_step_does_not_release_the_other_successors_of_its_target_twi
 
 
 @pytest.mark.parametrize(
-    ("seen", "expected"),
+    ("seen", "waits_now", "expected"),
     [
         # As read, and as it is: the join counts down (no other statement needed).
-        (("waiting", 2), ("waiting", 1)),
+        (("waiting", 2), 2, ("waiting", 1)),
         # A stale read (PostgreSQL: another writer of the case counted it down while this one
         # waited for the case row): "not the last input" is wrong, the row decides: ready.
-        (("waiting", 3), ("ready", 0)),
-        (("ready", 0), ("ready", 0)),  # stale "not waiting" either way: still decided by the row
+        (("waiting", 3), 1, ("ready", 0)),
+        # Stale the other way (a return made it wait again meanwhile): "the last input" is
+        # wrong, the row decides: counted down, still waiting.
+        (("waiting", 1), 2, ("waiting", 1)),
+        (("ready", 0), 1, ("ready", 0)),  # stale "not waiting" either way: still decided by the row
     ],
 )
 def test_a_successor_read_stale_is_released_by_its_row(
-    world: Session, seen: tuple[str, int], expected: tuple[str, int]
+    world: Session, seen: tuple[str, int], waits_now: int, expected: tuple[str, int]
 ) -> None:
     officer = principal_of(world, "officer.rsj")
-    case = _submit(world, officer, f"stale-{seen[0]}-{seen[1]}", bundle="join")
+    case = _submit(world, officer, f"stale-{seen[0]}-{seen[1]}-{waits_now}", bundle="join")
     join = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.code.startswith("QX-RSJ-C"))
     ).one()
-    if seen != ("waiting", 2):
-        join.waits_for = 1  # as it is now: the other input is done
-        world.flush()
+    join.waits_for = waits_now  # as it is now
+    world.flush()
     cursor, sql = statements.hot(world)
     now = utcnow()
     became_ready = service._release(
