@@ -1,11 +1,15 @@
-"""The FastAPI factory: JSON API under /api/v1, pages, static assets and one error handler."""
+"""The FastAPI factory: JSON API under /api/v1, pages, static assets and the error handlers."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -22,7 +26,7 @@ from tongban.cases.worker import Sweeper
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.config import get_settings
-from tongban.errors import AppError, NotAuthenticated
+from tongban.errors import AppError, NotAuthenticated, database_unavailable
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
@@ -31,6 +35,13 @@ from tongban.web.templating import render
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+log = logging.getLogger(__name__)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The errors a busy or unreachable database raises: through SQLAlchemy, or bare from the
+    DBAPI on the engine's hot path (``kit.prepared``)."""
+    return (sqlalchemy.exc.OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
 
 
 def _wants_json(request: Request) -> bool:
@@ -73,6 +84,18 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
         page = render(request, "web/error.html", {"error": exc}, status_code=exc.status)
         page.headers.update(headers or {})
         return page
+
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """A busy or unreachable database: 503 with Retry-After and a plain message (the
+        transaction was rolled back); anything else stays a 500, as the defect it is."""
+        unavailable = database_unavailable(exc)
+        if unavailable is None:
+            raise exc
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
+        return await app_error(request, unavailable)
+
+    for error_type in _database_errors():
+        app.add_exception_handler(error_type, database_error)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

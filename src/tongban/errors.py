@@ -100,3 +100,37 @@ class Conflict(AppError):
 class CsrfFailed(AppError):
     status = 403
     code = "csrf_failed"
+
+
+class Unavailable(AppError):
+    """The database is busy or out of reach: nothing was written; ``data["retry_after"]``
+    seconds later the same request may succeed."""
+
+    status = 503
+    code = "unavailable"
+
+
+#: what the pages and the API say when the database is busy or out of reach
+DATABASE_UNAVAILABLE = "the database is busy or out of reach; nothing was saved, try again shortly"
+
+
+def database_unavailable(exc: BaseException) -> Unavailable | None:
+    """An :class:`Unavailable` for a database error a retry may cure — SQLite busy or locked
+    past its timeout, a PostgreSQL connection lost or refused, a lock wait or statement
+    cancelled — whether SQLAlchemy wrapped it or the hot path met it bare; None for any other
+    error (a missing table stays the defect it is)."""
+    from sqlalchemy.exc import DBAPIError
+
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    if type(original).__module__.startswith("sqlite3"):
+        text = str(original).lower()
+        transient = type(original).__name__ == "OperationalError" and (
+            "locked" in text or "busy" in text
+        )
+    else:
+        import psycopg
+
+        transient = isinstance(original, psycopg.OperationalError)
+    if not transient:
+        return None
+    return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5})
