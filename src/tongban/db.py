@@ -26,15 +26,19 @@ NAMING_CONVENTION = {
 _last_timestamp: list[tuple[datetime | None, str | None]] = [(None, None)]
 
 
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a timezone-aware column")
+    return value.astimezone(UTC)
+
+
 def _sqlite_timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
     moment, text = _last_timestamp[0]
     if value is moment:
         return text
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a timezone-aware column")
-    text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    text = _as_utc(value).isoformat(" ", "microseconds")[:26]
     _last_timestamp[0] = (value, text)
     return text
 
@@ -46,11 +50,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a timezone-aware column")
-        return value.astimezone(UTC)
+        return None if value is None else _as_utc(value)
 
     def bind_processor(self, dialect: Any) -> Any:
         """On SQLite, the text SQLAlchemy's own ``DATETIME`` stores (``2026-11-28
