@@ -329,13 +329,19 @@ class StepGraph:
     steps: int
     links: list[tuple[int, int]]
 
+    def incoming(self) -> dict[int, int]:
+        """How many inputs each position waits for."""
+        waits = dict.fromkeys(range(self.steps), 0)
+        for _, b in self.links:
+            waits[b] += 1
+        return waits
+
     def order(self) -> list[tuple[int, list[int]]]:
         """Each position in the order it is done, with its successors."""
         successors: dict[int, list[int]] = {p: [] for p in range(self.steps)}
-        waits = dict.fromkeys(range(self.steps), 0)
         for a, b in self.links:
             successors[a].append(b)
-            waits[b] += 1
+        waits = self.incoming()
         done: list[tuple[int, list[int]]] = []
         ready = [p for p in range(self.steps) if not waits[p]]
         while ready:
@@ -797,9 +803,7 @@ class FloorContender:
         self.conn.executescript(FLOOR_SCHEMA)
         self.steps = graph.steps
         self.order = graph.order()
-        self.incoming = dict.fromkeys(range(graph.steps), 0)
-        for _, b in graph.links:
-            self.incoming[b] += 1
+        self.incoming = graph.incoming()
         self.name = name
         self.tally = Tally()
         self.unfinished = 0
