@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import ValidationError
 
@@ -29,10 +29,15 @@ class AppError(Exception):
     errors: list[FieldError] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
-    status = 400
-    code = "bad_request"
+    #: the stable code of this refusal (``step_not_ready``, ``stale_version``…, listed in
+    #: ``docs/errors.md``); the class's ``default_code`` when not given
+    code: str = ""
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad_request"
 
     def __post_init__(self) -> None:
+        if not self.code:
+            self.code = self.default_code
         self.template = self.message
         if self.params:
             self.message = self.message % self.params
@@ -55,7 +60,7 @@ class AppError(Exception):
 
 class ValidationFailed(AppError):
     status = 422
-    code = "validation_failed"
+    default_code = "validation_failed"
 
     @classmethod
     def of(cls, message: str, exc: ValidationError, *, root: str, prefix: str = "") -> Self:
@@ -72,34 +77,34 @@ class ValidationFailed(AppError):
 
 class NotAuthenticated(AppError):
     status = 401
-    code = "not_authenticated"
+    default_code = "not_authenticated"
 
 
 class PermissionDenied(AppError):
     status = 403
-    code = "permission_denied"
+    default_code = "permission_denied"
 
 
 class TooManyRequests(AppError):
     """``data["retry_after"]``: seconds until the next attempt may succeed."""
 
     status = 429
-    code = "too_many_requests"
+    default_code = "too_many_requests"
 
 
 class NotFound(AppError):
     status = 404
-    code = "not_found"
+    default_code = "not_found"
 
 
 class Conflict(AppError):
     status = 409
-    code = "conflict"
+    default_code = "conflict"
 
 
 class CsrfFailed(AppError):
     status = 403
-    code = "csrf_failed"
+    default_code = "csrf_failed"
 
 
 class Unavailable(AppError):
@@ -107,7 +112,7 @@ class Unavailable(AppError):
     seconds later the same request may succeed."""
 
     status = 503
-    code = "unavailable"
+    default_code = "unavailable"
 
 
 #: what the pages and the API say when the database is busy or out of reach
