@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,6 +29,22 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def db_session() -> Iterator[Session]:
     yield from session_scope()
+
+
+@contextmanager
+def attempt(session: Session) -> Iterator[Session]:
+    """Run a page's action in a savepoint: a refusal rolls back what the action wrote and is
+    raised again, so the page can redraw itself with the error; the request dependency stays
+    the one owner of the transaction (pages call neither ``commit()`` nor ``rollback()``)::
+
+        try:
+            with attempt(session):
+                service.save_draft(session=session, ...)
+        except ValidationFailed as exc:
+            return redraw(exc)
+    """
+    with session.begin_nested():
+        yield session
 
 
 # scope="function": the transaction ends (commit or rollback) when the endpoint returns, before
