@@ -40,10 +40,16 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Procrastinate's tables live beside ours on PostgreSQL; its own SQL keeps them."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate"))
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
+        include_name=_ours,
         render_as_batch=True,
         compare_type=True,
     )

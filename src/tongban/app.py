@@ -22,7 +22,7 @@ from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
 from tongban.cases import api as cases_api
 from tongban.cases import pages as cases_pages
-from tongban.cases.worker import Sweeper
+from tongban.jobs.runner import Sweeper
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.config import get_settings

@@ -36,8 +36,29 @@ class Settings(BaseSettings):
         "for the client's address; the status-lookup limits count by that address.",
     )
     worker_interval: float = Field(
-        default=60.0, description="Seconds between escalation/outbox sweeps in `serve`; 0 = off."
+        default=60.0,
+        description="Seconds between the in-process runner's sweeps in `serve` (escalation "
+        "ladder, due jobs); 0 = off.",
     )
+    data_dir: Path | None = Field(
+        default=None,
+        description="Where the platform keeps files of its own (the demo bank's ledger, the "
+        "demo's notification log); by default the folder of a SQLite database, else var/.",
+    )
+    job_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a runner's claim on a job holds; a runner killed mid-job is "
+        "taken for dead after it, and the job runs again (its effect is keyed, so once).",
+    )
+
+    def data_folder(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
+            return Path(self.database_url[len(prefix) :]).parent
+        return PROJECT_ROOT / "var"
 
 
 @lru_cache(maxsize=1)

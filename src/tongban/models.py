@@ -9,4 +9,5 @@ def load_all_models() -> None:
     import tongban.bundles.models
     import tongban.cases.models
     import tongban.catalog.models
+    import tongban.jobs.models
     import tongban.org.models  # noqa: F401

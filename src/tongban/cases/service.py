@@ -29,6 +29,7 @@ from tongban.auth.access import require_principal, scope_clause
 from tongban.auth.models import Role, RoleGrant
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
+from tongban.jobs import service as jobs
 from tongban.cases import events, repository, statements
 from tongban.cases.models import (
     Case,
@@ -37,7 +38,6 @@ from tongban.cases.models import (
     Delegation,
     EscalationFired,
     EscalationLevel,
-    OutboxMessage,
     Payment,
     Signature,
     StepLink,
@@ -1290,16 +1290,16 @@ def pay(
         reference=f"{case.number}-{step.id}",
     )
     _insert_once(session, payment, "this payment has already been made")
-    session.add(
-        OutboxMessage(
-            kind="payment" if direction == "pay_out" else "collection",
-            payload={
-                "reference": payment.reference,
-                "amount_fen": amount,
-                "account": payment.account,
-                "applicant": case.applicant_name,
-            },
-        )
+    jobs.defer(
+        session,
+        kind="payment" if direction == "pay_out" else "collection",
+        key=f"payment:{payment.reference}",
+        payload={
+            "reference": payment.reference,
+            "amount_fen": amount,
+            "account": payment.account,
+            "applicant": case.applicant_name,
+        },
     )
     _finish(
         session,
@@ -1543,16 +1543,16 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
         for level in ladder:
             if share >= level.percent and (step.id, level.code) not in fired:
                 session.add(EscalationFired(step_id=step.id, level_code=level.code))
-                session.add(
-                    OutboxMessage(
-                        kind="escalation",
-                        payload={
-                            "case": case.number,
-                            "step": step.id,
-                            "level": level.code,
-                            "department": step.responsible_department_id,
-                        },
-                    )
+                jobs.defer(
+                    session,
+                    kind="escalation",
+                    key=f"escalation:{step.id}:{level.code}",
+                    payload={
+                        "case": case.number,
+                        "step": step.id,
+                        "level": level.code,
+                        "department": step.responsible_department_id,
+                    },
                 )
                 events.append(
                     session,

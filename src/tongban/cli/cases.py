@@ -11,17 +11,17 @@ files_app = typer.Typer(help="Stored files: uploads and archives.", no_args_is_h
 
 
 def tick() -> None:
-    """Apply the escalation ladder to every open step (each level fires once), then send what
-    waits in the outbox."""
-    from tongban.cases import outbox, service
+    """Apply the escalation ladder to every open step now (each level fires once), then run
+    the jobs that are due (payments, notifications); safe beside workers and other ticks."""
+    from tongban.cases import service
+    from tongban.jobs import service as jobs
 
     with command_session() as session:
         report = service.tick(session=session)
-    with command_session() as session:
-        sent = outbox.deliver(session=session)
+    ran = jobs.run_due(limit=100_000)
     console.print(
-        f"checked {report.checked} open steps, {report.fired} escalations fired, "
-        f"{sent} messages sent"
+        f"checked {report.checked} open steps, {report.fired} escalations fired; jobs: "
+        f"{ran.done} done, {ran.failed} to retry, {ran.dead} dead, {ran.lost} taken over"
     )
 
 

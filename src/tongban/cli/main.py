@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tongban.cli import bundle, cases, catalog, db, org
+from tongban.cli import bundle, cases, catalog, db, jobs, org
 from tongban.cli.common import command_session, console, progress_bar
 from tongban.config import get_settings
 
@@ -21,6 +21,8 @@ app.add_typer(bundle.app, name="bundle")
 app.add_typer(cases.audit_app, name="audit")
 app.add_typer(cases.files_app, name="files")
 app.command("tick")(cases.tick)
+app.add_typer(jobs.app, name="jobs")
+app.command("worker")(jobs.worker)
 
 
 @app.command()
