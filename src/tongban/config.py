@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     worker_interval: float = Field(
         default=60.0, description="Seconds between escalation/outbox sweeps in `serve`; 0 = off."
     )
+    # --- notifications (tongban.notify; docs/notifications.md) ---
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="Where runtime files go (the file notifier's notifications.jsonl).",
+    )
+    notify: str = Field(default="file", description="file | smtp | sms | both")
+    notify_timeout: float = 10.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "noreply@tongban.invalid"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    sms_url: str = "http://127.0.0.1:9090/sms"
+    sms_token: str = ""
 
 
 @lru_cache(maxsize=1)
