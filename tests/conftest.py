@@ -7,10 +7,14 @@ No fixture here is autouse: pure unit tests (kit, file formats) need no database
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("TONGBAN_PASSWORD_PROFILE", "cheapest")
+# The platform's own files (the demo bank's ledger, the notification log) of a test run stay
+# out of the checkout.
+os.environ.setdefault("TONGBAN_DATA_DIR", tempfile.mkdtemp(prefix="tongban-test-data-"))
 
 import pytest
 from fastapi.testclient import TestClient

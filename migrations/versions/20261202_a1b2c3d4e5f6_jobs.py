@@ -62,6 +62,8 @@ def upgrade() -> None:
         "FROM outbox_message"
     )
     op.drop_table("outbox_message")
+    with op.batch_alter_table("user_account") as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         # Procrastinate's schema for the installed version (its own SQL, run as it ships).
         import procrastinate
@@ -103,6 +105,8 @@ def downgrade() -> None:
         "INSERT INTO outbox_message (id, kind, payload, created_at, sent_at, attempts) "
         "SELECT id, kind, payload, created_at, finished_at, attempts FROM job"
     )
+    with op.batch_alter_table("user_account") as batch_op:
+        batch_op.drop_column("email")
     op.drop_table("periodic_run")
     op.drop_index("ix_job_due", table_name="job")
     op.drop_table("job")

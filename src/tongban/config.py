@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
             return Path(self.database_url[len(prefix) :]).parent
         return PROJECT_ROOT / "var"
+    # --- notifications (tongban.notify; docs/notifications.md) ---
+    notify: str = Field(default="file", description="file | smtp | sms | both")
+    notify_timeout: float = 10.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "noreply@tongban.invalid"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    sms_url: str = "http://127.0.0.1:9090/sms"
+    sms_token: str = ""
 
 
 @lru_cache(maxsize=1)

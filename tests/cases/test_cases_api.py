@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from tests.factories import ELEMENTS, item, login, make_org
 from tongban.cases import service, storage
-from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Suspension, Upload
+from tongban.cases.models import Case, CaseEvent, CaseStep, Suspension, Upload
+from tongban.jobs.models import Job
 from tongban.config import get_settings
 from tongban.db import utcnow
 from tongban.kit import workdays
@@ -376,7 +377,7 @@ def test_full_run_with_duty_shift_committee_and_payment(
     assert case["status"] == "completed"
     assert (
         session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "payment")
+            select(func.count()).select_from(Job).where(Job.kind == "payment")
         )
         == 1
     )
@@ -481,7 +482,7 @@ def test_escalation_fires_each_level_once(client: TestClient, session: Session) 
     ]
     assert levels == ["warn", "overdue"]
     messages = session.scalars(
-        select(OutboxMessage.payload).where(OutboxMessage.kind == "escalation")
+        select(Job.payload).where(Job.kind == "escalation").order_by(Job.id)
     ).all()
     assert [m["level"] for m in messages] == ["warn", "overdue"]
 

@@ -25,8 +25,11 @@ from sqlalchemy.orm import Session
 from tests.factories import login, principal_of
 from tongban.auth import service as auth_service
 from tongban.auth.models import Role, RoleGrant, User
-from tongban.cases import archive, outbox, service, storage
-from tongban.cases.models import Case, CaseEvent, CaseStep, OutboxMessage, Payment, Signature
+from tongban.cases import archive, bank, service, storage
+from tongban.cases.models import Case, CaseEvent, CaseStep, Payment, Signature
+from tongban.jobs import service as jobs
+from tongban.jobs.models import Job
+from tests.jobs.helpers import within
 from tongban.config import get_settings
 from tongban.demo import cases as demo_cases
 from tongban.demo.loader import DEMO_PASSWORD, load_demo
@@ -391,15 +394,15 @@ def test_technical_renovation_award_is_checked_decided_and_paid_once(
     assert [(p.amount_fen, p.account) for p in payments] == [(80_000_000, "6228480399019999")]
     messages = [
         m
-        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "payment"))
+        for m in session.scalars(select(Job).where(Job.kind == "payment"))
         if m.payload["reference"] == reference
     ]
     assert len(messages) == 1
-    bank = outbox.FileBank(tmp_path / "ledger.jsonl")
-    outbox.deliver(session=session, bank=bank)
-    outbox.deliver(session=session, bank=bank)
-    ledger = [json.loads(line) for line in bank.path.read_text().splitlines()]
+    assert jobs.run_due(scope=within(session)).done >= 1
+    jobs.run_due(scope=within(session))
+    ledger = [json.loads(line) for line in bank.ledger_path().read_text().splitlines()]
     assert [e["reference"] for e in ledger].count(reference) == 1
+    assert session.scalars(select(Payment.status).where(Payment.reference == reference)).one() == "sent"
 
     manifest = _seal_and_verify(client, session, number, "officer.jxj")
     auto = next(d for d in manifest["decisions"] if d["step"] == "QX-JXJ-0101#S2")

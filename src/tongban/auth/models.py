@@ -31,6 +31,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    #: where notifications reach this person (escalations); none: they are not told by e-mail
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     grants: Mapped[list[RoleGrant]] = relationship(

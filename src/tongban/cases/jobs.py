@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tongban.cases import bank
+from tongban.auth.models import Role, RoleGrant, User
 from tongban.cases.models import Payment
 from tongban.db import utcnow
 from tongban.jobs.registry import JobRun, handler, periodic
+from tongban.jobs import service as jobs
 from tongban.jobs.service import Permanent
 
 DIRECTIONS = {"payment": "pay_out", "collection": "collect"}
@@ -45,6 +47,53 @@ def _send(run: JobRun, session: Session) -> None:
 
 handler("payment")(_send)
 handler("collection")(_send)
+
+
+@handler("escalation")
+def escalate(run: JobRun, session: Session) -> None:
+    """An escalation level fired: each active officer of the responsible department who has an
+    e-mail address is told, by a notification job of their own (one delivery key each)."""
+    from tongban.notify.port import compose
+
+    payload = run.payload
+    department = payload.get("department")
+    if not isinstance(department, int):
+        raise Permanent("the escalation names no responsible department")
+    officers = session.execute(
+        select(User.id, User.email, User.locale)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(
+            RoleGrant.role == Role.OFFICER.value,
+            RoleGrant.department_id == department,
+            User.is_active.is_(True),
+            User.email.is_not(None),
+        )
+        .distinct()
+        .order_by(User.id)
+    ).all()
+    if not officers:
+        raise Permanent(f"no active officer of department {department} has an e-mail address")
+    for user_id, email, locale in officers:
+        subject, body = compose(
+            "escalation",
+            locale,
+            level=payload.get("level", ""),
+            case_number=payload.get("case", ""),
+            step=payload.get("step", ""),
+            overdue=f"{payload.get('used_workdays', '?')}/{payload.get('limit', '?')}",
+        )
+        jobs.defer(
+            session,
+            kind="notification",
+            key=f"{run.key}:user:{user_id}",
+            payload={
+                "channel": "email",
+                "to": email,
+                "subject": subject,
+                "body": body,
+                "locale": locale,
+            },
+        )
 
 
 @periodic("escalation-ladder", cron="* * * * *", every=timedelta(minutes=1))

@@ -1552,6 +1552,8 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
                         "step": step.id,
                         "level": level.code,
                         "department": step.responsible_department_id,
+                        "used_workdays": used,
+                        "limit": step.limit_days,
                     },
                 )
                 events.append(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 #: every module that registers handlers (a new domain adds one line: docs/module-template.md)
-HANDLER_MODULES: tuple[str, ...] = ("tongban.cases.jobs",)
+HANDLER_MODULES: tuple[str, ...] = ("tongban.cases.jobs", "tongban.notify.jobs")
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,16 @@ class UserIn(Strict):
     display_name: ShortText
     password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
     locale: Literal["zh_CN", "en"] = "zh_CN"
+    #: where escalations reach this person (optional)
+    email: (
+        Annotated[
+            str,
+            StringConstraints(
+                max_length=254, pattern=r"^[^@\s<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+            ),
+        ]
+        | None
+    ) = None
     grants: list[GrantIn] = Field(min_length=1)
 
 

@@ -160,6 +160,7 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
             hashes[user_in.password] = hash_password(user_in.password)
         user.password_hash = hashes[user_in.password]
         user.locale = user_in.locale
+        user.email = user_in.email
         user.grants = [
             RoleGrant(
                 role=grant.role.value,
