@@ -117,6 +117,12 @@ ORG: dict[str, Any] = {
             "grants": [{"role": "officer", "jurisdiction": "990123", "department": "QX-RSJ"}],
         },
         {
+            "username": "sysadmin",
+            "display_name": "System administrator",
+            "password": PASSWORD,
+            "grants": [{"role": "sysadmin", "jurisdiction": "990123"}],
+        },
+        {
             "username": "observer",
             "display_name": "Observer",
             "password": PASSWORD,

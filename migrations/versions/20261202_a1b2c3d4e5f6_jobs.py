@@ -66,12 +66,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("email", sa.String(length=254), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         # Procrastinate's schema for the installed version (its own SQL, run as it ships).
-        import procrastinate
+        from procrastinate.schema import SchemaManager
 
         cursor = op.get_bind().connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(procrastinate.SchemaManager.get_schema())
+        cursor.execute(SchemaManager.get_schema())
         cursor.close()
-        op.execute("SELECT setval(pg_get_serial_sequence('job', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM job")
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('job', 'id'), COALESCE(MAX(id), 0) + 1, false) "
+            "FROM job"
+        )
 
 
 def downgrade() -> None:

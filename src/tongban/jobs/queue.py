@@ -77,5 +77,3 @@ def run_worker(*, concurrency: int = 1, wait: bool = True) -> None:
     app().run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait)
 
 
-def schema_sql() -> str:
-    return procrastinate.SchemaManager(app().connector).get_schema()
