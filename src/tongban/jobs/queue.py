@@ -39,8 +39,11 @@ def conninfo(database_url: str | None = None) -> str:
 
 @lru_cache(maxsize=1)
 def app() -> procrastinate.App:
+    # A process that only defers (on its business connection) needs no address of its own.
+    url = get_settings().database_url
+    options = {"conninfo": conninfo(url)} if url.startswith("postgresql") else {}
     queue = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=conninfo()),
+        connector=procrastinate.PsycopgConnector(**options),
         worker_defaults={"queues": [QUEUE]},
     )
 
