@@ -290,3 +290,26 @@ def test_a_main_item_lists_its_sub_items_that_the_reader_may_see(
     listed = staff.text.split('data-testid="sub-items"', 1)[1].split("</dd>", 1)[0]
     assert "QX-RSJ-1-02" in listed
     assert "草稿" in listed
+
+
+def test_anonymous_export_holds_no_draft_in_any_format(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    make_catalog(session)
+    for fmt in ("json", "yaml", "cpsv-jsonld"):
+        response = client.get("/api/v1/catalog/export", params={"format": fmt})
+        assert response.status_code == 200
+        assert "QX-RSJ-1" in response.text  # published
+        assert "QX-RSJ-2" not in response.text, fmt  # a draft stays with those who may see it
+
+
+def test_only_an_explicit_system_caller_exports_drafts(session: Session) -> None:
+    from tongban.catalog import service
+
+    make_org(session)
+    make_catalog(session)
+    anonymous = service.export_catalog(session=session, principal=None)
+    system = service.export_catalog(session=session, principal=None, as_system=True)
+    assert "QX-RSJ-2" not in {i.implementation_code for i in anonymous.items}
+    assert "QX-RSJ-2" in {i.implementation_code for i in system.items}

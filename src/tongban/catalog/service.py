@@ -523,11 +523,18 @@ def _set_status(
     session.flush()
 
 
-def export_catalog(*, session: Session, principal: Principal | None) -> CatalogDocument:
-    """The latest version of every item the principal may see (None: the system sees all)."""
+def export_catalog(
+    *, session: Session, principal: Principal | None, as_system: bool = False
+) -> CatalogDocument:
+    """The latest version of every item the principal may see.
+
+    Anonymous (``principal=None``) sees what the public sees: published versions. Only a
+    trusted internal caller (an operator's CLI command) sees every draft, and says so with
+    ``as_system=True``.
+    """
     lookups = _lookups(session)
     visible: ColumnElement[bool] = (
-        visible_versions(principal) if principal is not None else ItemVersion.id.is_not(None)
+        ItemVersion.id.is_not(None) if as_system else visible_versions(principal)
     )
     versions = repository.latest_versions_for_export(session, visible)
     return CatalogDocument(

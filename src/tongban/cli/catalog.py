@@ -87,7 +87,7 @@ def export(
 ) -> None:
     """Export the latest version of every item."""
     with command_session() as session:
-        document = service.export_catalog(session=session, principal=None)
+        document = service.export_catalog(session=session, principal=None, as_system=True)
         names = service.department_names(session=session)
         events = bundle_service.cpsv_events(session=session)
     if format is ExportFormat.XLSX:
