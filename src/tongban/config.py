@@ -59,6 +59,7 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
             return Path(self.database_url[len(prefix) :]).parent
         return PROJECT_ROOT / "var"
+
     # --- notifications (tongban.notify; docs/notifications.md) ---
     notify: str = Field(default="file", description="file | smtp | sms | both")
     notify_timeout: float = 10.0

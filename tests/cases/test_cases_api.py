@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from tests.factories import ELEMENTS, item, login, make_org
 from tongban.cases import service, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Suspension, Upload
-from tongban.jobs.models import Job
 from tongban.config import get_settings
 from tongban.db import utcnow
+from tongban.jobs.models import Job
 from tongban.kit import workdays
 from tongban.kit.ids import resident_id_check_char
 
@@ -375,12 +375,7 @@ def test_full_run_with_duty_shift_committee_and_payment(
     )
     case = client.get(f"/api/v1/cases/{number}").json()
     assert case["status"] == "completed"
-    assert (
-        session.scalar(
-            select(func.count()).select_from(Job).where(Job.kind == "payment")
-        )
-        == 1
-    )
+    assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "payment")) == 1
     actions = [e["action"] for e in case["events"]]
     assert "duty_shift" in actions
     assert actions[-1] == "completed"

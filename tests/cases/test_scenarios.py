@@ -23,16 +23,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.factories import login, principal_of
+from tests.jobs.helpers import within
 from tongban.auth import service as auth_service
 from tongban.auth.models import Role, RoleGrant, User
 from tongban.cases import archive, bank, service, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Payment, Signature
-from tongban.jobs import service as jobs
-from tongban.jobs.models import Job
-from tests.jobs.helpers import within
 from tongban.config import get_settings
 from tongban.demo import cases as demo_cases
 from tongban.demo.loader import DEMO_PASSWORD, load_demo
+from tongban.jobs import service as jobs
+from tongban.jobs.models import Job
 from tongban.org.models import Department
 
 #: demo users the scenarios rely on, with their department (created if org.yaml lacks them)
@@ -402,7 +402,10 @@ def test_technical_renovation_award_is_checked_decided_and_paid_once(
     jobs.run_due(scope=within(session))
     ledger = [json.loads(line) for line in bank.ledger_path().read_text().splitlines()]
     assert [e["reference"] for e in ledger].count(reference) == 1
-    assert session.scalars(select(Payment.status).where(Payment.reference == reference)).one() == "sent"
+    assert (
+        session.scalars(select(Payment.status).where(Payment.reference == reference)).one()
+        == "sent"
+    )
 
     manifest = _seal_and_verify(client, session, number, "officer.jxj")
     auto = next(d for d in manifest["decisions"] if d["step"] == "QX-JXJ-0101#S2")

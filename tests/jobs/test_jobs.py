@@ -3,7 +3,6 @@ by the system administrator; payments reach the bank once however many runners t
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import subprocess
@@ -23,7 +22,7 @@ from tongban.cases import bank
 from tongban.db import make_engine, utcnow
 from tongban.errors import Conflict, PermissionDenied
 from tongban.jobs import registry, service
-from tongban.jobs.models import Job, JobStatus
+from tongban.jobs.models import Job
 from tongban.migrate import upgrade
 
 FAILURES: dict[str, int] = {}
@@ -55,8 +54,14 @@ def test_an_unknown_kind_is_refused_when_written_and_waits_when_found(session: S
         service.defer(session, kind="mystery", key="m:1", payload={})
     session.execute(
         insert(Job).values(
-            kind="mystery", key="m:2", payload={}, status="pending", attempts=0, max_attempts=8,
-            run_after=utcnow(), created_at=utcnow(),
+            kind="mystery",
+            key="m:2",
+            payload={},
+            status="pending",
+            attempts=0,
+            max_attempts=8,
+            run_after=utcnow(),
+            created_at=utcnow(),
         )
     )
     report = service.run_due(scope=within(session))
@@ -68,7 +73,8 @@ def test_an_unknown_kind_is_refused_when_written_and_waits_when_found(session: S
 def test_the_same_key_is_one_job(session: Session) -> None:
     first = service.defer(session, kind="test.flaky", key="k:once", payload={"fail_times": 0})
     again = service.defer(session, kind="test.flaky", key="k:once", payload={"fail_times": 0})
-    assert first is not None and again is None
+    assert first is not None
+    assert again is None
     assert service.run_due(scope=within(session)).done == 1
     assert service.run_due(scope=within(session)).ran == 0
 
@@ -79,14 +85,16 @@ def test_a_failing_job_is_retried_with_backoff_then_dead_then_retried(session: S
     report = service.run_due(scope=within(session))
     assert (report.failed, report.dead) == (1, 0)
     job = session.scalars(select(Job).where(Job.key == key)).one()
-    assert job.status == "pending" and job.attempts == 1
+    assert job.status == "pending"
+    assert job.attempts == 1
     assert "provider down (attempt 1)" in (job.last_error or "")
     assert job.run_after > utcnow()  # it waits for its backoff
     assert service.run_due(scope=within(session)).ran == 0
     _make_due(session)
     assert service.run_due(scope=within(session)).dead == 1
     session.refresh(job)
-    assert job.status == "dead" and job.attempts == 2
+    assert job.status == "dead"
+    assert job.attempts == 2
 
     make_org(session)
     officer = principal_of(session, "officer.rsj")
@@ -94,23 +102,28 @@ def test_a_failing_job_is_retried_with_backoff_then_dead_then_retried(session: S
         service.retry(session=session, principal=officer, job_id=job.id)
     assert refused.value.code == "permission_denied"
     admin = principal_of(session, "sysadmin")
-    assert [r.key for r in service.list_jobs(
-        session=session, principal=admin, flt=service.JobFilter(status="dead")
-    )] == [key]
+    assert [
+        r.key
+        for r in service.list_jobs(
+            session=session, principal=admin, flt=service.JobFilter(status="dead")
+        )
+    ] == [key]
     service.retry(session=session, principal=admin, job_id=job.id)
     with pytest.raises(Conflict) as twice:
         service.retry(session=session, principal=admin, job_id=job.id)
     assert twice.value.code == "job_not_dead"
     assert service.run_due(scope=within(session)).done == 1  # its third try succeeds
     session.refresh(job)
-    assert job.status == "done" and job.last_error is None
+    assert job.status == "done"
+    assert job.last_error is None
 
 
 def test_a_permanent_failure_is_dead_at_once(session: Session) -> None:
     service.defer(session, kind="test.refused", key="k:refused", payload={})
     assert service.run_due(scope=within(session)).dead == 1
     job = session.scalars(select(Job).where(Job.key == "k:refused")).one()
-    assert job.status == "dead" and "refuses this recipient" in (job.last_error or "")
+    assert job.status == "dead"
+    assert "refuses this recipient" in (job.last_error or "")
 
 
 def test_a_claim_is_held_once_and_taken_over_when_its_lease_ends(session: Session) -> None:
@@ -129,7 +142,9 @@ def test_a_claim_is_held_once_and_taken_over_when_its_lease_ends(session: Sessio
 def _transfer_all(path: str, references: list[str]) -> None:
     port = bank.FileBank(Path(path))
     for reference in references:
-        port.transfer(reference=reference, direction="pay_out", amount_fen=1, account="6228", party="x")
+        port.transfer(
+            reference=reference, direction="pay_out", amount_fen=1, account="6228", party="x"
+        )
 
 
 def test_the_file_bank_takes_each_reference_once_from_many_processes(tmp_path: Path) -> None:
@@ -137,7 +152,9 @@ def test_the_file_bank_takes_each_reference_once_from_many_processes(tmp_path: P
     path = str(tmp_path / "ledger.jsonl")
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_transfer_all, args=(path, list(reversed(references)) if i % 2 else references))
+        context.Process(
+            target=_transfer_all, args=(path, list(reversed(references)) if i % 2 else references)
+        )
         for i in range(4)
     ]
     for process in processes:
@@ -181,22 +198,42 @@ def test_two_workers_and_a_tick_pay_each_of_1000_payments_once(
                 session,
                 kind="payment",
                 key=f"payment:P-{i}",
-                payload={"reference": f"P-{i}", "amount_fen": 100 + i, "account": "6228", "applicant": "x"},
+                payload={
+                    "reference": f"P-{i}",
+                    "amount_fen": 100 + i,
+                    "account": "6228",
+                    "applicant": "x",
+                },
             )
         session.commit()
     env = {**os.environ, "TONGBAN_DATABASE_URL": pg_database, "TONGBAN_DATA_DIR": str(tmp_path)}
     tongban = [sys.executable, "-m", "tongban.cli.main"]
     runners = [
-        subprocess.Popen([*tongban, "worker", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
-        subprocess.Popen([*tongban, "worker", "--burst"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
-        subprocess.Popen([*tongban, "tick"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [*tongban, "worker", "--burst"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [*tongban, "worker", "--burst"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [*tongban, "tick"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ),
     ]
     outputs = [r.communicate(timeout=300)[0].decode() for r in runners]
     assert [r.returncode for r in runners] == [0, 0, 0], outputs
     references = bank.FileBank(tmp_path / "bank-ledger.jsonl").references()
-    assert len(references) == 1000 and len(set(references)) == 1000
+    assert len(references) == 1000
+    assert len(set(references)) == 1000
     with Session(engine) as session:
-        statuses = dict(session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all())
+        statuses = dict(
+            session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all()
+        )
     assert statuses == {"done": 1000}
     engine.dispose()
 
@@ -208,33 +245,54 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(
     with Session(engine) as session:
         for i in range(400):
             service.defer(
-                session, kind="payment", key=f"payment:K-{i}",
-                payload={"reference": f"K-{i}", "amount_fen": 1, "account": "6228", "applicant": "x"},
+                session,
+                kind="payment",
+                key=f"payment:K-{i}",
+                payload={
+                    "reference": f"K-{i}",
+                    "amount_fen": 1,
+                    "account": "6228",
+                    "applicant": "x",
+                },
             )
         session.commit()
     env = {
-        **os.environ, "TONGBAN_DATABASE_URL": pg_database, "TONGBAN_DATA_DIR": str(tmp_path),
+        **os.environ,
+        "TONGBAN_DATABASE_URL": pg_database,
+        "TONGBAN_DATA_DIR": str(tmp_path),
         "TONGBAN_JOB_LEASE_SECONDS": "2",
     }
     ledger = tmp_path / "bank-ledger.jsonl"
-    victim = subprocess.Popen([sys.executable, "-m", "tongban.cli.main", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "tongban.cli.main", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import time
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not ledger.exists() or len(ledger.read_bytes().splitlines()) < 50):
+    while time.monotonic() < deadline and (
+        not ledger.exists() or len(ledger.read_bytes().splitlines()) < 50
+    ):
         time.sleep(0.05)
     victim.kill()  # SIGKILL, in the middle of the run
     victim.wait(10)
     written = len(bank.FileBank(ledger).references())
     assert 0 < written < 400, "the worker was not killed mid-run"
     time.sleep(2.5)  # its claims run out
-    finisher = subprocess.run([sys.executable, "-m", "tongban.cli.main", "worker", "--burst"],
-                              env=env, capture_output=True, timeout=300)
+    finisher = subprocess.run(
+        [sys.executable, "-m", "tongban.cli.main", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
     assert finisher.returncode == 0, finisher.stdout + finisher.stderr
     references = bank.FileBank(ledger).references()
     assert sorted(references) == sorted(f"K-{i}" for i in range(400))
     with Session(engine) as session:
-        statuses = dict(session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all())
+        statuses = dict(
+            session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all()
+        )
     assert statuses == {"done": 400}
     engine.dispose()

@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from tongban.config import get_settings
 
@@ -75,10 +75,9 @@ class FileBank:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _catch_up(self, handle: object) -> None:
+    def _catch_up(self, handle: BinaryIO) -> None:
         """Read the lines others appended since this instance last looked."""
-        assert hasattr(handle, "seek") and hasattr(handle, "read")
-        size = os.fstat(handle.fileno()).st_size  # type: ignore[attr-defined]
+        size = os.fstat(handle.fileno()).st_size
         if size < self._offset:  # the ledger was replaced: read it again from the start
             self._offset, self._seen = 0, set()
         if size == self._offset:

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tongban.cases import bank
 from tongban.auth.models import Role, RoleGrant, User
+from tongban.cases import bank
 from tongban.cases.models import Payment
 from tongban.db import utcnow
-from tongban.jobs.registry import JobRun, handler, periodic
 from tongban.jobs import service as jobs
+from tongban.jobs.registry import JobRun, handler, periodic
 from tongban.jobs.service import Permanent
 
 DIRECTIONS = {"payment": "pay_out", "collection": "collect"}

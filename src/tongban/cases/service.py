@@ -29,7 +29,6 @@ from tongban.auth.access import require_principal, scope_clause
 from tongban.auth.models import Role, RoleGrant
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
-from tongban.jobs import service as jobs
 from tongban.cases import events, repository, statements
 from tongban.cases.models import (
     Case,
@@ -52,6 +51,7 @@ from tongban.catalog import service as catalog_service
 from tongban.catalog.values import check_value
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.jobs import service as jobs
 from tongban.kit import workdays
 from tongban.org.models import Department, Jurisdiction
 

@@ -9,12 +9,16 @@ from rich.table import Table
 
 from tongban.cli.common import command_session, console
 
-app = typer.Typer(help="Background jobs: payments, notifications, periodic work.", no_args_is_help=True)
+app = typer.Typer(
+    help="Background jobs: payments, notifications, periodic work.", no_args_is_help=True
+)
 
 
 @app.command("list")
 def list_jobs(
-    status: str = typer.Option(None, help="Only jobs in this status: pending, running, done, dead."),
+    status: str = typer.Option(
+        None, help="Only jobs in this status: pending, running, done, dead."
+    ),
     kind: str = typer.Option(None, help="Only jobs of this kind."),
     limit: int = typer.Option(50, min=1, max=1000, help="At most this many, newest first."),
 ) -> None:

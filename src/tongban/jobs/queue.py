@@ -41,7 +41,7 @@ def conninfo(database_url: str | None = None) -> str:
 def app() -> procrastinate.App:
     # A process that only defers (on its business connection) needs no address of its own.
     url = get_settings().database_url
-    options = {"conninfo": conninfo(url)} if url.startswith("postgresql") else {}
+    options: dict[str, Any] = {"conninfo": conninfo(url)} if url.startswith("postgresql") else {}
     queue = procrastinate.App(
         connector=procrastinate.PsycopgConnector(**options),
         worker_defaults={"queues": [QUEUE]},
@@ -78,5 +78,3 @@ def run_worker(*, concurrency: int = 1, wait: bool = True) -> None:
     """Procrastinate's worker on the ``tongban`` queue, until SIGINT/SIGTERM (or, with
     ``wait=False``, until the queue is empty)."""
     app().run_worker(queues=[QUEUE], concurrency=concurrency, wait=wait)
-
-

@@ -79,7 +79,9 @@ class Periodic:
 _periodic: dict[str, Periodic] = {}
 
 
-def periodic(name: str, *, cron: str, every: timedelta) -> Callable[[Callable[[Session], str]], Callable[[Session], str]]:
+def periodic(
+    name: str, *, cron: str, every: timedelta
+) -> Callable[[Callable[[Session], str]], Callable[[Session], str]]:
     def register(function: Callable[[Session], str]) -> Callable[[Session], str]:
         _periodic[name] = Periodic(name, cron, every, function)
         return function

@@ -48,12 +48,12 @@ MAX_ERROR = 2000
 MAX_KEY = 200
 
 
-class Permanent(Exception):  # noqa: N818 - it says what the failure is, not that it is one
+class Permanent(Exception):
     """Raised by a handler when trying again cannot help (a malformed payload, a recipient the
     provider refuses): the job is parked as dead at once, with this message."""
 
 
-class LeaseLost(Exception):  # noqa: N818
+class LeaseLost(Exception):
     """The job's claim ran out and another runner took it: this run's writes are dropped."""
 
 
@@ -63,7 +63,8 @@ def worker_name() -> str:
 
 def backoff(attempt: int) -> timedelta:
     """Wait before the attempt after ``attempt`` (1-based): 10 s, 20 s, 40 s … at most 1 h."""
-    return min(FIRST_BACKOFF * (2 ** max(attempt - 1, 0)), MAX_BACKOFF)
+    wait: timedelta = FIRST_BACKOFF * (2 ** max(attempt - 1, 0))
+    return min(wait, MAX_BACKOFF)
 
 
 def _lease() -> timedelta:
@@ -90,23 +91,27 @@ def defer(
         raise LookupError(f"no handler is registered for the job kind {kind!r}")
     if not key or len(key) > MAX_KEY:
         raise ValueError(f"a job's key is 1 to {MAX_KEY} characters, got {len(key)}")
-    values = {
+    due = run_after or utcnow()
+    values: dict[str, Any] = {
         "kind": kind,
         "key": key,
         "payload": payload,
         "status": JobStatus.PENDING.value,
         "attempts": 0,
         "max_attempts": max_attempts,
-        "run_after": run_after or utcnow(),
+        "run_after": due,
         "created_at": utcnow(),
     }
     connection = session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     job_id = session.execute(
-        insert(Job).values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(Job.id)
+        insert(Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Job.id)
     ).scalar_one_or_none()
     if job_id is not None:
-        _dispatch(session, job_id, values["run_after"])
+        _dispatch(session, job_id, due)
     return job_id
 
 
@@ -174,10 +179,13 @@ def claim(
     return sorted((JobRun(*row) for row in rows), key=lambda run: run.id)
 
 
+def _rowcount(result: Any) -> int:
+    """Rows an ``UPDATE`` changed (a ``CursorResult``'s count)."""
+    return int(result.rowcount)
+
+
 def _mine(job_id: int, worker: str) -> Any:
-    return and_(
-        Job.id == job_id, Job.claimed_by == worker, Job.status == JobStatus.RUNNING.value
-    )
+    return and_(Job.id == job_id, Job.claimed_by == worker, Job.status == JobStatus.RUNNING.value)
 
 
 @contextmanager
@@ -205,17 +213,19 @@ def _run_claimed(run: JobRun, worker: str, scope: Scope) -> RunReport:
     try:
         with scope() as session:
             handle(run, session)
-            marked = session.execute(
-                update(Job)
-                .where(_mine(run.id, worker))
-                .values(
-                    status=JobStatus.DONE.value,
-                    finished_at=utcnow(),
-                    claimed_until=None,
-                    last_error=None,
+            marked = _rowcount(
+                session.execute(
+                    update(Job)
+                    .where(_mine(run.id, worker))
+                    .values(
+                        status=JobStatus.DONE.value,
+                        finished_at=utcnow(),
+                        claimed_until=None,
+                        last_error=None,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            )
             if marked != 1:
                 raise LeaseLost(f"job {run.id}: the claim ran out before it was done")
         report.done += 1
@@ -238,19 +248,21 @@ def _record_failure(session: Session, run: JobRun, worker: str, exc: Exception) 
     text = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
     now = utcnow()
     run_after = now + backoff(run.attempt)
-    changed = session.execute(
-        update(Job)
-        .where(_mine(run.id, worker))
-        .values(
-            status=JobStatus.DEAD.value if dead else JobStatus.PENDING.value,
-            last_error=text,
-            run_after=run_after,
-            claimed_by=None,
-            claimed_until=None,
-            finished_at=now if dead else None,
+    changed = _rowcount(
+        session.execute(
+            update(Job)
+            .where(_mine(run.id, worker))
+            .values(
+                status=JobStatus.DEAD.value if dead else JobStatus.PENDING.value,
+                last_error=text,
+                run_after=run_after,
+                claimed_by=None,
+                claimed_until=None,
+                finished_at=now if dead else None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed == 1 and not dead:
         _dispatch(session, run.id, run_after)
     log.log(
@@ -447,7 +459,9 @@ def run_periodic(
         try:
             with scope() as session:
                 connection = session.connection()
-                insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+                insert = (
+                    postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+                )
                 claimed = session.execute(
                     insert(PeriodicRun)
                     .values(name=task.name, period=period, started_at=moment)

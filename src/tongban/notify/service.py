@@ -51,8 +51,11 @@ def notification_from_payload(payload: Any) -> Notification:
     missing = [k for k in ("key", "channel", "to", "subject", "body") if k not in payload]
     if missing:
         raise DeliveryFailed(f"payload lacks {', '.join(missing)}", retryable=False)
-    bad = [k for k in ("key", "channel", "to", "subject", "body", "locale")
-           if k in payload and not isinstance(payload[k], str)]
+    bad = [
+        k
+        for k in ("key", "channel", "to", "subject", "body", "locale")
+        if k in payload and not isinstance(payload[k], str)
+    ]
     if bad:
         raise DeliveryFailed(f"payload fields not text: {', '.join(bad)}", retryable=False)
     if payload["channel"] not in CHANNELS:

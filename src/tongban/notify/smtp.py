@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -67,5 +66,5 @@ class SmtpNotifier:
             raise DeliveryFailed(
                 f"SMTP {e.smtp_code}: {e.smtp_error!r}", retryable=400 <= e.smtp_code < 500
             ) from e
-        except (smtplib.SMTPException, OSError, socket.timeout) as e:
+        except (TimeoutError, smtplib.SMTPException, OSError) as e:
             raise DeliveryFailed(f"SMTP unreachable: {e}", retryable=True) from e

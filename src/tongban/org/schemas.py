@@ -69,9 +69,7 @@ class UserIn(Strict):
     email: (
         Annotated[
             str,
-            StringConstraints(
-                max_length=254, pattern=r"^[^@\s<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
-            ),
+            StringConstraints(max_length=254, pattern=r"^[^@\s<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"),
         ]
         | None
     ) = None
