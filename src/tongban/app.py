@@ -22,6 +22,7 @@ from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
 from tongban.cases import api as cases_api
 from tongban.cases import pages as cases_pages
+from tongban.jobs import pages as jobs_pages
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.config import get_settings
@@ -124,6 +125,7 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
         catalog_pages,
         bundles_pages,
         cases_pages,
+        jobs_pages,
     ):
         app.include_router(page_module.router)
     return app

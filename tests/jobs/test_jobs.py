@@ -13,10 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from tests.factories import make_org, principal_of
+from tests.factories import login, make_org, principal_of
 from tests.jobs.helpers import within
 from tongban.cases import bank
 from tongban.db import make_engine, utcnow
@@ -296,3 +297,36 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(
         )
     assert statuses == {"done": 400}
     engine.dispose()
+
+
+def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    service.defer(session, kind="test.refused", key="k:page", payload={})
+    service.run_due(scope=within(session))
+    session.commit()  # as the runner would: a refused request below rolls back only itself
+    job = session.scalars(select(Job).where(Job.key == "k:page")).one()
+    assert job.status == "dead"
+    anonymous = client.get("/admin/jobs", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
+    login(client, "officer.rsj")
+    assert client.get("/admin/jobs").status_code == 403
+    client.post("/logout", data={"csrf_token": ""})
+    client.cookies.clear()
+    csrf = login(client, "sysadmin")
+    page = client.get("/admin/jobs?status=dead", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    assert "k:page" in page.text
+    assert "refuses this recipient" in page.text
+    assert "重新执行" in page.text
+    done = client.post(
+        f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    session.refresh(job)
+    assert job.status == "pending"
+    again = client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf})
+    assert again.status_code == 409
+    assert "只有失败停放的任务" in again.text or "only a dead job" in again.text
