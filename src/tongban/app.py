@@ -22,11 +22,11 @@ from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
 from tongban.cases import api as cases_api
 from tongban.cases import pages as cases_pages
-from tongban.jobs import pages as jobs_pages
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.config import get_settings
 from tongban.errors import AppError, NotAuthenticated, database_unavailable
+from tongban.jobs import pages as jobs_pages
 from tongban.jobs.runner import Sweeper
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
