@@ -114,6 +114,7 @@ ORG: dict[str, Any] = {
             "username": "officer.rsj",
             "display_name": "Officer RSJ",
             "password": PASSWORD,
+            "email": "officer.rsj@qingxi.example",
             "grants": [{"role": "officer", "jurisdiction": "990123", "department": "QX-RSJ"}],
         },
         {

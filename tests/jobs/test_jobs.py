@@ -3,6 +3,7 @@ by the system administrator; payments reach the bank once however many runners t
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
@@ -330,3 +331,42 @@ def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
     again = client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf})
     assert again.status_code == 409
     assert "只有失败停放的任务" in again.text or "only a dead job" in again.text
+
+
+def test_an_escalation_reaches_the_departments_officers_by_notification(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tongban.config import get_settings
+    from tongban.org.models import Department
+
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    make_org(session)
+    rsj = session.scalars(select(Department.id).where(Department.code == "QX-RSJ")).one()
+    zjj = session.scalars(select(Department.id).where(Department.code == "QX-ZJJ")).one()
+    for department, key in ((rsj, "escalation:1:warn"), (zjj, "escalation:2:warn")):
+        service.defer(
+            session,
+            kind="escalation",
+            key=key,
+            payload={
+                "case": "QX-1",
+                "step": 7,
+                "level": "warn",
+                "department": department,
+                "used_workdays": 16,
+                "limit": 20,
+            },
+        )
+    report = service.run_due(scope=within(session))
+    assert (report.done, report.dead) == (2, 1)  # RSJ's escalation and its one notification
+    dead = session.scalars(select(Job).where(Job.key == "escalation:2:warn")).one()
+    assert dead.status == "dead"
+    assert "no active officer" in (dead.last_error or "")  # ZJJ's officer has no address
+    lines = [json.loads(x) for x in (tmp_path / "notifications.jsonl").read_text().splitlines()]
+    assert [(x["to"], x["key"]) for x in lines] == [
+        (
+            "officer.rsj@qingxi.example",
+            "escalation:1:warn:user:" + str(principal_of(session, "officer.rsj").user_id),
+        )
+    ]
+    assert "QX-1" in lines[0]["subject"]
