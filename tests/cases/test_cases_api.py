@@ -638,3 +638,35 @@ def test_status_lookups_are_limited(client: TestClient, session: Session) -> Non
         answer = public.get(f"/api/v1/cases/{number}{i}/status", headers=right)
         assert answer.status_code == 404
     assert public.get(f"/api/v1/cases/{number}99/status", headers=right).status_code == 429
+
+
+def test_a_tick_that_lost_the_race_to_another_skips_the_level_without_crashing(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ticks at once: the second read the fired levels before the first committed, so it
+    tries to fire the same levels. It used to crash with an IntegrityError and skip delivery."""
+    _world(session)
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    step_id = _steps(client, number)[0]["id"]
+    session.execute(
+        update(CaseStep)
+        .where(CaseStep.id == step_id)
+        .values(ready_at=utcnow() - timedelta(days=20))
+    )
+    assert service.tick(session=session).fired == 2
+    stale_read = service.repository.due_ready_steps(session)
+    original_execute = session.execute
+
+    def stale_fired(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        text = str(statement)
+        if "FROM escalation_fired JOIN case_step" in text:
+            return original_execute(statement.where(False), *args, **kwargs)
+        return original_execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(session, "execute", stale_fired)
+    assert stale_read  # the step is still open
+    assert service.tick(session=session).fired == 0
+    monkeypatch.undo()
+    escalations = session.scalars(select(Job.key).where(Job.kind == "escalation")).all()
+    assert sorted(escalations) == [f"escalation:{step_id}:overdue", f"escalation:{step_id}:warn"]

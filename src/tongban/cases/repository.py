@@ -121,15 +121,25 @@ def delegation_for(session: Session, step_id: int) -> Delegation | None:
     ).one_or_none()
 
 
-def due_ready_steps(session: Session) -> list[CaseStep]:
-    """Ready steps with a clock, for the escalation sweep."""
-    return list(
-        session.scalars(
-            select(CaseStep).where(
-                CaseStep.status == "ready", CaseStep.due_date.is_not(None), CaseStep.limit_days > 0
+def due_ready_steps(session: Session) -> list[tuple[CaseStep, str]]:
+    """Ready steps with a clock of cases in progress, with their case's number, for the
+    escalation sweep: one query (it loaded each step's case one query at a time)."""
+    from tongban.cases.models import Case, CaseStatus
+
+    return [
+        (step, number)
+        for step, number in session.execute(
+            select(CaseStep, Case.number)
+            .join(Case, Case.id == CaseStep.case_id)
+            .where(
+                CaseStep.status == "ready",
+                CaseStep.due_date.is_not(None),
+                CaseStep.limit_days > 0,
+                CaseStep.ready_at.is_not(None),
+                Case.status == CaseStatus.IN_PROGRESS.value,
             )
-        )
-    )
+        ).tuples()
+    ]
 
 
 def department_paths(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:

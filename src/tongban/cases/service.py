@@ -21,6 +21,8 @@ from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -1533,22 +1535,23 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
             .where(CaseStep.status == StepStatus.READY.value)
         ).all()
     )
-    for step in open_steps:
-        case = session.get(Case, step.case_id)
-        if case is None or case.status != CaseStatus.IN_PROGRESS.value or step.ready_at is None:
-            continue
+    for step, number in open_steps:
+        assert step.ready_at is not None  # the query asks for it
         report.checked += 1
         used = workdays.workdays_between(workdays.local_date(step.ready_at), today).count
         share = used * 100 // max(step.limit_days, 1)
         for level in ladder:
             if share >= level.percent and (step.id, level.code) not in fired:
-                session.add(EscalationFired(step_id=step.id, level_code=level.code))
+                # Once per step and level however many sweeps run at once: the row's key
+                # decides, and a sweep that lost the race leaves the level to the winner.
+                if not _fire_once(session, step.id, level.code, moment):
+                    continue
                 jobs.defer(
                     session,
                     kind="escalation",
                     key=f"escalation:{step.id}:{level.code}",
                     payload={
-                        "case": case.number,
+                        "case": number,
                         "step": step.id,
                         "level": level.code,
                         "department": step.responsible_department_id,
@@ -1558,7 +1561,7 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
                 )
                 events.append(
                     session,
-                    case_id=case.id,
+                    case_id=step.case_id,
                     action="escalated",
                     step_id=step.id,
                     data={"level": level.code, "used_workdays": used, "limit": step.limit_days},
@@ -1566,6 +1569,21 @@ def tick(*, session: Session, now: datetime | None = None) -> TickReport:
                 report.fired += 1
     session.flush()
     return report
+
+
+def _fire_once(session: Session, step_id: int, level_code: str, at: datetime) -> bool:
+    """Record that a level fired for a step; False when another sweep recorded it first."""
+    dialect = session.connection().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        session.execute(
+            insert(EscalationFired)
+            .values(step_id=step_id, level_code=level_code, at=at)
+            .on_conflict_do_nothing()
+            .returning(EscalationFired.step_id)
+        ).scalar_one_or_none()
+        is not None
+    )
 
 
 # ---------------------------------------------------------------- integrity
