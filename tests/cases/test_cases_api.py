@@ -458,16 +458,22 @@ def test_correction_stops_the_clock(client: TestClient, session: Session) -> Non
     assert client.get(f"/api/v1/cases/{number}").json()["status"] == "in_progress"
 
 
-def test_escalation_fires_each_level_once(client: TestClient, session: Session) -> None:
+def _overdue_first_step(client: TestClient, session: Session) -> int:
+    """A new case whose first step became ready 20 days ago: every level of the ladder is due."""
     _world(session)
     csrf = login(client, "officer.rsj")
     number = _submit(client, csrf)
-    step_id = _steps(client, number)[0]["id"]
+    step_id: int = _steps(client, number)[0]["id"]
     session.execute(
         update(CaseStep)
         .where(CaseStep.id == step_id)
         .values(ready_at=utcnow() - timedelta(days=20))
     )
+    return step_id
+
+
+def test_escalation_fires_each_level_once(client: TestClient, session: Session) -> None:
+    _overdue_first_step(client, session)
     first = service.tick(session=session)
     assert first.fired == 2  # warn and overdue
     assert service.tick(session=session).fired == 0
@@ -645,15 +651,7 @@ def test_a_tick_that_lost_the_race_to_another_skips_the_level_without_crashing(
 ) -> None:
     """Two ticks at once: the second read the fired levels before the first committed, so it
     tries to fire the same levels. It used to crash with an IntegrityError and skip delivery."""
-    _world(session)
-    csrf = login(client, "officer.rsj")
-    number = _submit(client, csrf)
-    step_id = _steps(client, number)[0]["id"]
-    session.execute(
-        update(CaseStep)
-        .where(CaseStep.id == step_id)
-        .values(ready_at=utcnow() - timedelta(days=20))
-    )
+    step_id = _overdue_first_step(client, session)
     assert service.tick(session=session).fired == 2
     stale_read = service.repository.due_ready_steps(session)
     original_execute = session.execute

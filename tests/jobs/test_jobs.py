@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from tests.factories import login, make_org, principal_of
@@ -190,24 +190,31 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-def test_two_workers_and_a_tick_pay_each_of_1000_payments_once(
-    pg_database: str, tmp_path: Path
-) -> None:
-    engine = make_engine(pg_database)
+def _payments(url: str, prefix: str, count: int) -> Engine:
+    """``count`` payment jobs written and committed in one transaction; the engine to read."""
+    engine = make_engine(url)
     with Session(engine) as session:
-        for i in range(1000):
+        for i in range(count):
+            reference = f"{prefix}-{i}"
             service.defer(
                 session,
                 kind="payment",
-                key=f"payment:P-{i}",
-                payload={
-                    "reference": f"P-{i}",
-                    "amount_fen": 100 + i,
-                    "account": "6228",
-                    "applicant": "x",
-                },
+                key=f"payment:{reference}",
+                payload={"reference": reference, "amount_fen": 100 + i, "account": "6228"},
             )
         session.commit()
+    return engine
+
+
+def _statuses(session: Session) -> dict[str, int]:
+    rows = session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).tuples()
+    return dict(rows.all())
+
+
+def test_two_workers_and_a_tick_pay_each_of_1000_payments_once(
+    pg_database: str, tmp_path: Path
+) -> None:
+    engine = _payments(pg_database, "P", 1000)
     env = {**os.environ, "TONGBAN_DATABASE_URL": pg_database, "TONGBAN_DATA_DIR": str(tmp_path)}
     tongban = [sys.executable, "-m", "tongban.cli.main"]
     runners = [
@@ -233,9 +240,7 @@ def test_two_workers_and_a_tick_pay_each_of_1000_payments_once(
     assert len(references) == 1000
     assert len(set(references)) == 1000
     with Session(engine) as session:
-        statuses = dict(
-            session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all()
-        )
+        statuses = _statuses(session)
     assert statuses == {"done": 1000}
     engine.dispose()
 
@@ -243,21 +248,7 @@ def test_two_workers_and_a_tick_pay_each_of_1000_payments_once(
 def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(
     pg_database: str, tmp_path: Path
 ) -> None:
-    engine = make_engine(pg_database)
-    with Session(engine) as session:
-        for i in range(400):
-            service.defer(
-                session,
-                kind="payment",
-                key=f"payment:K-{i}",
-                payload={
-                    "reference": f"K-{i}",
-                    "amount_fen": 1,
-                    "account": "6228",
-                    "applicant": "x",
-                },
-            )
-        session.commit()
+    engine = _payments(pg_database, "K", 400)
     env = {
         **os.environ,
         "TONGBAN_DATABASE_URL": pg_database,
@@ -293,9 +284,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(
     references = bank.FileBank(ledger).references()
     assert sorted(references) == sorted(f"K-{i}" for i in range(400))
     with Session(engine) as session:
-        statuses = dict(
-            session.execute(text("SELECT status, count(*) FROM job GROUP BY status")).all()
-        )
+        statuses = _statuses(session)
     assert statuses == {"done": 400}
     engine.dispose()
 
