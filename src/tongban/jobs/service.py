@@ -34,7 +34,7 @@ from tongban.auth.models import Role
 from tongban.auth.principal import Principal
 from tongban.config import get_settings
 from tongban.db import session_factory, utcnow
-from tongban.errors import Conflict, NotFound, ValidationFailed
+from tongban.errors import Conflict, FieldError, NotFound, ValidationFailed
 from tongban.jobs import registry
 from tongban.jobs.models import Job, JobStatus, PeriodicRun
 from tongban.jobs.registry import JobRun
@@ -330,18 +330,13 @@ class JobFilter:
     def __post_init__(self) -> None:
         errors = []
         if self.status is not None and self.status not in {s.value for s in JobStatus}:
-            errors.append("status: one of " + ", ".join(s.value for s in JobStatus))
+            errors.append(FieldError("status", "one of " + ", ".join(s.value for s in JobStatus)))
         if not 1 <= self.limit <= 1000:
-            errors.append("limit: 1 to 1000")
+            errors.append(FieldError("limit", "1 to 1000"))
         if not 0 <= self.offset <= 10_000_000:
-            errors.append("offset: 0 to 10,000,000")
+            errors.append(FieldError("offset", "0 to 10,000,000"))
         if errors:
-            from tongban.errors import FieldError
-
-            raise ValidationFailed(
-                "bad job filter",
-                errors=[FieldError(e.split(":")[0], e.split(": ")[1]) for e in errors],
-            )
+            raise ValidationFailed("bad job filter", errors=errors, code="bad_job_filter")
 
 
 @dataclass(frozen=True)
