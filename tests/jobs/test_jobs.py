@@ -359,3 +359,48 @@ def test_an_escalation_reaches_the_departments_officers_by_notification(
         )
     ]
     assert "QX-1" in lines[0]["subject"]
+
+
+def test_the_operator_lists_and_retries_jobs_from_the_console(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ops.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    now = utcnow()
+    with Session(engine) as session:
+        for key, kind, status in (("k:dead", "payment", "dead"), ("k:odd", "mystery", "pending")):
+            session.execute(
+                insert(Job).values(
+                    kind=kind,
+                    key=key,
+                    payload={},
+                    status=status,
+                    attempts=8,
+                    max_attempts=8,
+                    run_after=now,
+                    created_at=now,
+                    last_error="BankDown: no answer",
+                )
+            )
+        session.commit()
+        dead_id = session.scalars(select(Job.id).where(Job.key == "k:dead")).one()
+        odd_id = session.scalars(select(Job.id).where(Job.key == "k:odd")).one()
+    env = {**os.environ, "TONGBAN_DATABASE_URL": url, "COLUMNS": "200"}
+    tongban = [sys.executable, "-m", "tongban.cli.main", "jobs"]
+    listed = subprocess.run([*tongban, "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "mystery (no handler)" in listed.stdout
+    assert "BankDown: no answer" in listed.stdout
+    refused = subprocess.run(
+        [*tongban, "retry", str(odd_id)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "only a dead job is retried" in refused.stderr
+    retried = subprocess.run(
+        [*tongban, "retry", str(dead_id)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert retried.returncode == 0, retried.stderr
+    with Session(engine) as session:
+        job = session.get(Job, dead_id)
+        assert job is not None
+        assert (job.status, job.max_attempts) == ("pending", 11)
+    engine.dispose()
