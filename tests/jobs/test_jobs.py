@@ -303,6 +303,7 @@ def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
     assert anonymous.headers["location"].startswith("/login")
     login(client, "officer.rsj")
     assert client.get("/admin/jobs").status_code == 403
+    assert 'href="/admin/jobs"' not in client.get("/catalog").text
     client.post("/logout", data={"csrf_token": ""})
     client.cookies.clear()
     csrf = login(client, "sysadmin")
@@ -311,6 +312,7 @@ def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
     assert "k:page" in page.text
     assert "refuses this recipient" in page.text
     assert "重新执行" in page.text
+    assert 'href="/admin/jobs"' in page.text  # in the sysadmin's menu
     done = client.post(
         f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf}, follow_redirects=False
     )
