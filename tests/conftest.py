@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ os.environ.setdefault("TONGBAN_DATA_DIR", tempfile.mkdtemp(prefix="tongban-test-
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from tongban.app import create_app
@@ -64,3 +65,26 @@ def client(session: Session) -> Iterator[TestClient]:
     app.dependency_overrides[db_session] = _db
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, migrated, dropped after it (tests whose
+    processes or threads commit for real); skipped when no PostgreSQL is named."""
+    url = os.environ.get("TONGBAN_TEST_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL runs when TONGBAN_TEST_DATABASE_URL names one")
+    name = f"tongban_jobs_{uuid.uuid4().hex[:8]}"
+    base = url.rsplit("/", 1)[0]
+    admin = make_engine(base + "/postgres")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = make_engine(f"{base}/{name}")
+        upgrade(engine)
+        engine.dispose()
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

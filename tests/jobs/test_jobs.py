@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -167,27 +166,6 @@ def test_the_file_bank_takes_each_reference_once_from_many_processes(tmp_path: P
 
 
 # ---------------------------------------------------------------- PostgreSQL, real processes
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    url = os.environ.get("TONGBAN_TEST_DATABASE_URL")
-    if not url or not url.startswith("postgresql"):
-        pytest.skip("PostgreSQL runs when TONGBAN_TEST_DATABASE_URL names one")
-    name = f"tongban_jobs_{uuid.uuid4().hex[:8]}"
-    base = url.rsplit("/", 1)[0]
-    admin = make_engine(base + "/postgres")
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        engine = make_engine(f"{base}/{name}")
-        upgrade(engine)
-        engine.dispose()
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _payments(url: str, prefix: str, count: int) -> Engine:

@@ -8,7 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.audit.models import AuditEvent
-from tongban.kit.hashchain import chain_hash
+from tongban.kit.hashchain import chain_hash, lock_chain
+
+#: name of the audit log's chain (its advisory-lock key on PostgreSQL)
+CHAIN = "audit"
 
 
 def record(
@@ -20,6 +23,7 @@ def record(
     object_key: str,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    lock_chain(session, CHAIN)
     prev = session.scalars(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).one_or_none()

@@ -14,7 +14,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["GENESIS", "canonical_json", "chain_hash", "verify_chain"]
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+__all__ = ["GENESIS", "canonical_json", "chain_hash", "lock_chain", "verify_chain"]
 
 GENESIS: Final = "0" * 64
 """Previous-hash value of the first row of a chain."""
@@ -65,3 +68,20 @@ def verify_chain(
             return index
         expected_prev = stored_hash
     return None
+
+
+def _chain_key(name: str) -> int:
+    """Signed 64-bit advisory-lock key of a chain's name (stable across processes)."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+def lock_chain(session: Session, name: str) -> None:
+    """Serialise appenders of the chain ``name`` until the transaction ends.
+
+    Call it before reading the chain's head.  On PostgreSQL this takes a transaction-scoped
+    advisory lock keyed by the chain's name, so two writers cannot read the same head and fork
+    the chain.  On SQLite every transaction begins IMMEDIATE (see :mod:`tongban.db`), so
+    writers are already serialised and nothing is done.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _chain_key(name)})
