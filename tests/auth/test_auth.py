@@ -146,3 +146,46 @@ def test_staff_list_follows_role_and_scope(client: TestClient, session: Session)
     login(client, "observer")
     # An observer is not a staff administrator: only themself.
     assert _staff(client) == {("observer", "observer")}
+
+
+def test_a_token_records_its_use_at_most_once_a_minute(
+    client: TestClient, session: Session
+) -> None:
+    """Twenty clients sharing a token serialised on its row: every request rewrote it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from tongban.auth.models import ApiToken
+    from tongban.db import utcnow
+
+    make_org(session)
+    csrf = login(client, "reform")
+    secret = client.post(
+        "/api/v1/tokens", json={"name": "etl"}, headers={"X-CSRF-Token": csrf}
+    ).json()["token"]
+    machine = TestClient(client.app)
+    auth = {"Authorization": f"Bearer {secret}"}
+    writes: list[str] = []
+
+    def count_writes(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKEN"):
+            writes.append(statement)
+
+    from sqlalchemy import event
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count_writes)
+    try:
+        assert machine.get("/api/v1/me", headers=auth).status_code == 200
+        assert machine.get("/api/v1/me", headers=auth).status_code == 200
+        assert len(writes) == 1  # the first use is recorded, the second within a minute is not
+        session.execute(update(ApiToken).values(last_used_at=utcnow() - timedelta(minutes=2)))
+        writes.clear()
+        assert machine.get("/api/v1/me", headers=auth).status_code == 200
+        assert len(writes) == 1
+    finally:
+        event.remove(bind, "before_cursor_execute", count_writes)
+    used = session.scalars(select(ApiToken.last_used_at)).one()
+    assert used is not None
+    assert used > utcnow() - timedelta(minutes=1)

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from tongban.audit import service as audit
@@ -145,8 +145,35 @@ def resolve_token(*, session: Session, secret: str) -> Principal | None:
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         return None
-    token.last_used_at = utcnow()
+    _touch_token(session, token)
     return load_principal(session, user, via_token=True)
+
+
+#: ``last_used_at`` is written at most this often, so clients sharing a token do not
+#: serialise on its row
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _touch_token(session: Session, token: ApiToken) -> None:
+    """Record the token's use when the last record is older than :data:`TOUCH_EVERY`.
+
+    The token row is already loaded, so the check costs no read; the write is a conditional
+    ``UPDATE`` (a concurrent request that already wrote it makes this one a no-op).
+    """
+    now = utcnow()
+    cutoff = now - TOUCH_EVERY
+    if token.last_used_at is not None and token.last_used_at >= cutoff:
+        return
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(token, ["last_used_at"])
 
 
 def list_tokens(*, session: Session, principal: Principal) -> list[ApiToken]:
