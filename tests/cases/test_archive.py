@@ -330,3 +330,31 @@ def test_a_file_stored_again_is_young_again_and_survives_the_sweep(uploads: Path
     assert swept.removed == []
     assert swept.too_young == 1
     assert storage.path_for(digest).read_bytes() == b"sent twice"
+
+
+def test_the_api_refuses_a_rejection_without_a_reason(client: TestClient, world: Session) -> None:
+    """The page asked for a reason; the API took a rejection without one."""
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf)
+    steps = {s["code"]: s for s in client.get(f"/api/v1/cases/{number}").json()["steps"]}
+    first = steps[f"{ITEM}#S1"]
+    done = client.post(
+        f"/api/v1/steps/{first['id']}/complete",
+        json={"lock_version": first["lock_version"], "outcome": {}},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert done.status_code == 204, done.text
+    review = {s["code"]: s for s in client.get(f"/api/v1/cases/{number}").json()["steps"]}[
+        f"{ITEM}#S2"
+    ]
+    for outcome in ({"decision": "reject"}, {"decision": "reject", "reason": "  "}):
+        refused = client.post(
+            f"/api/v1/steps/{review['id']}/complete",
+            json={"lock_version": review["lock_version"], "outcome": outcome},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "reason_required"
+        assert refused.json()["errors"][0]["loc"] == "outcome.reason"
+    case = client.get(f"/api/v1/cases/{number}").json()
+    assert case["status"] == "in_progress"

@@ -853,6 +853,13 @@ def complete_step(
             "decision is approve or reject",
             errors=[FieldError("outcome.decision", "approve or reject")],
         )
+    if result.get("decision") == "reject" and len(str(result.get("reason", "")).strip()) < 2:
+        # The applicant reads the reason and may appeal against it: the law asks for one.
+        raise ValidationFailed(
+            "a rejection needs its reason",
+            errors=[FieldError("outcome.reason", "Give the reason for the rejection.")],
+            code="reason_required",
+        )
     finished = _finish_loaded(
         cursor,
         sql,
