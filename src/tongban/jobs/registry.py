@@ -26,6 +26,7 @@ class JobRun:
     key: str
     payload: dict[str, Any]
     attempt: int
+    max_attempts: int
 
 
 #: A handler does its effect outside the database first (idempotently, by ``run.key``), then

@@ -173,7 +173,7 @@ def claim(
             claimed_by=worker,
             claimed_until=now + _lease(),
         )
-        .returning(Job.id, Job.kind, Job.key, Job.payload, Job.attempts)
+        .returning(Job.id, Job.kind, Job.key, Job.payload, Job.attempts, Job.max_attempts)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted((JobRun(*row) for row in rows), key=lambda run: run.id)
@@ -243,8 +243,7 @@ def _run_claimed(run: JobRun, worker: str, scope: Scope) -> RunReport:
 
 
 def _record_failure(session: Session, run: JobRun, worker: str, exc: Exception) -> bool:
-    max_attempts = session.scalar(select(Job.max_attempts).where(Job.id == run.id)) or 1
-    dead = isinstance(exc, Permanent) or run.attempt >= max_attempts
+    dead = isinstance(exc, Permanent) or run.attempt >= run.max_attempts
     text = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
     now = utcnow()
     run_after = now + backoff(run.attempt)
