@@ -867,7 +867,7 @@ def _raised_messages(paths: list[Path]) -> list[str | None]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
-            if node.func.id == "_insert_once" and len(node.args) == 3:
+            if node.func.id == "insert_once" and len(node.args) == 4:
                 first = node.args[2]
             elif node.func.id in ERRORS and node.args:
                 first = node.args[0]
@@ -890,6 +890,7 @@ def test_cases_po_translates_every_message_of_the_case_pages() -> None:
 
     from tongban.cases import pages
     from tongban.cases.pages import case, common
+    from tongban.cases.service import access
     from tongban.web.i18n import LOCALE_DIR
 
     wanted: set[str] = set()
@@ -908,11 +909,13 @@ def test_cases_po_translates_every_message_of_the_case_pages() -> None:
     wanted |= {said for _needle, said in common._PLAIN}
     # Every refusal the engine and the pages raise is a message id (its variable parts in
     # params), so that the pages can say it in Chinese.
-    sources = [Path(pages.__file__).resolve().parents[1] / f for f in ("service.py", "archive.py")]
+    cases_dir = Path(pages.__file__).resolve().parents[1]
+    sources = [cases_dir / "archive.py", *sorted((cases_dir / "service").glob("*.py"))]
     sources += sorted(Path(pages.__file__).resolve().parent.glob("*.py"))
     raised = _raised_messages(sources)
     assert [m for m in raised if m is None] == [], "a message built with an f-string"
     wanted |= {m for m in raised if m}
+    wanted |= set(access._WRONG_KIND.values())  # raised through the funnel's table
     with (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "cases.po").open("rb") as handle:
         catalog = read_po(handle, locale="zh_CN")
     translated: dict[str, list[str]] = {}

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from tests.factories import ELEMENTS, item, login, make_org
-from tongban.cases import service, storage
+from tongban.cases import repository, service, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Suspension, Upload
 from tongban.config import get_settings
 from tongban.db import utcnow
@@ -653,7 +653,7 @@ def test_a_tick_that_lost_the_race_to_another_skips_the_level_without_crashing(
     tries to fire the same levels. It used to crash with an IntegrityError and skip delivery."""
     step_id = _overdue_first_step(client, session)
     assert service.tick(session=session).fired == 2
-    stale_read = service.repository.due_ready_steps(session)
+    stale_read = repository.due_ready_steps(session)
     original_execute = session.execute
 
     def stale_fired(statement: Any, *args: Any, **kwargs: Any) -> Any:

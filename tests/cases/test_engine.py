@@ -22,6 +22,7 @@ from tongban.bundles.schemas import BundleDocument
 from tongban.cases import events, service, statements
 from tongban.cases.models import Case, CaseEvent, CaseStep
 from tongban.cases.schemas import ApplicationIn
+from tongban.cases.service import engine
 from tongban.catalog import service as catalog_service
 from tongban.catalog.schemas import CatalogDocument
 from tongban.db import make_engine, utcnow
@@ -237,10 +238,10 @@ def test_a_successor_read_stale_is_released_by_its_row(
     world.flush()
     cursor, sql = statements.hot(world)
     now = utcnow()
-    became_ready = service._release(
+    became_ready = engine.release(
         cursor,
         sql,
-        service.Successor(join.id, join.limit_days, seen[1], seen[0], join.kind),
+        engine.Successor(join.id, join.limit_days, seen[1], seen[0], join.kind),
         now,
         workdays.local_date(now),
     )

@@ -123,34 +123,31 @@ class Problem:
         return {409: "conflict", 403: "denied"}.get(self.status, "invalid")
 
 
-def _may(session: Session, who: Principal, step: CaseStep, roles: tuple[Role, ...]) -> bool:
-    """Whether the engine would let this person act on the step with one of these roles."""
-    return service.may_act(session, who, step, roles)
-
-
 def _step_actions(
     session: Session, who: Principal, case: Case, step: CaseStep, has_back: bool
 ) -> list[str]:
+    """The actions this person may take on the step: the funnel's own rule
+    (``service.may_act``), so a button is shown exactly when the action would be allowed."""
     if case.status != CaseStatus.IN_PROGRESS.value or step.status != StepStatus.READY.value:
         return []
-    roles = service.ROLES_BY_KIND.get(step.kind) or (Role.OFFICER,)
+
+    def may(action: str) -> bool:
+        return service.may_act(session, who, step, action)
+
     actions: list[str] = []
-    may_act = _may(session, who, step, roles)
-    if step.kind not in service.SPECIAL_KINDS and may_act:
+    if step.kind not in service.SPECIAL_KINDS and may("complete"):
         actions.append("complete")
-    if step.kind == "payment" and _may(session, who, step, (Role.OFFICER,)):
+    if may("pay"):
         actions.append("pay")
     if step.kind == "e_signature":
         actions.append("sign")
     if step.kind == "collective_decision":
         actions.append("decide")
-    if step.kind != "automatic_check" and may_act:
+    if step.kind != "automatic_check" and may("return"):
         if has_back:
             actions.append("return")
         actions.append("correction")
-    if step.kind != "automatic_check" and _may(
-        session, who, step, (Role.OFFICER, Role.TOWNSHIP_WORKER)
-    ):
+    if step.kind != "automatic_check" and may("delegate"):
         actions.append("delegate")
     return actions
 

@@ -28,7 +28,6 @@ from tongban.cases.pages.case import (
     Problem,
     _case_and_step,
     _check_lock,
-    _may,
     _run,
 )
 from tongban.cases.pages.common import (
@@ -101,7 +100,7 @@ def _decision_context(
         )
     )
     is_open = case.status == CaseStatus.IN_PROGRESS.value and step.status == "ready"
-    is_member = _may(session, who, step, (Role.COMMITTEE_MEMBER,))
+    is_member = service.may_act(session, who, step, "vote")
     mine = next((v for v in cast if v.user_id == who.user_id), None)
     blockers: list[str] = []
     if len(cast) < needed:
@@ -125,7 +124,7 @@ def _decision_context(
         "is_open": is_open,
         "may_vote": is_open and is_member and mine is None,
         "my_vote": mine.choice if mine else "",
-        "may_upload": is_open and (is_member or _may(session, who, step, (Role.OFFICER,))),
+        "may_upload": is_open and service.may_act(session, who, step, "attach_minutes"),
         "may_close": is_open and is_member,
         "blockers": blockers,
         "due": due_of(
@@ -224,7 +223,7 @@ def minutes_action(
                 "not a PDF",
                 errors=[FieldError("file", message or "The minutes must be a PDF file.")],
             )
-        if not _may(session, who, step, (Role.COMMITTEE_MEMBER, Role.OFFICER)):
+        if not service.may_act(session, who, step, "attach_minutes"):
             raise PermissionDenied("only the committee attaches its minutes")
         service.upload(
             session=session,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.auth.access import require_principal
-from tongban.auth.models import Role, User
+from tongban.auth.models import User
 from tongban.auth.principal import Principal
 from tongban.cases import service, views
 from tongban.cases.models import (
@@ -26,7 +26,6 @@ from tongban.cases.pages.case import (
     Problem,
     _case_and_step,
     _check_lock,
-    _may,
     _run,
 )
 from tongban.cases.pages.common import (
@@ -96,11 +95,11 @@ def _sign_context(
         "applicant": is_open
         and "applicant" not in parties_done
         and not signed_by_me
-        and _may(session, who, step, (Role.FRONT_DESK, Role.OFFICER)),
+        and service.may_act(session, who, step, "sign_applicant"),
         "department": is_open
         and "department" not in parties_done
         and not signed_by_me
-        and _may(session, who, step, (Role.OFFICER,)),
+        and service.may_act(session, who, step, "sign_department"),
     }
     departments, by_id = _department_names(session)
     out = views.step_out(step, case.number, views._names(session))

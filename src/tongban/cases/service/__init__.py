@@ -1,0 +1,86 @@
+"""The case engine: one application fans out to every department's steps along the item's or
+the bundle's graph; steps become ready when their inputs are done; legal clocks run in working
+days; every change appends to the case's hash-chained event log; who was responsible and who
+acted is recorded, and a difference is a duty shift (甩锅) shown to everyone.
+
+One module per concern; this facade is what callers import (``from tongban.cases import
+service``):
+
+- :mod:`.access` — the funnels: who may see a case, who may act on a step, on whose behalf;
+- :mod:`.intake` — an application becomes a case and its steps;
+- :mod:`.engine` — the step engine and its hot path, automatic checks;
+- :mod:`.interrupts` — returns, corrections and suspensions, delegation;
+- :mod:`.decisions` — committee votes, e-signatures, payments;
+- :mod:`.uploads` — files;
+- :mod:`.reading` — a case by number, the workbench, the applicant's status;
+- :mod:`.clocks` — the escalation ladder;
+- :mod:`.integrity` — the event log's checks.
+
+Transactions belong to the edge: every function here flushes, none commits. Side effects
+(payments, notifications) are jobs deferred in the same transaction (``tongban.jobs``).
+"""
+
+from tongban.cases.service.access import (
+    ROLES_BY_KIND,
+    SPECIAL_KINDS,
+    STAFF_ROLES,
+    WINDOW_KINDS,
+    StepAccess,
+    access_case_by_number,
+    access_step_by_id,
+    may_act,
+    visible_steps,
+)
+from tongban.cases.service.clocks import TickReport, tick
+from tongban.cases.service.decisions import (
+    agreement_text,
+    close_decision,
+    committee_size,
+    pay,
+    payment_direction,
+    quorum,
+    sign,
+    vote,
+)
+from tongban.cases.service.engine import complete_step
+from tongban.cases.service.intake import submit_application
+from tongban.cases.service.integrity import verify_all
+from tongban.cases.service.interrupts import delegate, request_correction, resume, return_step
+from tongban.cases.service.reading import get_case_row, public_status, workbench
+from tongban.cases.service.uploads import MAX_UPLOAD, Attachment, check_attachment, upload
+
+__all__ = [
+    "MAX_UPLOAD",
+    "ROLES_BY_KIND",
+    "SPECIAL_KINDS",
+    "STAFF_ROLES",
+    "WINDOW_KINDS",
+    "Attachment",
+    "StepAccess",
+    "TickReport",
+    "access_case_by_number",
+    "access_step_by_id",
+    "agreement_text",
+    "check_attachment",
+    "close_decision",
+    "committee_size",
+    "complete_step",
+    "delegate",
+    "get_case_row",
+    "may_act",
+    "pay",
+    "payment_direction",
+    "public_status",
+    "quorum",
+    "request_correction",
+    "resume",
+    "return_step",
+    "sign",
+    "submit_application",
+    "tick",
+    "upload",
+    "verify_all",
+    "visible_steps",
+    "vote",
+    "workbench",
+]
