@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tongban.catalog.schemas import ItemIn
+from tongban.org import units
 
 MERGED_STEP_KINDS = {"acceptance": "single_window_acceptance", "delivery": "single_delivery"}
 
@@ -360,11 +361,7 @@ def compose(
             if s.kind.value in MERGED_STEP_KINDS:
                 merged[s.kind.value].append((code, s))
                 continue
-            lane = (
-                item.department
-                if s.responsible in {"township", "village", "applicant"}
-                else s.responsible
-            )
+            lane = units.lane_of(s.responsible, item.department)
             steps.append(
                 ComposedStep(
                     f"{code}#{s.code}",

@@ -33,6 +33,7 @@ from tongban.catalog import service as catalog_service
 from tongban.catalog.io import CpsvEvent
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.org import units
 from tongban.org.models import Department, Jurisdiction
 
 EDITORS = (Role.REFORM_OFFICE,)
@@ -414,12 +415,7 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                     )
                 )
         for j, step in enumerate(item.steps):
-            if step.responsible not in departments and step.responsible not in {
-                "township",
-                "village",
-                "county",
-                "applicant",
-            }:
+            if step.responsible not in departments and not units.is_level(step.responsible):
                 issues.append(
                     LintIssue(
                         "no_responsible_unit",
