@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -23,6 +23,7 @@ from tongban.cases.models import (
     Suspension,
 )
 from tongban.cases.rules import rule_for
+from tongban.cases.service import notices
 from tongban.cases.service.access import (
     ACTIONS,
     SPECIAL_KINDS,
@@ -155,6 +156,7 @@ class Finished(NamedTuple):
     touched: list[int]
     checks: list[int]  # automatic checks that became ready: they run next
     closed: bool
+    notices: tuple[tuple[str, str], ...] = ()  # (event, detail) the applicant is told of
 
 
 def finish_loaded(
@@ -237,7 +239,14 @@ def finish_loaded(
         chain.add(status.value, actor_id=actor_id, at=now, data=data)
     chain.write(cursor, sql)
     touched = [step.id, *(s.id for s in loaded.successors)]
-    return Finished(touched, checks, closing is not None)
+    notices: list[tuple[str, str]] = []
+    if step.kind == "acceptance":
+        notices.append(("accepted", ""))
+    if closing is not None:
+        status, data = closing
+        decided = "rejected" if status is CaseStatus.REJECTED else "approved"
+        notices.append((decided, str(data.get("reason", ""))))
+    return Finished(touched, checks, closing is not None, tuple(notices))
 
 
 def after_finish(session: Session, case_id: int, finished: Finished) -> None:
@@ -250,6 +259,11 @@ def after_finish(session: Session, case_id: int, finished: Finished) -> None:
                 loaded = state.obj()
                 if loaded is not None:
                     session.expire(loaded)
+    if finished.notices:
+        case = session.get(Case, case_id)
+        assert case is not None
+        for event, detail in finished.notices:
+            notices.tell_applicant(session, case, event, detail=detail)
     for step_id in finished.checks:
         check, case = session.get(CaseStep, step_id), session.get(Case, case_id)
         assert check is not None
@@ -359,7 +373,7 @@ def complete_step(
         outcome=result,
         action="step_done",
     )
-    if session is not None or finished.checks:
+    if session is not None or finished.checks or finished.notices:
         with orm_session(session, connection) as orm:
             after_finish(orm, case.id, finished)
 
@@ -436,3 +450,8 @@ def suspend(
         step_id=step_id,
         data={"reason": kind, "note": note},
     )
+    if kind == "correction":
+        seq = session.scalar(
+            select(func.count()).select_from(Suspension).where(Suspension.case_id == case.id)
+        )
+        notices.tell_applicant(session, case, "corrections", detail=note, seq=seq or 0)
