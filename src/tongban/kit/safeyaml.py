@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 import yaml
+from pydantic import ValidationError
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
@@ -80,6 +81,18 @@ class YamlDocument:
             else:
                 break
         return line
+
+    def field_errors(self, exc: ValidationError, name: str) -> list[FieldError]:
+        """Pydantic's errors about this data, each located ``<name>: a.0.b (line L)``
+        (``<name>`` alone when the whole document is at fault)."""
+        out: list[FieldError] = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            path = ".".join(str(step) for step in loc)
+            line = self.line_of(loc)
+            where = f"{name}: {path}" if path else name
+            out.append(FieldError(f"{where} (line {line})" if line else where, error["msg"]))
+        return out
 
 
 def too_big_message(max_bytes: int) -> str:
