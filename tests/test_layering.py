@@ -5,6 +5,7 @@
 - The web layer is the edge: only ``tongban/web/``, the page modules (``*/pages.py``,
   ``*/pages/``), the JSON routes (``*/api.py``) and the app factory import ``tongban.web``;
   services, repositories, file formats and the CLI do not.
+- ``tongban.kit`` and ``tongban.errors`` import no domain.
 """
 
 from __future__ import annotations
@@ -81,3 +82,15 @@ def test_the_check_sees_lazy_and_relative_imports() -> None:
     source = "def f():\n    from tongban.bundles import service\n    from ..cases import api\n"
     found = _imports_of(source, "tongban.catalog")
     assert {"tongban.bundles.service", "tongban.cases.api"} <= found
+
+
+def test_the_kit_imports_no_domain() -> None:
+    """``tongban.kit`` and ``tongban.errors`` are the floor: they import only each other."""
+    floor = [*_modules(SRC / "kit"), SRC / "errors.py"]
+    offenders = [
+        f"{path.relative_to(SRC)}: {name}"
+        for path in floor
+        for name in sorted(_imported(path))
+        if name.startswith("tongban.") and not name.startswith(("tongban.kit", "tongban.errors"))
+    ]
+    assert offenders == []
