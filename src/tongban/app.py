@@ -26,6 +26,7 @@ from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.config import get_settings
 from tongban.errors import AppError, NotAuthenticated, database_unavailable
+from tongban.exports import api as exports_api
 from tongban.jobs import pages as jobs_pages
 from tongban.jobs.runner import Sweeper
 from tongban.org import api as org_api
@@ -116,7 +117,7 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, org_api, catalog_api, bundles_api, cases_api):
+    for module in (auth_api, org_api, catalog_api, exports_api, bundles_api, cases_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for page_module in (
         web_pages,

@@ -230,3 +230,24 @@ def test_bpmn_has_a_lane_per_department_and_parallel_gateways(
     }
     assert nodes <= shapes
     assert flows == edges
+
+
+def test_cpsv_export_names_published_bundles_as_events(
+    client: TestClient, session: Session
+) -> None:
+    """The catalogue's CPSV-AP export (assembled in tongban.exports, above both domains) keeps
+    its URL and groups each member service under its bundle's event."""
+    _world(session)  # imports the bundle published
+    response = client.get("/api/v1/catalog/export", params={"format": "cpsv-jsonld"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    graph = response.json()["@graph"]
+    (event,) = [n for n in graph if n["@type"] == "cv:BusinessEvent"]
+    assert event["dct:identifier"] == "build"
+    grouped = {
+        n["dct:identifier"]
+        for n in graph
+        if n["@type"] == "cpsv:PublicService"
+        and {"@id": event["@id"]} in n.get("cv:isGroupedBy", [])
+    }
+    assert grouped == {"QX-ZJJ-1", "QX-RSJ-1", "QX-GAJ-1"}

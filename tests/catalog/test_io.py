@@ -15,9 +15,7 @@ import yaml
 
 import tongban
 from tongban.catalog.io import (
-    _HAVE_LIBYAML,
     CpsvEvent,
-    _yaml_raw,
     dump_xlsx,
     dump_yaml,
     parse_catalog,
@@ -28,8 +26,10 @@ from tongban.catalog.io import (
     write_xlsx,
     write_yaml,
 )
+from tongban.catalog.io.yamlfmt import _yaml_raw
 from tongban.catalog.schemas import CatalogDocument
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.safeyaml import HAVE_LIBYAML as _HAVE_LIBYAML
 
 MARKUP = "<script>alert(1)</script>"
 DEMO_CATALOG = Path(tongban.__file__).parent / "demo" / "data" / "catalog.yaml"

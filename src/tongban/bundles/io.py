@@ -5,35 +5,30 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Final
 
-import yaml
 from pydantic import ValidationError
 
 from tongban.bundles.compose import Ledger
 from tongban.bundles.schemas import BundleDocument
-from tongban.errors import FieldError, ValidationFailed
+from tongban.errors import ValidationFailed
+from tongban.kit.safeyaml import read_yaml
 
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES: Final = 5 * 1024 * 1024
 
 
 def read_bundles(path: Path) -> BundleDocument:
+    """The validated document, read through the hardened loader (``tongban.kit.safeyaml``):
+    duplicate keys, aliases and oversized files are refused (``YamlRefused``) with the line they
+    are on; otherwise ``ValidationFailed`` lists every problem with its line."""
+    path = Path(path)
+    loaded = read_yaml(path, max_bytes=MAX_BYTES, what="bundle file")
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ValidationFailed(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MB")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValidationFailed(f"{path.name}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(f"{path.name}: not valid YAML: {exc}") from None
-    try:
-        return BundleDocument.model_validate(data)
+        return BundleDocument.model_validate(loaded.data)
     except ValidationError as exc:
         raise ValidationFailed(
             f"{path.name}: bundle document is invalid",
-            errors=[
-                FieldError(f"{path.name}: " + ".".join(str(p) for p in e["loc"]), e["msg"])
-                for e in exc.errors()
-            ],
+            errors=loaded.field_errors(exc, path.name),
         ) from None
 
 

@@ -1,16 +1,15 @@
-"""JSON routes of the catalogue: search, read, draft, publish, retire, import, export."""
+"""JSON routes of the catalogue: search, read, draft, publish, retire, import (the export,
+which names bundles, is ``tongban.exports.api``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from tongban.auth.access import require_principal
-from tongban.bundles import service as bundle_service
-from tongban.catalog import io, service
+from tongban.catalog import service
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import CatalogDocument, ItemIn
 from tongban.errors import ValidationFailed
@@ -214,25 +213,6 @@ def import_catalog(
         status_changes=report.status_changes,
         unchanged=report.unchanged,
     )
-
-
-@router.get("/catalog/export")
-def export_catalog(
-    session: DbSession,
-    principal: CurrentPrincipal,
-    format: Literal["json", "yaml", "cpsv-jsonld"] = "json",
-) -> Response:
-    document = service.export_catalog(session=session, principal=principal)
-    if format == "yaml":
-        return PlainTextResponse(io.dump_yaml(document), media_type="application/yaml")
-    if format == "cpsv-jsonld":
-        names = service.department_names(session=session)
-        events = bundle_service.cpsv_events(session=session)
-        return JSONResponse(
-            io.to_cpsv_jsonld(document, departments=names, events=events),
-            media_type="application/ld+json",
-        )
-    return JSONResponse(document.model_dump(mode="json"))
 
 
 @router.get("/elements", response_model=list[ElementOut])

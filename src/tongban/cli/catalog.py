@@ -9,11 +9,11 @@ from pathlib import Path
 
 import typer
 
-from tongban.bundles import service as bundle_service
 from tongban.catalog import io, service
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
 from tongban.errors import AppError, FieldError
+from tongban.exports.cpsv import catalog_jsonld
 
 app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
 
@@ -88,23 +88,18 @@ def export(
     """Export the latest version of every item."""
     with command_session() as session:
         document = service.export_catalog(session=session, principal=None, as_system=True)
-        names = service.department_names(session=session)
-        events = bundle_service.cpsv_events(session=session)
+        jsonld = (
+            catalog_jsonld(session=session, document=document)
+            if format is ExportFormat.CPSV_JSONLD
+            else None
+        )
     if format is ExportFormat.XLSX:
         if output is None:
             err_console.print("error: --output is required for xlsx")
             raise typer.Exit(2)
         io.write_xlsx(document, output)
-    elif format is ExportFormat.CPSV_JSONLD:
-        text = (
-            json.dumps(
-                io.to_cpsv_jsonld(document, departments=names, events=events),
-                ensure_ascii=False,
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
-        )
+    elif jsonld is not None:
+        text = json.dumps(jsonld, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         _write_text(text, output)
     else:
         _write_text(io.dump_yaml(document), output)

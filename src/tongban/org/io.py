@@ -1,24 +1,31 @@
-"""Reading the organisation document from a YAML file."""
+"""Reading the organisation document from a YAML file, through the hardened loader
+(``tongban.kit.safeyaml``): duplicate keys, aliases and oversized files are refused with the
+line they are on, and validation errors name the line too."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
-import yaml
 from pydantic import ValidationError
 
 from tongban.errors import ValidationFailed
+from tongban.kit.safeyaml import read_yaml
 from tongban.org.schemas import OrgDocument
+
+#: an organisation file lists every department and member of staff; far below this
+MAX_BYTES: Final = 5 * 1024 * 1024
 
 
 def read_org(path: Path) -> OrgDocument:
+    """The validated document; ``ValidationFailed`` (``YamlRefused`` when the YAML itself is
+    refused) listing every problem otherwise."""
+    path = Path(path)
+    loaded = read_yaml(path, max_bytes=MAX_BYTES, what="organisation file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValidationFailed(f"{path}: cannot read: {exc}") from None
-    try:
-        return OrgDocument.model_validate(data)
+        return OrgDocument.model_validate(loaded.data)
     except ValidationError as exc:
-        raise ValidationFailed.of(
-            f"{path}: organisation document is invalid", exc, root="", prefix=f"{path.name}: "
+        raise ValidationFailed(
+            f"{path}: organisation document is invalid",
+            errors=loaded.field_errors(exc, path.name),
         ) from None

@@ -1,0 +1,554 @@
+"""The catalogue as an XLSX workbook.
+
+The sheets are ``elements``, ``items`` and one per list of an item (``co_handlers``,
+``legal_basis``, ``conditions``, ``materials``, ``form``, ``steps``, ``fees``, ``channels``,
+``outputs``) keyed by ``item`` (implementation code) and ``position``; list cells hold
+``|``-separated values. Writing refuses what a cell cannot hold losslessly and is deterministic
+(fixed ZIP timestamps and document properties). Reading checks the ZIP directory (size, member
+count) before openpyxl opens the workbook read-only, values only.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from tongban.catalog.io.document import Loc, _Loaded, _no_place, _path_text
+from tongban.catalog.schemas import CatalogDocument
+from tongban.errors import FieldError, ValidationFailed
+
+MAX_XLSX_UNCOMPRESSED: Final = 200 * 1024 * 1024
+MAX_XLSX_MEMBERS: Final = 1000
+
+# Column kinds: "str", "int", "bool", "list" ("|"-separated values).
+_Columns = tuple[tuple[str, str], ...]
+
+_ELEMENT_COLUMNS: _Columns = (
+    ("code", "str"),
+    ("name_zh", "str"),
+    ("name_en", "str"),
+    ("type", "str"),
+    ("format", "str"),
+    ("max_length", "int"),
+    ("allowed_values", "list"),
+    ("validator", "str"),
+    ("source_department", "str"),
+    ("description", "str"),
+)
+_ITEM_COLUMNS: _Columns = (
+    ("implementation_code", "str"),
+    ("basic_code", "str"),
+    ("parent", "str"),
+    ("status", "str"),
+    ("name_zh", "str"),
+    ("name_en", "str"),
+    ("type", "str"),
+    ("department", "str"),
+    ("description", "str"),
+    ("time_limit_legal", "int"),
+    ("time_limit_promised", "int"),
+    ("visits", "int"),
+)
+_TIME_LIMIT_COLUMNS: Final = {"time_limit_legal": "legal", "time_limit_promised": "promised"}
+
+# sheet -> (ItemIn field, columns after "item" and "position", column of a list of plain values)
+_CHILD_SHEETS: Final[dict[str, tuple[str, _Columns, str | None]]] = {
+    "co_handlers": ("co_handlers", (("department", "str"),), "department"),
+    "legal_basis": ("legal_basis", (("law", "str"), ("article", "str"), ("text", "str")), None),
+    "conditions": ("conditions", (("zh", "str"), ("en", "str")), None),
+    "materials": (
+        "materials",
+        (
+            ("code", "str"),
+            ("name_zh", "str"),
+            ("name_en", "str"),
+            ("necessity", "str"),
+            ("format", "str"),
+            ("copies", "int"),
+            ("source", "str"),
+            ("source_ref", "str"),
+            ("elements", "list"),
+        ),
+        None,
+    ),
+    "form": (
+        "form",
+        (
+            ("code", "str"),
+            ("label_zh", "str"),
+            ("label_en", "str"),
+            ("element", "str"),
+            ("required", "bool"),
+        ),
+        None,
+    ),
+    "steps": (
+        "steps",
+        (
+            ("code", "str"),
+            ("kind", "str"),
+            ("name_zh", "str"),
+            ("name_en", "str"),
+            ("responsible", "str"),
+            ("limit_days", "int"),
+        ),
+        None,
+    ),
+    "fees": (
+        "fees",
+        (("name_zh", "str"), ("name_en", "str"), ("amount_fen", "int"), ("basis", "str")),
+        None,
+    ),
+    "channels": ("channels", (("channel", "str"),), "channel"),
+    "outputs": (
+        "outputs",
+        (
+            ("code", "str"),
+            ("name_zh", "str"),
+            ("name_en", "str"),
+            ("kind", "str"),
+            ("e_licence", "bool"),
+            ("elements", "list"),
+        ),
+        None,
+    ),
+}
+_CHILD_KEY_COLUMNS: _Columns = (("item", "str"), ("position", "int"))
+
+
+def _sheet_columns(sheet: str) -> _Columns:
+    if sheet == "elements":
+        return _ELEMENT_COLUMNS
+    if sheet == "items":
+        return _ITEM_COLUMNS
+    return _CHILD_KEY_COLUMNS + _CHILD_SHEETS[sheet][1]
+
+
+SHEETS: Final = ("elements", "items", *_CHILD_SHEETS)
+LIST_SEPARATOR: Final = "|"
+_FIXED_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+_FIXED_CORE_XML: Final = (
+    b"<?xml version='1.0' encoding='UTF-8'?>\n"
+    b'<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+    b'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    b'xmlns:dcterms="http://purl.org/dc/terms/" '
+    b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    b"<dc:creator>tongban</dc:creator>"
+    b'<dcterms:created xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:created>'
+    b'<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified>'
+    b"</cp:coreProperties>"
+)
+# XML cannot hold these; openpyxl refuses them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# OOXML's own escape syntax: openpyxl leaves "_xHHHH_" alone when reading but strips "x005F_",
+# and Excel decodes both, so such text could not round-trip. Carriage returns, which XML turns
+# into plain line feeds, are written as "_x000D_" (what Excel does) and decoded on reading.
+_OOXML_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_|x005F_", re.IGNORECASE)
+_CR_ESCAPE: Final = "_x000D_"
+_EXCEL_MAX_INT: Final = 10**15 - 1  # Excel keeps 15 significant digits
+
+
+class _Omit:
+    """An empty cell: the field keeps its model default."""
+
+
+_OMIT: Final = _Omit()
+
+
+def _xlsx_text(value: str) -> str:
+    return value.replace("\r", _CR_ESCAPE)
+
+
+def _cell_problem(value: Any, kind: str) -> str | None:
+    if kind == "int" and isinstance(value, int) and abs(value) > _EXCEL_MAX_INT:
+        return f"{value} has more digits than a spreadsheet number keeps (15)"
+    if kind == "list":
+        for part in value:
+            if part == "" or LIST_SEPARATOR in part:
+                return (
+                    f"value {part!r} cannot be stored in a '{LIST_SEPARATOR}'-separated "
+                    f"spreadsheet cell (it is empty or contains '{LIST_SEPARATOR}')"
+                )
+            problem = _text_problem(part)
+            if problem:
+                return problem
+    if kind == "str" and isinstance(value, str):
+        return _text_problem(value)
+    return None
+
+
+def _text_problem(value: str) -> str | None:
+    bad = _XML_ILLEGAL.search(value)
+    if bad:
+        return f"control character U+{ord(bad.group()):04X} cannot be stored in a spreadsheet"
+    esc = _OOXML_ESCAPE.search(value)
+    if esc:
+        return f"text {esc.group()!r} is spreadsheet escape syntax and cannot be stored as is"
+    return None
+
+
+def _cell_value(value: Any, kind: str) -> Any:
+    if value is None or value == "" or value == []:
+        return None
+    if kind == "list":
+        return _xlsx_text(LIST_SEPARATOR.join(value))
+    if isinstance(value, str):
+        return _xlsx_text(value)
+    return value
+
+
+def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[FieldError]]:
+    """The cell values of every sheet (header row first), and what cannot be written."""
+    plain = doc.model_dump(mode="json")
+    sheets: dict[str, list[list[Any]]] = {
+        sheet: [[name for name, _ in _sheet_columns(sheet)]] for sheet in SHEETS
+    }
+    errors: list[FieldError] = []
+
+    def cell(value: Any, kind: str, loc: Loc) -> Any:
+        problem = _cell_problem(value, kind)
+        if problem:
+            errors.append(FieldError(_path_text(loc, plain), problem))
+        return _cell_value(value, kind)
+
+    for i, element in enumerate(plain["elements"]):
+        sheets["elements"].append(
+            [cell(element[col], kind, ("elements", i, col)) for col, kind in _ELEMENT_COLUMNS]
+        )
+    for i, item in enumerate(plain["items"]):
+        row: list[Any] = []
+        for col, kind in _ITEM_COLUMNS:
+            if col in _TIME_LIMIT_COLUMNS:
+                key = _TIME_LIMIT_COLUMNS[col]
+                row.append(cell(item["time_limit"][key], kind, ("items", i, "time_limit", key)))
+            else:
+                row.append(cell(item[col], kind, ("items", i, col)))
+        sheets["items"].append(row)
+        code = item["implementation_code"]
+        for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
+            for k, entry in enumerate(item[field]):
+                values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
+                if scalar is not None:
+                    values.append(cell(entry, "str", ("items", i, field, k)))
+                else:
+                    values.extend(
+                        cell(entry[col], kind, ("items", i, field, k, col)) for col, kind in columns
+                    )
+                sheets[sheet].append(values)
+    return sheets, errors
+
+
+def _display_width(value: Any) -> int:
+    if value is None:
+        return 0
+    text = str(value).split("\n", 1)[0]
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def dump_xlsx(doc: CatalogDocument) -> bytes:
+    """The document as a deterministic XLSX workbook (what ``write_xlsx`` writes).
+
+    Raises ``ValidationFailed`` if a value cannot be stored in a spreadsheet cell (a ``|`` inside
+    a list value, a control character, OOXML escape syntax, a number beyond 15 digits).
+    """
+    sheets, errors = _xlsx_rows(doc)
+    if errors:
+        raise ValidationFailed("catalogue cannot be written as XLSX", errors=errors)
+    wb = Workbook()
+    default_sheet = wb.active
+    bold = Font(bold=True)
+    for sheet, rows in sheets.items():
+        ws = wb.create_sheet(sheet)
+        for r, values in enumerate(rows, start=1):
+            for c, value in enumerate(values, start=1):
+                target = ws.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    target.data_type = "s"  # text starting with "=" stays text, never a formula
+                if r == 1:
+                    target.font = bold
+        ws.freeze_panes = "A2"
+        for c in range(1, len(rows[0]) + 1):
+            width = max(_display_width(values[c - 1]) for values in rows)
+            ws.column_dimensions[get_column_letter(c)].width = min(max(width, 8), 60) + 2
+    if default_sheet is not None:
+        wb.remove(default_sheet)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return _normalise_zip(buffer.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite openpyxl's archive with fixed timestamps and fixed document properties, so the
+    same catalogue always gives the same bytes."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            content = _FIXED_CORE_XML if info.filename == "docProps/core.xml" else src.read(info)
+            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = 0
+            entry.external_attr = 0
+            dst.writestr(entry, content)
+    return out.getvalue()
+
+
+def write_xlsx(doc: CatalogDocument, path: Path) -> None:
+    Path(path).write_bytes(dump_xlsx(doc))
+
+
+def _xlsx_raw(data: bytes, name: str) -> _Loaded:
+    not_xlsx = "not a valid .xlsx workbook"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return _Loaded(None, _no_place, [FieldError(name, f"{not_xlsx} (not a ZIP archive)")])
+    if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} (it unpacks to too much data)")]
+        )
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a corrupt file
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        )
+    try:
+        return _workbook_raw(wb, name)
+    except Exception as exc:  # a corrupt sheet only shows up while iterating over it
+        return _Loaded(
+            None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
+        )
+    finally:
+        wb.close()
+
+
+def _workbook_raw(wb: Any, name: str) -> _Loaded:
+    errors: list[FieldError] = []
+    where: dict[Loc, str] = {(): ""}
+
+    bad: set[Loc] = set()
+
+    def fail(place: str, message: str) -> None:
+        errors.append(FieldError(f"{name}: {place}" if place else name, message))
+
+    present = list(wb.sheetnames)
+    for sheet in present:
+        if sheet not in SHEETS:
+            fail(f"sheet '{sheet}'", f"unknown sheet; the sheets are: {', '.join(SHEETS)}")
+    for sheet in SHEETS:
+        if sheet not in present:
+            fail("", f"missing sheet '{sheet}'")
+
+    tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for sheet in SHEETS:
+        if sheet in present:
+            tables[sheet] = _sheet_rows(wb[sheet], sheet, _sheet_columns(sheet), fail)
+
+    structural_ok = not errors
+
+    def convert(sheet: str, row: int, col: str, kind: str, value: Any, loc: Loc) -> Any:
+        place = f"sheet '{sheet}' row {row} column '{col}'"
+        where[loc] = place
+        result, problem = _from_cell(value, kind)
+        if problem:
+            fail(place, problem)
+            bad.add(loc)
+            return _OMIT
+        return result
+
+    elements: list[dict[str, Any]] = []
+    where[("elements",)] = "sheet 'elements'"
+    for rownum, values in tables.get("elements", []):
+        i = len(elements)
+        where[("elements", i)] = f"sheet 'elements' row {rownum}"
+        element: dict[str, Any] = {}
+        for col, kind in _ELEMENT_COLUMNS:
+            value = convert("elements", rownum, col, kind, values.get(col), ("elements", i, col))
+            if value is not _OMIT:
+                element[col] = value
+        elements.append(element)
+
+    items: list[dict[str, Any]] = []
+    index_of: dict[str, int] = {}
+    where[("items",)] = "sheet 'items'"
+    for rownum, values in tables.get("items", []):
+        i = len(items)
+        where[("items", i)] = f"sheet 'items' row {rownum}"
+        where[("items", i, "time_limit")] = (
+            f"sheet 'items' row {rownum} columns 'time_limit_legal' and 'time_limit_promised'"
+        )
+        item: dict[str, Any] = {}
+        for col, kind in _ITEM_COLUMNS:
+            if col in _TIME_LIMIT_COLUMNS:
+                key = _TIME_LIMIT_COLUMNS[col]
+                loc: Loc = ("items", i, "time_limit", key)
+                value = convert("items", rownum, col, kind, values.get(col), loc)
+                if value is not _OMIT:
+                    item.setdefault("time_limit", {})[key] = value
+                elif loc in bad:
+                    bad.add(loc[:-1])
+            else:
+                value = convert("items", rownum, col, kind, values.get(col), ("items", i, col))
+                if value is not _OMIT:
+                    item[col] = value
+        code = item.get("implementation_code")
+        if isinstance(code, str) and code.strip() and code.strip() not in index_of:
+            index_of[code.strip()] = i
+        items.append(item)
+
+    for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
+        groups: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
+        for rownum, values in tables.get(sheet, []):
+            code, problem = _from_cell(values.get("item"), "str")
+            row_place = f"sheet '{sheet}' row {rownum}"
+            if problem or code is _OMIT:
+                fail(
+                    f"{row_place} column 'item'",
+                    problem or "the item's implementation code is missing",
+                )
+                continue
+            if str(code).strip() not in index_of:
+                fail(f"{row_place} column 'item'", f"no item '{code}' in sheet 'items'")
+                continue
+            position, problem = _from_cell(values.get("position"), "int")
+            if problem or position is _OMIT or not isinstance(position, int):
+                fail(f"{row_place} column 'position'", problem or "a whole number is needed")
+                continue
+            groups.setdefault(index_of[str(code).strip()], []).append((position, rownum, values))
+        for i, rows in groups.items():
+            rows.sort(key=lambda entry: (entry[0], entry[1]))
+            code = items[i]["implementation_code"]
+            where[("items", i, field)] = f"sheet '{sheet}' (rows of item '{code}')"
+            entries: list[Any] = []
+            seen: dict[int, int] = {}
+            for k, (position, rownum, values) in enumerate(rows):
+                if position in seen:
+                    fail(
+                        f"sheet '{sheet}' row {rownum} column 'position'",
+                        f"position {position} of item '{code}' is also on row {seen[position]}",
+                    )
+                seen.setdefault(position, rownum)
+                where[("items", i, field, k)] = f"sheet '{sheet}' row {rownum}"
+                if scalar is not None:
+                    loc = ("items", i, field, k)
+                    value = convert(sheet, rownum, scalar, "str", values.get(scalar), loc)
+                    entries.append(None if value is _OMIT else value)
+                    continue
+                entry: dict[str, Any] = {}
+                for col, kind in columns:
+                    loc = ("items", i, field, k, col)
+                    value = convert(sheet, rownum, col, kind, values.get(col), loc)
+                    if value is not _OMIT:
+                        entry[col] = value
+                entries.append(entry)
+            items[i][field] = entries
+
+    raw = {"elements": elements, "items": items}
+
+    def place(loc: Loc) -> str:
+        text, rest = "", loc
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in where:
+                text, rest = where[loc[:n]], loc[n:]
+                break
+        if len(rest) == 1 and isinstance(rest[0], int):
+            text += f" (value {rest[0] + 1})"
+        elif rest:
+            text += f" field '{_path_text(rest, None)}'"
+        return text
+
+    return _Loaded(raw if structural_ok else None, place, errors, frozenset(bad))
+
+
+def _sheet_rows(
+    ws: Any, sheet: str, columns: _Columns, fail: Callable[[str, str], None]
+) -> list[tuple[int, dict[str, Any]]]:
+    ws.reset_dimensions()  # some writers store a wrong <dimension>; read every row
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    expected = [col for col, _ in columns]
+    if header is None:
+        fail(
+            f"sheet '{sheet}'",
+            f"the sheet is empty; row 1 must name the columns: {', '.join(expected)}",
+        )
+        return []
+    names: dict[int, str] = {}
+    ok = True
+    for index, title in enumerate(header):
+        if title is None or (isinstance(title, str) and not title.strip()):
+            continue
+        text = str(title).strip()
+        letter = get_column_letter(index + 1)
+        if text not in expected:
+            fail(f"sheet '{sheet}' column {letter}", f"unknown column '{text}'")
+            ok = False
+        elif text in names.values():
+            fail(f"sheet '{sheet}' column {letter}", f"column '{text}' appears twice")
+            ok = False
+        else:
+            names[index] = text
+    missing = [col for col in expected if col not in names.values()]
+    if missing:
+        fail(f"sheet '{sheet}'", "missing column(s): " + ", ".join(f"'{col}'" for col in missing))
+        ok = False
+    if not ok:
+        return []
+    out: list[tuple[int, dict[str, Any]]] = []
+    for rownum, row in enumerate(rows, start=2):
+        if all(_blank(value) for value in row):
+            continue
+        for index, value in enumerate(row):
+            if index not in names and not _blank(value):
+                fail(
+                    f"sheet '{sheet}' row {rownum} column {get_column_letter(index + 1)}",
+                    "a value in a column without a name",
+                )
+        out.append((rownum, {col: row[index] for index, col in names.items() if index < len(row)}))
+    return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_INT_TEXT = re.compile(r"[+-]?\d{1,18}")
+
+
+def _from_cell(value: Any, kind: str) -> tuple[Any, str | None]:
+    """A cell's value as the model expects it; ``_OMIT`` for an empty cell."""
+    if _blank(value):
+        return _OMIT, None
+    if isinstance(value, str):
+        value = value.replace(_CR_ESCAPE, "\r")
+    if kind == "str":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (str(int(value)) if float(value).is_integer() else str(value)), None
+        return value, None
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+            return int(value.strip()), None
+        return value, None
+    if kind == "list":
+        if not isinstance(value, str):
+            value = _from_cell(value, "str")[0]
+        parts = [part.strip() for part in str(value).split(LIST_SEPARATOR)]
+        if any(not part for part in parts):
+            return _OMIT, f"empty value in a '{LIST_SEPARATOR}'-separated list"
+        return parts, None
+    return value, None  # bool: openpyxl gives True/False; pydantic parses "true", "yes", ...

@@ -1,0 +1,33 @@
+"""``GET /api/v1/catalog/export``: the catalogue as JSON, YAML or CPSV-AP JSON-LD.
+
+It lives here, not in ``catalog.api``, because the CPSV-AP form names the bundles as events
+(see ``tongban.exports``); the URL and the answers are the catalogue's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from tongban.catalog import io, service
+from tongban.exports.cpsv import catalog_jsonld
+from tongban.web.deps import CurrentPrincipal, DbSession
+
+router = APIRouter(tags=["catalogue"])
+
+
+@router.get("/catalog/export")
+def export_catalog(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    format: Literal["json", "yaml", "cpsv-jsonld"] = "json",
+) -> Response:
+    document = service.export_catalog(session=session, principal=principal)
+    if format == "yaml":
+        return PlainTextResponse(io.dump_yaml(document), media_type="application/yaml")
+    if format == "cpsv-jsonld":
+        return JSONResponse(
+            catalog_jsonld(session=session, document=document), media_type="application/ld+json"
+        )
+    return JSONResponse(document.model_dump(mode="json"))

@@ -1,0 +1,324 @@
+"""Reading YAML that a stranger wrote: one hardened loader for every file format.
+
+Every import format (catalogue, organisation, bundles) is YAML a user uploads or hands to the
+CLI, so each must be read the same careful way. ``load_yaml`` refuses, with the line and column:
+
+- files over ``max_bytes`` (checked before parsing; ``read_yaml`` checks the size on disk before
+  reading) and text that is not UTF-8 (naming the offset of the first bad byte);
+- anchors and aliases (no "billion laughs"), merge keys (``<<``), nesting deeper than
+  ``MAX_DEPTH`` levels, and any tag beyond the safe ones (``!!python/...``);
+- duplicate mapping keys, which PyYAML would silently resolve as "the last one wins".
+
+It uses libyaml's safe loader when PyYAML has it (after one fast pass over the events, since
+libyaml composes aliases and nesting in C) and the pure-Python one otherwise; both give the same
+data and the same messages. The result remembers the line of every mapping key and sequence entry,
+so a later validation error can say where in the file it is (``YamlDocument.line_of``).
+
+A refusal is a ``YamlRefused`` (a ``ValidationFailed``, code ``yaml_refused``) whose rows are
+located ``"<name>"`` or ``"<name>: line L column C"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, NoReturn
+
+import yaml
+from pydantic import ValidationError
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from tongban.errors import FieldError, ValidationFailed
+
+__all__ = [
+    "HAVE_LIBYAML",
+    "MAX_DEPTH",
+    "YamlDocument",
+    "YamlRefused",
+    "load_yaml",
+    "read_yaml",
+    "too_big_message",
+]
+
+MAX_DEPTH: Final = 64
+HAVE_LIBYAML: Final = bool(getattr(yaml, "__with_libyaml__", False))
+
+#: a path into the loaded data: mapping keys and 0-based sequence indexes
+Loc = Sequence[Any]
+
+
+class YamlRefused(ValidationFailed):
+    """The file cannot be read as YAML, or holds something this loader refuses."""
+
+    default_code = "yaml_refused"
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """The loaded data, and the line (1-based) of each of its mapping keys and sequence entries
+    (kept by the ``id`` of the containers, which the document keeps alive)."""
+
+    data: Any
+    key_lines: dict[int, dict[Any, int]] = field(default_factory=dict, repr=False)
+    entry_lines: dict[int, list[int]] = field(default_factory=dict, repr=False)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest part of ``loc`` that is in the data, or None."""
+        node = self.data
+        line: int | None = None
+        for step in loc:
+            if isinstance(node, dict) and step in node:
+                line = self.key_lines.get(id(node), {}).get(step, line)
+                node = node[step]
+            elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+                lines = self.entry_lines.get(id(node), [])
+                line = lines[step] if step < len(lines) else line
+                node = node[step]
+            else:
+                break
+        return line
+
+    def field_errors(self, exc: ValidationError, name: str) -> list[FieldError]:
+        """Pydantic's errors about this data, each located ``<name>: a.0.b (line L)``
+        (``<name>`` alone when the whole document is at fault)."""
+        out: list[FieldError] = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            path = ".".join(str(step) for step in loc)
+            line = self.line_of(loc)
+            where = f"{name}: {path}" if path else name
+            out.append(FieldError(f"{where} (line {line})" if line else where, error["msg"]))
+        return out
+
+
+def too_big_message(max_bytes: int) -> str:
+    """``file is larger than 20 MB`` (or ``… than 1000 bytes`` for a limit not in whole MB)."""
+    mb = 1024 * 1024
+    limit = f"{max_bytes // mb} MB" if max_bytes % mb == 0 else f"{max_bytes} bytes"
+    return f"file is larger than {limit}"
+
+
+def read_yaml(path: Path, *, max_bytes: int, what: str = "YAML file") -> YamlDocument:
+    """``load_yaml`` on a file, named in messages by its name; a file over ``max_bytes`` is
+    refused from its size on disk, before a byte of it is read."""
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        if not path.is_file():
+            _refuse(name, what, [FieldError(name, "no such file (or not a regular file)")])
+        if path.stat().st_size > max_bytes:
+            _refuse(name, what, [FieldError(name, too_big_message(max_bytes))])
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        _refuse(name, what, [FieldError(name, f"cannot read the file: {exc.strerror or exc}")])
+    return load_yaml(data, name, max_bytes=max_bytes, what=what)
+
+
+def load_yaml(
+    data: bytes,
+    name: str,
+    *,
+    max_bytes: int,
+    what: str = "YAML file",
+    fast: bool = HAVE_LIBYAML,
+) -> YamlDocument:
+    """Parse ``data`` (UTF-8, a BOM allowed) or raise ``YamlRefused`` listing what is wrong.
+
+    ``name`` locates the messages; ``what`` names the kind of file in them ("aliases (*x) are not
+    allowed in a catalogue file"); ``fast=False`` forces the pure-Python loader."""
+    if len(data) > max_bytes:
+        _refuse(name, what, [FieldError(name, too_big_message(max_bytes))])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (bad byte at offset {exc.start})"
+        _refuse(name, what, [FieldError(name, message)])
+    loader: _PyLoader | _CLoader | None = None
+    try:
+        if fast:
+            _check_events(text, what)
+            loader = _CLoader(text, what)
+        else:
+            loader = _PyLoader(text, what)
+        raw = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        _refuse(name, what, [_reader_error(name, text, exc, in_bytes=fast)])
+    except yaml.MarkedYAMLError as exc:
+        _refuse(name, what, [_yaml_error(name, exc)])
+    except yaml.YAMLError as exc:
+        _refuse(name, what, [FieldError(name, f"not valid YAML: {exc}")])
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if loader.duplicates:
+        _refuse(
+            name,
+            what,
+            [
+                FieldError(f"{name}: line {line} column {column}", message)
+                for line, column, message in loader.duplicates
+            ],
+        )
+    return YamlDocument(raw, loader.key_lines, loader.entry_lines)
+
+
+def _refuse(name: str, what: str, errors: list[FieldError]) -> NoReturn:
+    raise YamlRefused(f"{name}: the {what} cannot be read", errors=errors)
+
+
+# --------------------------------------------------------------------------------------------
+# The loaders
+# --------------------------------------------------------------------------------------------
+
+
+def _refuse_event(event: Any, depth: int, what: str) -> None:
+    """Refuse an alias, an anchor, or nesting beyond ``MAX_DEPTH``."""
+    mark: Any = event.start_mark
+    anchor: str | None = getattr(event, "anchor", None)
+    if isinstance(event, AliasEvent):
+        raise ComposerError(None, None, f"aliases (*{anchor}) are not allowed in a {what}", mark)
+    if anchor is not None:
+        raise ComposerError(None, None, f"anchors (&{anchor}) are not allowed in a {what}", mark)
+    if depth > MAX_DEPTH:
+        raise ComposerError(None, None, f"nesting is deeper than {MAX_DEPTH} levels", mark)
+
+
+class _TrackingConstructor(SafeConstructor):
+    """Builds mappings and sequences while refusing merge keys and collecting duplicate keys,
+    and remembers the line of every mapping key and sequence entry for error messages."""
+
+    what: str
+    key_lines: dict[int, dict[Any, int]]
+    entry_lines: dict[int, list[int]]
+    duplicates: list[tuple[int, int, str]]
+
+    def init_tracking(self, what: str) -> None:
+        self.what = what
+        self.key_lines = {}
+        self.entry_lines = {}
+        self.duplicates = []
+
+    def construct_tracked_map(self, node: MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        lines: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"merge keys (<<) are not allowed in a {self.what}",
+                    key_node.start_mark,
+                )
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found an unhashable key",
+                    key_node.start_mark,
+                ) from None
+            line = key_node.start_mark.line + 1
+            if key in data:
+                column = key_node.start_mark.column + 1
+                message = f"duplicate key {key!r} (first on line {lines[key]})"
+                self.duplicates.append((line, column, message))
+                continue
+            data[key] = self.construct_object(value_node, deep=False)
+            lines[key] = line
+        self.key_lines[id(data)] = lines
+
+    def construct_tracked_seq(self, node: SequenceNode) -> Iterator[list[Any]]:
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_object(child, deep=False) for child in node.value)
+        self.entry_lines[id(data)] = [child.start_mark.line + 1 for child in node.value]
+
+
+class _PyLoader(_TrackingConstructor, yaml.SafeLoader):
+    """Pure-Python ``SafeLoader`` that checks every node as it composes it."""
+
+    def __init__(self, stream: str, what: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self.init_tracking(what)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self._depth += 1
+        try:
+            _refuse_event(self.peek_event(), self._depth, self.what)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_PyLoader.add_constructor("tag:yaml.org,2002:map", _PyLoader.construct_tracked_map)  # type: ignore[type-var]
+_PyLoader.add_constructor("tag:yaml.org,2002:seq", _PyLoader.construct_tracked_seq)  # type: ignore[type-var]
+
+if HAVE_LIBYAML:
+
+    class _CLoader(_TrackingConstructor, yaml.CSafeLoader):
+        """libyaml's safe loader (much faster); ``_check_events`` must vet the text first,
+        since libyaml composes aliases and nesting in C."""
+
+        def __init__(self, stream: str, what: str) -> None:
+            yaml.CSafeLoader.__init__(self, stream)
+            self.init_tracking(what)
+
+    _CLoader.add_constructor("tag:yaml.org,2002:map", _CLoader.construct_tracked_map)  # type: ignore[type-var]
+    _CLoader.add_constructor("tag:yaml.org,2002:seq", _CLoader.construct_tracked_seq)  # type: ignore[type-var]
+
+
+def _check_events(text: str, what: str) -> None:
+    """One fast pass over libyaml's events: no anchors, no aliases, no deep nesting."""
+    parser = yaml.CSafeLoader(text)
+    try:
+        depth = 0
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            _refuse_event(event, depth + (1 if isinstance(event, ScalarEvent) else 0), what)
+    finally:
+        parser.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------------------------
+
+
+def _yaml_error(name: str, exc: yaml.MarkedYAMLError) -> FieldError:
+    mark = exc.problem_mark or exc.context_mark
+    loc = f"{name}: line {mark.line + 1} column {mark.column + 1}" if mark else name
+    message = exc.problem or exc.context or "not valid YAML"
+    if exc.problem and exc.context:
+        where = f" starting on line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        message = f"{exc.context}{where}: {exc.problem}"
+    return FieldError(loc, message)
+
+
+def _reader_error(
+    name: str, text: str, exc: yaml.reader.ReaderError, *, in_bytes: bool
+) -> FieldError:
+    # PyYAML reports a character index, libyaml a byte offset into the UTF-8 text.
+    before = (
+        text.encode("utf-8")[: exc.position].decode("utf-8", "replace")
+        if in_bytes
+        else text[: exc.position]
+    )
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return FieldError(
+        f"{name}: line {line} column {column}",
+        f"character U+{exc.character:04X} is not allowed in a YAML file",
+    )
