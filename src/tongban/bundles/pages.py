@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -30,7 +30,15 @@ from tongban.catalog.pages import NECESSITY_LABELS, STEP_LABELS, UNIT_LABELS
 from tongban.catalog.repository import ItemFilter
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org import service as org_service
-from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf, pick_locale
+from tongban.web.deps import (
+    CurrentPrincipal,
+    DbSession,
+    PostedForm,
+    attempt,
+    check_csrf,
+    pick_locale,
+    see_other,
+)
 from tongban.web.i18n import translations
 from tongban.web.templating import render
 
@@ -734,27 +742,25 @@ def _save(
             except ValidationFailed as exc:
                 errors += exc.errors
             raise ValidationFailed("the bundle is invalid; nothing was saved", errors=errors)
-        saved = service.save_draft(
-            session=session,
-            principal=who,
-            data=data,
-            lock_version=_int_or_none(form.lock_version),
-        )
+        with attempt(session):
+            saved = service.save_draft(
+                session=session,
+                principal=who,
+                data=data,
+                lock_version=_int_or_none(form.lock_version),
+            )
     except ValidationFailed as exc:
-        session.rollback()
         by_field, general = place_errors(exc.errors, member_rows, question_rows, form.members)
         return again(422, field_errors=by_field, general_errors=general)
     except Conflict:
-        session.rollback()
         return again(409, conflict=True)
     except PermissionDenied:
-        session.rollback()
         message = FieldMessage("You may not compose bundles led by this department.")
         if detail is None and form.code.strip():
             # The code may belong to a bundle of another office that this user cannot see.
             message = FieldMessage("You may not use this code or this lead department.")
         return again(403, field_errors={"lead_department": [message]})
-    return RedirectResponse(f"/bundles/{quote(saved.bundle.code)}/edit?saved=1", status_code=303)
+    return see_other(f"/bundles/{quote(saved.bundle.code)}/edit?saved=1")
 
 
 @router.post("/bundles/{code}/publish", response_class=HTMLResponse)
@@ -769,9 +775,9 @@ def publish_bundle(
     detail = _editable(session, principal, code)
     who = require_principal(principal)
     try:
-        service.publish(session=session, principal=who, code=code)
+        with attempt(session):
+            service.publish(session=session, principal=who, code=code)
     except ValidationFailed as exc:
-        session.rollback()
         form = ComposerForm.from_bundle(detail.bundle, detail.lock_version)
         context = _composer_context(session, who, form=form, detail=detail)
         context["lints"] = _lints(session, detail.bundle)
@@ -780,7 +786,7 @@ def publish_bundle(
         preview.lints = []
         context.update(_preview_context(request, session, preview))
         return _page(request, "bundles/edit.html", context, status_code=422)
-    return RedirectResponse(f"/bundles/{quote(code)}/ledger?published=1", status_code=303)
+    return see_other(f"/bundles/{quote(code)}/ledger?published=1")
 
 
 # ---------------------------------------------------------------- the ledger

@@ -28,10 +28,7 @@ from tongban.cases.models import (
     StepStatus,
     Upload,
 )
-from tongban.cases.pages.apply import (
-    _read_file,
-    _see_other,
-)
+from tongban.cases.pages.apply import _read_file
 from tongban.cases.pages.casemap import map_of
 from tongban.cases.pages.common import (
     CHANNEL_LABELS,
@@ -69,7 +66,7 @@ from tongban.errors import (
     ValidationFailed,
 )
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 from tongban.web.format import format_yuan
 
 router = APIRouter(include_in_schema=False)
@@ -447,9 +444,9 @@ def _run(
 ) -> Response:
     """Run one action; a refusal re-draws the page with the reason next to the form."""
     try:
-        action()
+        with attempt(session):
+            action()
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
-        session.rollback()
         problem = Problem(
             exc.status, exc.template, form, step_id, values=values, params=labelled(exc.params)
         )
@@ -463,7 +460,7 @@ def _run(
             else _case_context(session, who, case, problem=problem)
         )
         return _page(request, template, context, status_code=exc.status)
-    return _see_other(session, success)
+    return see_other(success)
 
 
 def _case_url(number: str, done: str, step_id: int | None = None) -> str:
