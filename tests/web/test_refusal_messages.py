@@ -24,7 +24,6 @@ ERRORS = {
 MODULES = [
     "auth/access.py",
     "auth/service.py",
-    "bundles/pages.py",
     "bundles/service.py",
     "cases/api.py",
     "cases/archive.py",
@@ -34,6 +33,7 @@ MODULES = [
     "org/service.py",
     "web/deps.py",
     "web/ratelimit.py",
+    *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "bundles" / "pages").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "cases" / "pages").glob("*.py")),
 ]
 
