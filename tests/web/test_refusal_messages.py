@@ -24,16 +24,16 @@ ERRORS = {
 MODULES = [
     "auth/access.py",
     "auth/service.py",
-    "bundles/pages.py",
     "bundles/service.py",
     "cases/api.py",
     "cases/archive.py",
     "cases/service.py",
     "catalog/pages.py",
-    "catalog/service.py",
     "org/service.py",
     "web/deps.py",
     "web/ratelimit.py",
+    *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "bundles" / "pages").glob("*.py")),
+    *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "catalog" / "service").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "cases" / "pages").glob("*.py")),
 ]
 

@@ -24,7 +24,7 @@ from tongban.catalog.schemas import ItemIn
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org import service as org_service
 from tongban.org.models import Department
-from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, attempt, check_csrf, see_other
 from tongban.web.format import format_yuan, local_time
 from tongban.web.templating import render
 
@@ -522,15 +522,15 @@ def edit_submit(
     )
     changes, basis_rows, condition_lines = form.changes()
     try:
-        service.save_draft(
-            session=session,
-            principal=principal,
-            implementation_code=code,
-            changes=changes,
-            lock_version=_int_or_none(lock_version),
-        )
+        with attempt(session):
+            service.save_draft(
+                session=session,
+                principal=principal,
+                implementation_code=code,
+                changes=changes,
+                lock_version=_int_or_none(lock_version),
+            )
     except ValidationFailed as exc:
-        session.rollback()
         by_field, general = place_errors(exc.errors, basis_rows, condition_lines)
         context = _edit_context(session, code, detail, _without_blank_rows(form))
         context["field_errors"] = by_field
@@ -538,23 +538,15 @@ def edit_submit(
         context["error_message"] = exc.message
         return _page(request, "catalog/edit.html", context, status_code=422)
     except Conflict:
-        session.rollback()
         context = _edit_context(session, code, detail, _without_blank_rows(form))
         context["conflict"] = True
         return _page(request, "catalog/edit.html", context, status_code=409)
     except PermissionDenied:
         # The item itself is editable (checked above): the new department is not the user's.
-        session.rollback()
         context = _edit_context(session, code, detail, _without_blank_rows(form))
         context["field_errors"] = {"department": [FieldMessage(DEPARTMENT_NOT_ALLOWED)]}
         return _page(request, "catalog/edit.html", context, status_code=403)
-    return _redirect_after_write(f"/catalog/{quote(code)}?saved=1")
-
-
-def _redirect_after_write(url: str) -> RedirectResponse:
-    """Post/redirect/get: the session dependency commits when the endpoint returns, before
-    the response is sent, so the GET that the 303 triggers sees the write."""
-    return RedirectResponse(url, status_code=303)
+    return see_other(f"/catalog/{quote(code)}?saved=1")
 
 
 def _without_blank_rows(form: EditForm) -> EditForm:
@@ -586,7 +578,7 @@ def publish(
         implementation_code=code,
         lock_version=_int_or_none(lock_version),
     )
-    return _redirect_after_write(f"/catalog/{quote(code)}?published=1")
+    return see_other(f"/catalog/{quote(code)}?published=1")
 
 
 @router.post("/catalog/{code}/retire")
@@ -599,7 +591,7 @@ def retire(
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
     service.retire_item(session=session, principal=principal, implementation_code=code)
-    return _redirect_after_write(f"/catalog/{quote(code)}?retired=1")
+    return see_other(f"/catalog/{quote(code)}?retired=1")
 
 
 # ---------------------------------------------------------------- data elements

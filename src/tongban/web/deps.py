@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -28,27 +29,43 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def db_session() -> Iterator[Session]:
+    """The request's session and the one owner of its transaction: commit when the endpoint
+    returns, roll back when it raises (see ``DbSession`` for when that happens)."""
     yield from session_scope()
 
 
 @contextmanager
 def attempt(session: Session) -> Iterator[Session]:
     """Run a page's action in a savepoint: a refusal rolls back what the action wrote and is
-    raised again, so the page can redraw itself with the error; the request dependency stays
-    the one owner of the transaction (pages call neither ``commit()`` nor ``rollback()``)::
+    raised again, so the page can redraw itself with the error while the request's transaction
+    stays usable (also after a failed flush, e.g. a unique key taken meanwhile). The request
+    dependency stays the one owner of the transaction: pages call neither ``commit()`` nor
+    ``rollback()``::
 
         try:
             with attempt(session):
                 service.save_draft(session=session, ...)
         except ValidationFailed as exc:
             return redraw(exc)
+
+    An action whose refusal the page does not answer itself (it goes to the error page) needs
+    no savepoint: the exception ends the request and the dependency rolls everything back.
     """
     with session.begin_nested():
         yield session
 
 
-# scope="function": the transaction ends (commit or rollback) when the endpoint returns, before
-# the response is sent, so a client that follows a redirect always reads what was written.
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get after a successful action. The 303 is only built here; it reaches the
+    client after ``db_session`` has committed (``DbSession`` is function-scoped), and a commit
+    that fails turns the response into the error page instead, so a client never follows a
+    redirect to a write that did not happen."""
+    return RedirectResponse(url, status_code=303)
+
+
+# scope="function": the dependency's exit (commit or rollback) runs when the endpoint returns,
+# before the response is sent; with the default scope it would run only after the response had
+# gone out, and a failed commit would follow a 303 that already announced success.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 

@@ -44,7 +44,7 @@ from tongban.errors import (
 )
 from tongban.kit import workdays
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 
 router = APIRouter(include_in_schema=False)
 
@@ -473,23 +473,16 @@ def _place_application_errors(
             general.append(plain(e.message))
 
 
-def _see_other(session: Session, url: str) -> RedirectResponse:
-    """Commit, then redirect. The request's own commit (``db_session``) runs only after the
-    response has been sent, so a browser that follows the redirect at once could otherwise
-    read the state from before the action."""
-    session.commit()
-    return RedirectResponse(url, status_code=303)
-
-
 def _after_submit(session: Session, principal: Principal | None, number: str) -> RedirectResponse:
+    """Staff who may see the case go to its page; the applicant to the status page."""
     if principal is not None:
         try:
             service.get_case_row(session=session, principal=principal, number=number)
         except NotFound:
             pass
         else:
-            return _see_other(session, f"/cases/{quote(number)}?submitted=1")
-    return _see_other(session, "/status?" + urlencode({"number": number, "submitted": "1"}))
+            return see_other(f"/cases/{quote(number)}?submitted=1")
+    return see_other("/status?" + urlencode({"number": number, "submitted": "1"}))
 
 
 @router.post("/apply", response_class=HTMLResponse)
@@ -566,31 +559,30 @@ def apply_submit(
     if application is not None and repository.case_by_key(session, form.idempotency_key):
         # A double click or a retry: the engine answers with the case it already made.
         try:
-            case = service.submit_application(
-                session=session, principal=principal, application=application
-            )
+            with attempt(session):
+                case = service.submit_application(
+                    session=session, principal=principal, application=application
+                )
         except Conflict as exc:
-            session.rollback()
             return again(409, conflict=exc.message)
         return _after_submit(session, principal, case.number)
     _check_form(subject, values, field_errors)
     if field_errors or general or application is None:
         return again(422)
     try:
-        case = service.submit_application(
-            session=session, principal=principal, application=application, attachments=files
-        )
-        number = case.number
+        with attempt(session):
+            case = service.submit_application(
+                session=session, principal=principal, application=application, attachments=files
+            )
     except ValidationFailed as exc:
-        session.rollback()
         _place_application_errors(exc.errors, field_errors, general)
         if not exc.errors:
             general.append(exc.message)
         return again(422)
     except Conflict as exc:
-        session.rollback()
+        # Another request took the idempotency key meanwhile: answer with its case.
         existing = repository.case_by_key(session, form.idempotency_key)
         if existing is not None:
             return _after_submit(session, principal, existing.number)
         return again(409, conflict=exc.message)
-    return _after_submit(session, principal, number)
+    return _after_submit(session, principal, case.number)

@@ -1,0 +1,88 @@
+"""Rules of the catalogue: importing, exporting, searching, drafting and publishing items.
+
+Visibility: published versions are public (the catalogue is published by law); drafts and
+retired versions are seen by the reform office over its jurisdiction subtree and by officers and
+data administrators of the competent department. Drafts are edited by the reform office in scope
+and by officers of the competent department; only the reform office publishes and retires.
+
+One module per concern: ``access`` (roles, the visibility funnel), ``convert`` (rows to and
+from ``ItemIn``), ``checks`` (references and what publishing needs), ``transfer`` (import and
+export), ``items`` (reading, drafting, publishing, retiring), ``elements`` (the data element
+dictionary) and ``published`` (what other modules read). Callers import this package
+(``from tongban.catalog import service``) and call through it, so that a test can replace one
+function for every caller.
+"""
+
+from tongban.catalog.service.access import (
+    EDITOR_ROLES,
+    ELEMENT_EDITOR_ROLES,
+    PUBLISHER_ROLES,
+    READER_ROLES,
+    visible_versions,
+)
+from tongban.catalog.service.checks import (
+    NEEDS_LEGAL_BASIS_EXEMPT,
+    publish_errors,
+)
+from tongban.catalog.service.convert import (
+    LEVEL_UNITS,
+    Lookups,
+    element_to_in,
+    version_to_item,
+)
+from tongban.catalog.service.elements import (
+    get_element,
+    list_elements,
+    validate_value,
+)
+from tongban.catalog.service.items import (
+    ItemDetail,
+    VersionSummary,
+    get_item,
+    publish_item,
+    retire_item,
+    save_draft,
+    search_items,
+)
+from tongban.catalog.service.published import (
+    department_names,
+    item_codes_exist,
+    item_ids,
+    published_items,
+)
+from tongban.catalog.service.transfer import (
+    ImportReport,
+    export_catalog,
+    import_catalog,
+)
+
+__all__ = [
+    "EDITOR_ROLES",
+    "ELEMENT_EDITOR_ROLES",
+    "LEVEL_UNITS",
+    "NEEDS_LEGAL_BASIS_EXEMPT",
+    "PUBLISHER_ROLES",
+    "READER_ROLES",
+    "ImportReport",
+    "ItemDetail",
+    "Lookups",
+    "VersionSummary",
+    "department_names",
+    "element_to_in",
+    "export_catalog",
+    "get_element",
+    "get_item",
+    "import_catalog",
+    "item_codes_exist",
+    "item_ids",
+    "list_elements",
+    "publish_errors",
+    "publish_item",
+    "published_items",
+    "retire_item",
+    "save_draft",
+    "search_items",
+    "validate_value",
+    "version_to_item",
+    "visible_versions",
+]

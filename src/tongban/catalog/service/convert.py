@@ -1,0 +1,230 @@
+"""Between the catalogue's rows and its file/API shape (``ItemIn``, ``ElementIn``): reading a
+version out, filling a version or an element in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.catalog import repository
+from tongban.catalog.models import (
+    CoHandler,
+    DataElement,
+    FormField,
+    ItemVersion,
+    LegalBasis,
+    Material,
+    Output,
+    ProcessStep,
+)
+from tongban.catalog.schemas import (
+    BilingualText,
+    ElementIn,
+    FeeIn,
+    FormFieldIn,
+    ItemIn,
+    LegalBasisIn,
+    MaterialIn,
+    OutputIn,
+    StepIn,
+    TimeLimitIn,
+)
+from tongban.org.models import Department
+
+LEVEL_UNITS = frozenset({"township", "village", "county", "applicant"})
+
+
+@dataclass
+class Lookups:
+    """Departments and elements by code and id, loaded once per operation."""
+
+    departments: dict[str, Department]
+    elements: dict[str, DataElement]
+
+    @property
+    def department_codes(self) -> dict[int, str]:
+        return {d.id: code for code, d in self.departments.items()}
+
+
+def _lookups(session: Session) -> Lookups:
+    departments = {d.code: d for d in session.scalars(select(Department))}
+    elements = {e.code: e for e in repository.all_elements(session)}
+    return Lookups(departments, elements)
+
+
+def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn:
+    item = version.item
+    return ItemIn(
+        implementation_code=item.implementation_code,
+        basic_code=item.basic_code,
+        parent=item.parent.implementation_code if item.parent else None,
+        status=version.status,
+        name_zh=version.name_zh,
+        name_en=version.name_en,
+        type=version.item_type,
+        department=departments[version.department_id],
+        co_handlers=[departments[c.department_id] for c in version.co_handlers],
+        description=version.description,
+        legal_basis=[
+            LegalBasisIn(law=b.law, article=b.article, text=b.text) for b in version.legal_bases
+        ],
+        conditions=[BilingualText.model_validate(c) for c in version.conditions],
+        materials=[
+            MaterialIn(
+                code=m.code,
+                name_zh=m.name_zh,
+                name_en=m.name_en,
+                necessity=m.necessity,
+                format=m.format,
+                copies=m.copies,
+                source=m.source,
+                source_ref=m.source_ref,
+                elements=list(m.element_codes),
+            )
+            for m in version.materials
+        ],
+        form=[
+            FormFieldIn(
+                code=f.code,
+                label_zh=f.label_zh,
+                label_en=f.label_en,
+                element=f.element.code,
+                required=f.required,
+            )
+            for f in version.form_fields
+        ],
+        steps=[
+            StepIn(
+                code=s.code,
+                kind=s.kind,
+                name_zh=s.name_zh,
+                name_en=s.name_en,
+                responsible=s.responsible,
+                limit_days=s.limit_days,
+            )
+            for s in version.steps
+        ],
+        time_limit=TimeLimitIn(
+            legal=version.legal_limit_days, promised=version.promised_limit_days
+        ),
+        fees=[FeeIn.model_validate(f) for f in version.fees],
+        channels=list(version.channels),
+        outputs=[
+            OutputIn(
+                code=o.code,
+                name_zh=o.name_zh,
+                name_en=o.name_en,
+                kind=o.kind,
+                e_licence=o.e_licence,
+                elements=list(o.element_codes),
+            )
+            for o in version.outputs
+        ],
+        visits=version.visits,
+    )
+
+
+def element_to_in(element: DataElement, departments: dict[int, str]) -> ElementIn:
+    return ElementIn(
+        code=element.code,
+        name_zh=element.name_zh,
+        name_en=element.name_en,
+        type=element.data_type,
+        format=element.format,
+        max_length=element.max_length,
+        allowed_values=list(element.allowed_values),
+        validator=element.validator,
+        source_department=(
+            departments[element.source_department_id] if element.source_department_id else None
+        ),
+        description=element.description,
+    )
+
+
+def _fill_version(version: ItemVersion, item: ItemIn, lookups: Lookups) -> None:
+    """Write an item's content into a (new or draft) version, replacing its child rows."""
+    version.name_zh = item.name_zh
+    version.name_en = item.name_en
+    version.item_type = item.type.value
+    version.department_id = lookups.departments[item.department].id
+    version.description = item.description
+    version.legal_limit_days = item.time_limit.legal
+    version.promised_limit_days = item.time_limit.promised
+    version.visits = item.visits
+    version.channels = [c.value for c in item.channels]
+    version.conditions = [c.model_dump() for c in item.conditions]
+    version.fees = [f.model_dump() for f in item.fees]
+    version.co_handlers = [
+        CoHandler(position=i, department_id=lookups.departments[code].id)
+        for i, code in enumerate(item.co_handlers)
+    ]
+    version.legal_bases = [
+        LegalBasis(position=i, law=b.law, article=b.article, text=b.text)
+        for i, b in enumerate(item.legal_basis)
+    ]
+    version.materials = [
+        Material(
+            position=i,
+            code=m.code,
+            name_zh=m.name_zh,
+            name_en=m.name_en,
+            necessity=m.necessity.value,
+            format=m.format.value,
+            copies=m.copies,
+            source=m.source.value,
+            source_ref=m.source_ref,
+            element_codes=list(m.elements),
+        )
+        for i, m in enumerate(item.materials)
+    ]
+    version.form_fields = [
+        FormField(
+            position=i,
+            code=f.code,
+            label_zh=f.label_zh,
+            label_en=f.label_en,
+            element_id=lookups.elements[f.element].id,
+            required=f.required,
+        )
+        for i, f in enumerate(item.form)
+    ]
+    version.steps = [
+        ProcessStep(
+            position=i,
+            code=s.code,
+            kind=s.kind.value,
+            name_zh=s.name_zh,
+            name_en=s.name_en,
+            responsible=s.responsible,
+            limit_days=s.limit_days,
+        )
+        for i, s in enumerate(item.steps)
+    ]
+    version.outputs = [
+        Output(
+            position=i,
+            code=o.code,
+            name_zh=o.name_zh,
+            name_en=o.name_en,
+            kind=o.kind.value,
+            e_licence=o.e_licence,
+            element_codes=list(o.elements),
+        )
+        for i, o in enumerate(item.outputs)
+    ]
+
+
+def _fill_element(element: DataElement, data: ElementIn, lookups: Lookups) -> None:
+    element.name_zh = data.name_zh
+    element.name_en = data.name_en
+    element.data_type = data.type.value
+    element.format = data.format
+    element.max_length = data.max_length
+    element.allowed_values = list(data.allowed_values)
+    element.validator = data.validator.value
+    element.source_department_id = (
+        lookups.departments[data.source_department].id if data.source_department else None
+    )
+    element.description = data.description

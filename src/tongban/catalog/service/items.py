@@ -1,0 +1,262 @@
+"""Reading items (search, one item with its versions) and drafting, publishing and retiring them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from tongban.audit import service as audit
+from tongban.auth.access import require_principal
+from tongban.auth.principal import Principal
+from tongban.catalog import repository
+from tongban.catalog.models import (
+    DataElement,
+    ItemVersion,
+    VersionStatus,
+)
+from tongban.catalog.schemas import (
+    ItemIn,
+)
+from tongban.catalog.service.access import (
+    EDITOR_ROLES,
+    PUBLISHER_ROLES,
+    _covers,
+    visible_versions,
+)
+from tongban.catalog.service.checks import (
+    _all_item_codes,
+    _item_reference_errors,
+    publish_errors,
+)
+from tongban.catalog.service.convert import (
+    _fill_version,
+    _lookups,
+    version_to_item,
+)
+from tongban.catalog.service.transfer import (
+    _set_status,
+)
+from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.org.models import Department
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version_no: int
+    status: str
+    updated_at: Any
+    published_at: Any
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    item: ItemIn
+    version_no: int
+    status: str
+    lock_version: int
+    versions: list[VersionSummary]
+    departments: dict[str, Department]
+    elements: dict[str, DataElement]
+    can_edit: bool
+    can_publish: bool
+
+
+def search_items(
+    *, session: Session, principal: Principal | None, flt: repository.ItemFilter
+) -> tuple[list[repository.ItemRow], int]:
+    return repository.search_latest(session, visible_versions(principal), flt)
+
+
+def get_item(
+    *,
+    session: Session,
+    principal: Principal | None,
+    implementation_code: str,
+    version_no: int | None = None,
+) -> ItemDetail:
+    item = repository.item_by_code(session, implementation_code)
+    visible = visible_versions(principal)
+    versions = repository.versions_of(session, item.id, visible) if item else []
+    if not versions:
+        raise NotFound("no item '%(item)s'", params={"item": implementation_code})
+    chosen = versions[-1]
+    if version_no is not None:
+        matching = [v for v in versions if v.version_no == version_no]
+        if not matching:
+            raise NotFound(
+                "item '%(item)s' has no version %(version)s",
+                params={"item": implementation_code, "version": version_no},
+            )
+        chosen = matching[0]
+    version = repository.full_version(session, chosen.id)
+    lookups = _lookups(session)
+    content = version_to_item(version, lookups.department_codes)
+    return ItemDetail(
+        item=content,
+        version_no=version.version_no,
+        status=version.status,
+        lock_version=version.lock_version,
+        versions=[
+            VersionSummary(v.version_no, v.status, v.updated_at, v.published_at) for v in versions
+        ],
+        departments=lookups.departments,
+        elements=lookups.elements,
+        can_edit=_covers(session, principal, EDITOR_ROLES, version.department_id),
+        can_publish=_covers(session, principal, PUBLISHER_ROLES, version.department_id),
+    )
+
+
+def save_draft(
+    *,
+    session: Session,
+    principal: Principal | None,
+    implementation_code: str,
+    changes: dict[str, Any],
+    lock_version: int | None,
+) -> ItemVersion:
+    """Apply changes to the item's draft, starting a new draft from the latest version when the
+    latest is published or retired.
+
+    ``lock_version`` guards against overwriting a concurrent edit."""
+    who = require_principal(principal)
+    detail = get_item(session=session, principal=who, implementation_code=implementation_code)
+    if not detail.can_edit:
+        raise PermissionDenied(
+            "you may not edit item '%(item)s'", params={"item": implementation_code}
+        )
+    if (
+        lock_version is not None
+        and detail.status == VersionStatus.DRAFT.value
+        and lock_version != detail.lock_version
+    ):
+        raise Conflict(
+            "someone else saved this draft after you opened it; reload and apply your change again",
+            data={"current_lock_version": detail.lock_version},
+        )
+    if "implementation_code" in changes and changes["implementation_code"] != implementation_code:
+        raise ValidationFailed(
+            "the implementation code of an item cannot change",
+            errors=[FieldError("implementation_code", "cannot change")],
+        )
+    merged = detail.item.model_dump(mode="json") | changes | {"status": VersionStatus.DRAFT.value}
+    try:
+        item_in = ItemIn.model_validate(merged)
+    except ValidationError as exc:
+        raise ValidationFailed.of(
+            "the draft is invalid; nothing was saved", exc, root="item"
+        ) from exc
+    lookups = _lookups(session)
+    errors = _item_reference_errors(
+        item_in,
+        "item",
+        lookups=lookups,
+        element_codes=set(lookups.elements),
+        item_codes=_all_item_codes(session),
+    )
+    if errors:
+        raise ValidationFailed("the draft is invalid; nothing was saved", errors=errors)
+    new_department = lookups.departments[item_in.department]
+    if not _covers(session, who, EDITOR_ROLES, new_department.id):
+        raise PermissionDenied(
+            "you may not move the item to department '%(department)s'",
+            params={"department": item_in.department},
+        )
+    item = repository.item_by_code(session, implementation_code)
+    assert item is not None
+    latest = repository.latest_version(session, item.id)
+    assert latest is not None
+    if latest.status == VersionStatus.DRAFT.value:
+        version = repository.full_version(session, latest.id)
+    else:
+        version = ItemVersion(
+            item_id=item.id,
+            version_no=latest.version_no + 1,
+            status=VersionStatus.DRAFT.value,
+            created_by_id=who.user_id,
+        )
+        session.add(version)
+    item.basic_code = item_in.basic_code
+    _fill_version(version, item_in, lookups)
+    session.flush()
+    audit.record(
+        session=session,
+        actor_user_id=who.user_id,
+        action="item.save_draft",
+        object_type="item",
+        object_key=implementation_code,
+        detail={"version_no": version.version_no, "fields": sorted(changes)},
+    )
+    return version
+
+
+def publish_item(
+    *,
+    session: Session,
+    principal: Principal | None,
+    implementation_code: str,
+    lock_version: int | None,
+) -> ItemVersion:
+    who = require_principal(principal)
+    detail = get_item(session=session, principal=who, implementation_code=implementation_code)
+    if not detail.can_publish:
+        raise PermissionDenied(
+            "you may not publish item '%(item)s'", params={"item": implementation_code}
+        )
+    if detail.status != VersionStatus.DRAFT.value:
+        raise Conflict(
+            "item '%(item)s' has no draft to publish", params={"item": implementation_code}
+        )
+    if lock_version is not None and lock_version != detail.lock_version:
+        raise Conflict(
+            "the draft changed after you opened it; review it again before publishing",
+            data={"current_lock_version": detail.lock_version},
+        )
+    errors = publish_errors(detail.item)
+    if errors:
+        raise ValidationFailed("the draft cannot be published yet", errors=errors)
+    item = repository.item_by_code(session, implementation_code)
+    assert item is not None
+    version = repository.latest_version(session, item.id)
+    assert version is not None
+    _set_status(session, version, VersionStatus.PUBLISHED.value, who)
+    audit.record(
+        session=session,
+        actor_user_id=who.user_id,
+        action="item.publish",
+        object_type="item",
+        object_key=implementation_code,
+        detail={"version_no": version.version_no},
+    )
+    return version
+
+
+def retire_item(
+    *, session: Session, principal: Principal | None, implementation_code: str
+) -> ItemVersion:
+    who = require_principal(principal)
+    detail = get_item(session=session, principal=who, implementation_code=implementation_code)
+    if not detail.can_publish:
+        raise PermissionDenied(
+            "you may not retire item '%(item)s'", params={"item": implementation_code}
+        )
+    item = repository.item_by_code(session, implementation_code)
+    assert item is not None
+    version = repository.published_version(session, item.id)
+    if version is None:
+        raise Conflict(
+            "item '%(item)s' has no published version to retire",
+            params={"item": implementation_code},
+        )
+    _set_status(session, version, VersionStatus.RETIRED.value, who)
+    audit.record(
+        session=session,
+        actor_user_id=who.user_id,
+        action="item.retire",
+        object_type="item",
+        object_key=implementation_code,
+        detail={"version_no": version.version_no},
+    )
+    return version

@@ -1,0 +1,233 @@
+"""Importing a catalogue document (all or nothing) and exporting one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from tongban.audit import service as audit
+from tongban.auth.principal import Principal
+from tongban.catalog import repository
+from tongban.catalog.models import (
+    DataElement,
+    ItemVersion,
+    ServiceItem,
+    VersionStatus,
+)
+from tongban.catalog.schemas import (
+    CatalogDocument,
+    ItemIn,
+)
+from tongban.catalog.service.access import (
+    _require_catalog_admin,
+    visible_versions,
+)
+from tongban.catalog.service.checks import (
+    _all_item_codes,
+    _item_reference_errors,
+    publish_errors,
+)
+from tongban.catalog.service.convert import (
+    Lookups,
+    _fill_element,
+    _fill_version,
+    _lookups,
+    element_to_in,
+    version_to_item,
+)
+from tongban.db import utcnow
+from tongban.errors import FieldError, ValidationFailed
+
+
+@dataclass
+class ImportReport:
+    elements_created: int = 0
+    elements_updated: int = 0
+    items_created: int = 0
+    versions_created: int = 0
+    drafts_updated: int = 0
+    status_changes: int = 0
+    unchanged: int = 0
+    codes: list[str] = field(default_factory=list)
+
+
+def import_catalog(
+    *,
+    session: Session,
+    document: CatalogDocument,
+    principal: Principal | None = None,
+    on_item: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Load a whole catalogue document: every reference is checked first; nothing is written
+    unless everything is valid. ``principal`` None means the system (CLI, demo loader)."""
+    if principal is not None:
+        _require_catalog_admin(principal)
+    lookups = _lookups(session)
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, element_doc in enumerate(document.elements):
+        loc = f"elements[{i}] ({element_doc.code})"
+        if element_doc.code in seen:
+            errors.append(
+                FieldError(f"{loc}.code", f"data element '{element_doc.code}' appears twice")
+            )
+        seen.add(element_doc.code)
+        if (
+            element_doc.source_department
+            and element_doc.source_department not in lookups.departments
+        ):
+            errors.append(
+                FieldError(
+                    f"{loc}.source_department",
+                    f"unknown department code '{element_doc.source_department}'",
+                )
+            )
+    element_codes = seen | set(lookups.elements)
+    doc_items = [item_doc.implementation_code for item_doc in document.items]
+    existing_items = repository.items_by_codes(session, doc_items)
+    known_items = set(doc_items) | _all_item_codes(session)
+    seen_items: set[str] = set()
+    for i, item_doc in enumerate(document.items):
+        loc = f"items[{i}] ({item_doc.implementation_code})"
+        if item_doc.implementation_code in seen_items:
+            errors.append(
+                FieldError(f"{loc}.implementation_code", "implementation code appears twice")
+            )
+        seen_items.add(item_doc.implementation_code)
+        errors += _item_reference_errors(
+            item_doc, loc, lookups=lookups, element_codes=element_codes, item_codes=known_items
+        )
+        if item_doc.status == VersionStatus.PUBLISHED.value:
+            errors += publish_errors(item_doc, loc)
+    if errors:
+        raise ValidationFailed("catalogue is invalid; nothing was imported", errors=errors)
+
+    report = ImportReport()
+    for element_in in document.elements:
+        element = lookups.elements.get(element_in.code)
+        if element is None:
+            element = DataElement(code=element_in.code)
+            session.add(element)
+            lookups.elements[element_in.code] = element
+            report.elements_created += 1
+        elif element_to_in(element, lookups.department_codes) != element_in:
+            report.elements_updated += 1
+        _fill_element(element, element_in, lookups)
+    session.flush()
+
+    for item_in in document.items:
+        if item_in.implementation_code not in existing_items:
+            new_item = ServiceItem(
+                implementation_code=item_in.implementation_code, basic_code=item_in.basic_code
+            )
+            session.add(new_item)
+            existing_items[item_in.implementation_code] = new_item
+            report.items_created += 1
+    session.flush()
+    parents = repository.items_by_codes(
+        session, {i.parent for i in document.items if i.parent is not None}
+    )
+    for item_in in document.items:
+        item = existing_items[item_in.implementation_code]
+        item.basic_code = item_in.basic_code
+        item.parent_id = parents[item_in.parent].id if item_in.parent else None
+        _apply_item(session, item, item_in, lookups, report, actor=principal)
+        if on_item is not None:
+            on_item(1)
+    session.flush()
+    audit.record(
+        session=session,
+        actor_user_id=principal.user_id if principal else None,
+        action="catalog.import",
+        object_type="catalog",
+        object_key="catalog",
+        detail={
+            "items_created": report.items_created,
+            "versions_created": report.versions_created,
+            "drafts_updated": report.drafts_updated,
+            "unchanged": report.unchanged,
+        },
+    )
+    return report
+
+
+def _apply_item(
+    session: Session,
+    item: ServiceItem,
+    item_in: ItemIn,
+    lookups: Lookups,
+    report: ImportReport,
+    *,
+    actor: Principal | None,
+) -> None:
+    latest = repository.latest_version(session, item.id)
+    target = item_in.status
+    if latest is not None:
+        latest = repository.full_version(session, latest.id)
+        current = version_to_item(latest, lookups.department_codes)
+        same_content = current.model_copy(update={"status": target}) == item_in
+        if same_content and current.status == target:
+            report.unchanged += 1
+            return
+        if same_content or latest.status == VersionStatus.DRAFT.value:
+            if not same_content:
+                _fill_version(latest, item_in, lookups)
+                report.drafts_updated += 1
+            _set_status(session, latest, target, actor)
+            report.status_changes += int(current.status != target)
+            return
+    version = ItemVersion(
+        item_id=item.id,
+        version_no=(latest.version_no + 1) if latest else 1,
+        status=VersionStatus.DRAFT.value,
+        created_by_id=actor.user_id if actor else None,
+    )
+    _fill_version(version, item_in, lookups)
+    session.add(version)
+    session.flush()
+    report.versions_created += 1
+    _set_status(session, version, target, actor)
+    report.codes.append(item.implementation_code)
+
+
+def _set_status(
+    session: Session, version: ItemVersion, target: str, actor: Principal | None
+) -> None:
+    if version.status == target:
+        return
+    now = utcnow()
+    if target == VersionStatus.PUBLISHED.value:
+        previous = repository.published_version(session, version.item_id)
+        if previous is not None and previous.id != version.id:
+            previous.status = VersionStatus.RETIRED.value
+            previous.retired_at = now
+            session.flush()
+        version.published_at = now
+        version.published_by_id = actor.user_id if actor else None
+    elif target == VersionStatus.RETIRED.value:
+        version.retired_at = now
+    version.status = target
+    session.flush()
+
+
+def export_catalog(
+    *, session: Session, principal: Principal | None, as_system: bool = False
+) -> CatalogDocument:
+    """The latest version of every item the principal may see.
+
+    Anonymous (``principal=None``) sees what the public sees: published versions. Only a
+    trusted internal caller (an operator's CLI command) sees every draft, and says so with
+    ``as_system=True``.
+    """
+    lookups = _lookups(session)
+    visible: ColumnElement[bool] = (
+        ItemVersion.id.is_not(None) if as_system else visible_versions(principal)
+    )
+    versions = repository.latest_versions_for_export(session, visible)
+    return CatalogDocument(
+        elements=[element_to_in(e, lookups.department_codes) for e in lookups.elements.values()],
+        items=[version_to_item(v, lookups.department_codes) for v in versions],
+    )
