@@ -27,7 +27,6 @@ MODULES = [
     "bundles/service.py",
     "cases/api.py",
     "cases/archive.py",
-    "cases/service.py",
     "catalog/pages.py",
     "org/service.py",
     "web/deps.py",
@@ -35,6 +34,7 @@ MODULES = [
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "bundles" / "pages").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "catalog" / "service").glob("*.py")),
     *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "cases" / "pages").glob("*.py")),
+    *sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "cases" / "service").glob("*.py")),
 ]
 
 
