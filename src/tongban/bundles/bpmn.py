@@ -2,9 +2,9 @@
 where members run side by side, and diagram information (BPMN DI) so that any BPMN 2.0 tool
 draws it.
 
-The flow: start → single-window acceptance → the members' own steps along the dependency graph
-(a parallel split where one thing feeds several, a parallel join where one waits for several) →
-single delivery → end.
+The flow is the case engine's own (``compose.step_links``): start → single-window acceptance →
+the members' own steps along the dependency graph (a parallel split where one step feeds several,
+a parallel join where one waits for several) → single delivery → end.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from tongban.auth.principal import Principal
-from tongban.bundles import service
-from tongban.bundles.compose import ComposedStep, Ledger
+from tongban.bundles import compose, service
+from tongban.bundles.compose import Ledger
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -71,90 +71,61 @@ def _safe(text: str) -> str:
 
 
 def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> Graph:
+    """The process the case engine runs: a task per composed step, a sequence flow per step
+    link (``compose.step_links``, the engine's own), a parallel split where a step feeds
+    several, a parallel join where one waits for several."""
     graph = Graph()
-    graph.add(Node("StartEvent_1", "event", "startEvent", "申请", lead))
-    by_item: dict[str | None, list[ComposedStep]] = {}
+    ids: dict[str, str] = {}
+    position: dict[str | None, int] = {}
     for step in ledger.steps:
-        by_item.setdefault(step.item, []).append(step)
-    head = "StartEvent_1"
-    for step in by_item.get(None, []):
-        if step.kind == "acceptance":
-            graph.add(Node("Acceptance", "task", "userTask", step.name_zh, lead))
-            graph.connect(head, "Acceptance")
-            head = "Acceptance"
-    members = [m for m in ledger.members]
-    dependents = {m: [d for d in members if m in depends_on.get(d, [])] for m in members}
-    roots = [m for m in members if not depends_on.get(m)]
-    sinks = [m for m in members if not dependents[m]]
-    first: dict[str, str] = {}
-    last: dict[str, str] = {}
-    for m in members:
-        steps = by_item.get(m, [])
-        ids: list[str] = []
-        for i, s in enumerate(steps):
-            node_id = f"Task_{_safe(m)}_{i}"
-            graph.add(Node(node_id, "task", TASK_KIND.get(s.kind, "userTask"), s.name_zh, s.lane))
-            if ids:
-                graph.connect(ids[-1], node_id)
-            ids.append(node_id)
-        if not ids:  # a member with only acceptance and delivery still marks its place
-            node_id = f"Task_{_safe(m)}_0"
-            graph.add(Node(node_id, "task", "task", m, lead))
-            ids.append(node_id)
-        first[m], last[m] = ids[0], ids[-1]
-    if len(roots) > 1:
-        graph.add(Node("Fork", "gateway", "parallelGateway", "", lead))
-        graph.connect(head, "Fork")
-        for m in roots:
-            graph.connect("Fork", first[m])
-    elif roots:
-        graph.connect(head, first[roots[0]])
-    for m in members:
-        deps = depends_on.get(m, [])
-        if len(deps) > 1:
-            join = f"Join_{_safe(m)}"
-            graph.add(Node(join, "gateway", "parallelGateway", "", graph.nodes[first[m]].lane))
-            for d in deps:
-                graph.connect(_split(graph, d, last, dependents), join)
-            graph.connect(join, first[m])
-        elif deps:
-            graph.connect(_split(graph, deps[0], last, dependents), first[m])
-    tail: str
-    if len(sinks) > 1:
-        graph.add(Node("JoinAll", "gateway", "parallelGateway", "", lead))
-        for m in sinks:
-            graph.connect(_split(graph, m, last, dependents, to_end=True), "JoinAll")
-        tail = "JoinAll"
-    else:
-        tail = last[sinks[0]] if sinks else head
-    for step in by_item.get(None, []):
-        if step.kind == "delivery":
-            graph.add(Node("Delivery", "task", "userTask", step.name_zh, lead))
-            graph.connect(tail, "Delivery")
-            tail = "Delivery"
+        if step.item is None:
+            node_id = "Acceptance" if step.kind == "acceptance" else "Delivery"
+            if step.kind not in ("acceptance", "delivery"):
+                node_id = f"Window_{_safe(step.code)}"
+            lane = lead
+        else:
+            index = position[step.item] = position.get(step.item, -1) + 1
+            node_id, lane = f"Task_{_safe(step.item)}_{index}", step.lane
+        ids[step.code] = node_id
+        tag = TASK_KIND.get(step.kind, "userTask")
+        graph.add(Node(node_id, "task", tag, step.name_zh, lane))
+    links = [(ids[a], ids[b]) for a, b in compose.step_links(ledger, depends_on)]
+    targets = {b for _, b in links}
+    sources = {a for a, _ in links}
+    roots = [n for n in ids.values() if n not in targets]
+    sinks = [n for n in ids.values() if n not in sources]
+    graph.add(Node("StartEvent_1", "event", "startEvent", "申请", lead))
     graph.add(Node("EndEvent_1", "event", "endEvent", "办结", lead))
-    graph.connect(tail, "EndEvent_1")
+    links = [("StartEvent_1", r) for r in roots] + links + [(s, "EndEvent_1") for s in sinks]
+    if not ids:
+        links = [("StartEvent_1", "EndEvent_1")]
+    outgoing: dict[str, list[str]] = {}
+    incoming: dict[str, list[str]] = {}
+    for a, b in links:
+        outgoing.setdefault(a, []).append(b)
+        incoming.setdefault(b, []).append(a)
+
+    def exit_of(node: str) -> str:
+        if len(outgoing[node]) < 2:
+            return node
+        split = "Fork" if node == "StartEvent_1" else f"Split_{node}"
+        if split not in graph.nodes:
+            graph.add(Node(split, "gateway", "parallelGateway", "", graph.nodes[node].lane))
+            graph.connect(node, split)
+        return split
+
+    def entry_of(node: str) -> str:
+        if len(incoming[node]) < 2:
+            return node
+        join = "JoinAll" if node == "EndEvent_1" else f"Join_{node}"
+        if join not in graph.nodes:
+            graph.add(Node(join, "gateway", "parallelGateway", "", graph.nodes[node].lane))
+            graph.connect(join, node)
+        return join
+
+    for a, b in links:
+        graph.connect(exit_of(a), entry_of(b))
     return graph
-
-
-def _split(
-    graph: Graph,
-    member: str,
-    last: dict[str, str],
-    dependents: dict[str, list[str]],
-    *,
-    to_end: bool = False,
-) -> str:
-    """Where the flow out of a member leaves from: its last task, or a split gateway when the
-    member feeds more than one successor."""
-    fan_out = len(dependents[member]) + (1 if not dependents[member] else 0)
-    if fan_out <= 1:
-        return last[member]
-    split = f"Split_{_safe(member)}"
-    if split not in graph.nodes:
-        graph.add(Node(split, "gateway", "parallelGateway", "", graph.nodes[last[member]].lane))
-        graph.connect(last[member], split)
-    return split
 
 
 def _columns(graph: Graph) -> dict[str, int]:

@@ -32,6 +32,7 @@ different type, format or allowed values are probably one datum defined twice.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -561,3 +562,49 @@ def _conflicts(fields: Mapping[str, Any], elements: Mapping[str, ElementInfo]) -
                 )
             )
     return out
+
+
+def step_links(ledger: Ledger, depends_on: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    """The links between the composed steps (``ComposedStep.code``), as the case engine runs
+    them: one function, read by the engine (a case's ``step_link`` rows), the BPMN export and the
+    ledger, so that what the ledger counts and the chart shows is what a case will do.
+
+    A member's own steps run in order. Its first step waits for the last step of every member
+    it depends on (through a member without steps of its own, for that member's inputs), or for
+    the single window's acceptance when it depends on nothing. Delivery waits for every member
+    that nothing depends on."""
+    by_member: dict[str, list[str]] = {}
+    window: dict[str, str] = {}
+    for step in ledger.steps:
+        if step.item is None:
+            window.setdefault(step.kind, step.code)
+        else:
+            by_member.setdefault(step.item, []).append(step.code)
+    acceptance, delivery = window.get("acceptance"), window.get("delivery")
+    start = [acceptance] if acceptance else []
+
+    def exits(member: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        """The steps after which a member counts as done."""
+        own = by_member.get(member)
+        if own:
+            return [own[-1]]
+        found = [
+            e
+            for d in depends_on.get(member, ())
+            if d not in seen
+            for e in exits(d, seen | {member})
+        ]
+        return found or start
+
+    links: list[tuple[str, str]] = []
+    for member in ledger.members:
+        own = by_member.get(member, [])
+        links += list(itertools.pairwise(own))
+        if own:
+            entries = [e for d in depends_on.get(member, ()) for e in exits(d)] or start
+            links += [(e, own[0]) for e in dict.fromkeys(entries)]
+    if delivery:
+        needed = {d for m in ledger.members for d in depends_on.get(m, ())}
+        ends = [e for m in ledger.members if m not in needed for e in exits(m)] or start
+        links += [(e, delivery) for e in dict.fromkeys(ends)]
+    return list(dict.fromkeys(links))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.auth.principal import Principal
+from tongban.bundles import compose
 from tongban.bundles import service as bundle_service
 from tongban.cases import events, repository
 from tongban.cases.models import (
@@ -108,26 +109,7 @@ def plan_bundle(
         )
         for s in ledger.steps
     ]
-    by_member: dict[str | None, list[PlannedStep]] = {}
-    for s in steps:
-        by_member.setdefault(s.item_code, []).append(s)
-    links: list[tuple[str, str]] = []
-    for member_steps in by_member.values():
-        if member_steps and member_steps[0].item_code is not None:
-            links += [(a.key, b.key) for a, b in itertools.pairwise(member_steps)]
-    bundle_steps = {s.kind: s for s in by_member.get(None, [])}
-    acceptance, delivery = bundle_steps.get("acceptance"), bundle_steps.get("delivery")
-    for m in ledger.members:
-        own = by_member.get(m, [])
-        if not own:
-            continue
-        if depends[m]:
-            links += [(by_member[d][-1].key, own[0].key) for d in depends[m] if by_member.get(d)]
-        elif acceptance:
-            links.append((acceptance.key, own[0].key))
-        dependents = [x for x in ledger.members if m in depends[x]]
-        if not dependents and delivery:
-            links.append((own[-1].key, delivery.key))
+    links = compose.step_links(ledger, depends)
     required = [f.element for f in ledger.fields if f.required]
     return steps, links, dict(ledger.after.days), required
 
