@@ -206,9 +206,7 @@ def _version_of(calendar: _Calendar) -> str:
         first, last = _covered_years()
         return f"{_PACKAGE} {_package_version()} ({first}-{last})"
     years = sorted(calendar.imported.values(), key=lambda y: y.year)
-    listed = f"{_PACKAGE} {_package_version()}" + "".join(
-        f"+{y.year}.v{y.version}" for y in years
-    )
+    listed = f"{_PACKAGE} {_package_version()}" + "".join(f"+{y.year}.v{y.version}" for y in years)
     if len(listed) <= VERSION_MAX:
         return listed
     digest = hashlib.sha256(listed.encode()).hexdigest()[:12]
