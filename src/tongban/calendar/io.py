@@ -13,6 +13,9 @@
         - {date: 2027-01-01, name: 元旦, off: true}     # a day off (法定节假日)
         - {date: 2027-02-06, name: 春节, off: false}    # an adjusted working day (调休上班)
 
+  Booleans are YAML 1.2's ``true``/``false`` only (PyYAML would read ``off``, ``on``, ``yes``,
+  ``no`` as booleans too, the key ``off`` among them).
+
 Both list only the days that differ from, or belong to, the arrangement: holidays and
 adjusted working days. Every other day follows Monday to Friday.
 
@@ -34,9 +37,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
@@ -171,7 +175,25 @@ def _load_json(filename: str, text: str) -> Any:
         raise _unreadable(filename, "not a calendar: nested too deeply") from None
 
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOOL = "tag:yaml.org,2002:bool"
+
+
+class _Loader(_BASE):  # type: ignore[misc]
+    """The safe loader with YAML 1.2's booleans: only ``true``/``false``. PyYAML's YAML 1.1
+    also reads ``on``/``off``/``yes``/``no`` as booleans, which would turn the key ``off``
+    itself into ``False``."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+        for first, resolvers in _BASE.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_LOADER: Any = _Loader
 
 
 def _load_yaml(filename: str, text: str) -> Any:
