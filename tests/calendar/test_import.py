@@ -349,3 +349,28 @@ def test_the_upload_needs_the_forms_token(client: TestClient, world: Session) ->
     )
     assert refused.status_code == 403
     assert world.scalars(select(CalendarYear)).all() == []
+
+
+@needs_uncovered_2027
+def test_recompute_after_a_package_upgrade_moves_what_the_year_moves(
+    world: Session, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tongban.cli.main import app
+
+    case, step = _open_step(world, ready=dt.datetime(2026, 12, 3, 10, tzinfo=SHANGHAI), key="up")
+    # As if the package now knew 2027 (New Year's Day off): stand-in for an upgrade.
+    upgraded = workdays.ImportedYear(2027, 1, frozenset({dt.date(2027, 1, 1)}), frozenset())
+    monkeypatch.setattr(service, "load", lambda session: _in_force(upgraded))
+    done = cli.invoke(app, ["calendar", "recompute", "2027"])
+    assert done.exit_code == 0, done.output
+    assert f"{case.number} {step.code}: 2027-01-07 -> 2027-01-08" in done.output
+    world.refresh(step)
+    assert (step.due_date, step.due_provisional) == (dt.date(2027, 1, 8), False)
+    refused = cli.invoke(app, ["calendar", "recompute", "1800"])
+    assert refused.exit_code == 1
+    assert "not between 1900 and 2200" in refused.output
+
+
+def _in_force(year: workdays.ImportedYear) -> str:
+    workdays.set_imported_years({year.year: year})
+    return workdays.calendar_version()

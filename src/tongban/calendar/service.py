@@ -27,6 +27,7 @@ from tongban.auth.models import Role, User
 from tongban.auth.principal import Principal
 from tongban.calendar import io
 from tongban.calendar.models import CalendarYear
+from tongban.errors import ValidationFailed
 from tongban.kit import workdays
 from tongban.kit.hashchain import lock_chain
 
@@ -222,6 +223,32 @@ def _import(
         differences,
         moved,
     )
+
+
+def recompute_as_operator(*, session: Session, year: int) -> list[Any]:
+    """``tongban calendar recompute YEAR``: after the package was upgraded to cover ``year``,
+    count the open steps it moves again, as an import does (audited)."""
+    from tongban.audit import service as audit
+    from tongban.cases import recalc
+
+    if not io.FIRST_YEAR <= year <= io.LAST_YEAR:
+        raise ValidationFailed(
+            "the year %(year)s is not between 1900 and 2200",
+            params={"year": year},
+            code="calendar_year_out_of_range",
+        )
+    lock_chain(session, LOCK)
+    version = load(session)
+    moved = recalc.recompute_due_dates(session, year=year, actor_id=None)
+    audit.record(
+        session=session,
+        actor_user_id=None,
+        action="calendar.recompute",
+        object_type="calendar_year",
+        object_key=str(year),
+        detail={"calendar": version, "due_dates_moved": len(moved)},
+    )
+    return moved
 
 
 # ---------------------------------------------------------------- the coverage page

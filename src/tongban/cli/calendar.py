@@ -64,6 +64,19 @@ def import_year(
         console.print(table)
 
 
+@app.command("recompute")
+def recompute(year: int = typer.Argument(..., help="The year the package now covers.")) -> None:
+    """After upgrading chinesecalendar: count again the open steps' due dates that the year
+    moves (each change an event on its case; audited)."""
+    from tongban.calendar import service
+
+    with command_session() as session:
+        moved = service.recompute_as_operator(session=session, year=year)
+    console.print(f"{len(moved)} open step(s) had their due date moved")
+    for change in moved:
+        console.print(f"  {change.case_number} {change.step_code}: {change.old} -> {change.new}")
+
+
 @app.command("show")
 def show() -> None:
     """The calendar in force and every import."""
