@@ -374,3 +374,17 @@ def test_recompute_after_a_package_upgrade_moves_what_the_year_moves(
 def _in_force(year: workdays.ImportedYear) -> str:
     workdays.set_imported_years({year.year: year})
     return workdays.calendar_version()
+
+
+def test_a_year_the_package_covers_names_the_days_a_file_changes(session: Session) -> None:
+    year_2026 = b"""\
+year: 2026
+days:
+  - {date: 2026-01-01, name: x, off: true}
+  - {date: 2026-01-02, name: x, off: true}
+"""
+    result = service.import_year_as_operator(session=session, filename="x.yaml", data=year_2026)
+    # The package also has 01-04 worked (Sunday) and the other holidays: all differ now.
+    assert "2026-01-04" in result.differs_from_package
+    assert "2026-01-01" not in result.differs_from_package
+    assert workdays.is_workday(dt.date(2026, 1, 4)) is False

@@ -139,18 +139,8 @@ def import_year_as_operator(*, session: Session, filename: str, data: bytes) -> 
 
 def _package_differences(calendar: io.CalendarFile) -> list[str]:
     """Days of a year the package covers on which the file says otherwise."""
-    first, last = workdays.first_covered_year(), workdays.last_covered_year()
-    if not first <= calendar.year <= last:
-        return []
-    import chinese_calendar
-
     imported = workdays.ImportedYear(calendar.year, 1, calendar.off_days, calendar.working_days)
-    day, found = dt.date(calendar.year, 1, 1), []
-    while day.year == calendar.year:
-        if imported.is_workday(day) != chinese_calendar.is_workday(day):
-            found.append(day.isoformat())
-        day += dt.timedelta(days=1)
-    return found
+    return [day.isoformat() for day in workdays.differences_from_package(imported)]
 
 
 def _import(

@@ -63,6 +63,7 @@ __all__ = [
     "add_workdays",
     "calendar_version",
     "covered",
+    "differences_from_package",
     "due_at",
     "first_covered_year",
     "imported_years",
@@ -159,6 +160,20 @@ def set_imported_years(years: Mapping[int, ImportedYear]) -> None:
         if year != imported.year:
             raise ValueError(f"imported year {imported.year} given under the key {year}")
     _in_force = _Calendar(MappingProxyType(dict(years)))
+
+
+def differences_from_package(imported: ImportedYear) -> list[dt.date]:
+    """Days of a year the package covers on which ``imported`` says otherwise (none for a
+    year the package does not cover)."""
+    first, last = _covered_years()
+    if not first <= imported.year <= last:
+        return []
+    day, found = dt.date(imported.year, 1, 1), []
+    while day.year == imported.year:
+        if imported.is_workday(day) != bool(chinese_calendar.is_workday(day)):
+            found.append(day)
+        day += _ONE_DAY
+    return found
 
 
 def imported_years() -> Mapping[int, ImportedYear]:
