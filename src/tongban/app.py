@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import sqlalchemy.exc
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,6 +20,7 @@ from tongban.auth import api as auth_api
 from tongban.auth import pages as auth_pages
 from tongban.bundles import api as bundles_api
 from tongban.bundles import pages as bundles_pages
+from tongban.calendar import pages as calendar_pages
 from tongban.cases import api as cases_api
 from tongban.cases import pages as cases_pages
 from tongban.catalog import api as catalog_api
@@ -117,8 +118,12 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    # Routes that compute due dates load a calendar year imported by another process.
+    in_force = [Depends(calendar_pages.calendar_in_force)]
     for module in (auth_api, org_api, catalog_api, exports_api, bundles_api, cases_api):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(
+            module.router, prefix=API_PREFIX, dependencies=in_force if module is cases_api else []
+        )
     for page_module in (
         web_pages,
         auth_pages,
@@ -127,6 +132,10 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
         bundles_pages,
         cases_pages,
         jobs_pages,
+        calendar_pages,
     ):
-        app.include_router(page_module.router)
+        app.include_router(
+            page_module.router,
+            dependencies=in_force if page_module in (cases_pages, calendar_pages) else [],
+        )
     return app

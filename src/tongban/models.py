@@ -7,6 +7,7 @@ def load_all_models() -> None:
     import tongban.audit.models
     import tongban.auth.models
     import tongban.bundles.models
+    import tongban.calendar.models
     import tongban.cases.models
     import tongban.catalog.models
     import tongban.jobs.models

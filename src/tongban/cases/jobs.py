@@ -98,8 +98,10 @@ def escalate(run: JobRun, session: Session) -> None:
 
 @periodic("escalation-ladder", cron="* * * * *", every=timedelta(minutes=1))
 def escalation_ladder(session: Session) -> str:
+    from tongban.calendar import service as calendar
     from tongban.cases import service
 
+    calendar.refresh(session)  # working days are counted on the calendar in force
     report = service.tick(session=session)
     return f"{report.checked} open steps checked, {report.fired} escalations fired"
 

@@ -13,10 +13,12 @@ files_app = typer.Typer(help="Stored files: uploads and archives.", no_args_is_h
 def tick() -> None:
     """Apply the escalation ladder to every open step now (each level fires once), then run
     the jobs that are due (payments, notifications); safe beside workers and other ticks."""
+    from tongban.calendar import service as calendar
     from tongban.cases import service
     from tongban.jobs import service as jobs
 
     with command_session() as session:
+        calendar.load(session)
         report = service.tick(session=session)
     ran = jobs.run_due(limit=100_000)
     console.print(

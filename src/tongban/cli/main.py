@@ -1,11 +1,11 @@
-"""The ``tongban`` command: demo, serve, db, catalog, org."""
+"""The ``tongban`` command: demo, serve, db, catalog, org, bundle, jobs, calendar…"""
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
 
-from tongban.cli import bundle, cases, catalog, db, jobs, org
+from tongban.cli import bundle, calendar, cases, catalog, db, jobs, org
 from tongban.cli.common import command_session, console, progress_bar
 from tongban.config import get_settings
 
@@ -22,6 +22,7 @@ app.add_typer(cases.audit_app, name="audit")
 app.add_typer(cases.files_app, name="files")
 app.command("tick")(cases.tick)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(calendar.app, name="calendar")
 app.command("worker")(jobs.worker)
 
 

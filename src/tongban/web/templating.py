@@ -14,7 +14,7 @@ from tongban.web.deps import ANON_CSRF_COOKIE, CSRF_FIELD, csrf_token_for, pick_
 from tongban.web.i18n import LANGUAGE_NAMES, LOCALES, translations
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "auth", "org", "catalog", "bundles", "cases", "jobs")
+DOMAINS = ("web", "auth", "org", "catalog", "bundles", "cases", "jobs", "calendar")
 
 env = Environment(
     loader=FileSystemLoader([str(PACKAGE_DIR / d / "templates") for d in DOMAINS]),

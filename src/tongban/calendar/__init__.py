@@ -1,0 +1,1 @@
+"""The working-day calendar in force: the ``chinesecalendar`` package plus imported years."""
