@@ -76,17 +76,14 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
     several, a parallel join where one waits for several."""
     graph = Graph()
     ids: dict[str, str] = {}
-    position: dict[str | None, int] = {}
     for step in ledger.steps:
-        if step.item is None:
-            node_id = "Acceptance" if step.kind == "acceptance" else "Delivery"
-            if step.kind not in ("acceptance", "delivery"):
-                node_id = f"Window_{_safe(step.code)}"
-            lane = lead
-        else:
-            index = position[step.item] = position.get(step.item, -1) + 1
-            node_id, lane = f"Task_{_safe(step.item)}_{index}", step.lane
+        # The task's id is its step's code, as a case's steps are named: a chart, a running
+        # engine and a case speak of the same steps.
+        node_id = base = f"Step_{_safe(step.code)}"
+        while node_id in graph.nodes:
+            node_id = f"{base}_{len(graph.nodes)}"
         ids[step.code] = node_id
+        lane = lead if step.item is None else step.lane
         tag = TASK_KIND.get(step.kind, "userTask")
         graph.add(Node(node_id, "task", tag, step.name_zh, lane))
     links = [(ids[a], ids[b]) for a, b in compose.step_links(ledger, depends_on)]

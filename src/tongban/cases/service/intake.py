@@ -94,6 +94,13 @@ def plan_bundle(
         session=session, bundle=detail.bundle, answers=answers or {}
     )
     members = bundle_service.applicable(detail.bundle, answers or {})
+    if not ledger.members:
+        # A case of no service at all would stay open forever with nothing to do.
+        raise ValidationFailed(
+            "none of the bundle's services applies to these answers; nothing was submitted",
+            errors=[FieldError("answers", "no member of the bundle applies")],
+            code="nothing_applies",
+        )
     depends = {m.item: list(m.depends_on) for m in members}
     steps = [
         PlannedStep(
