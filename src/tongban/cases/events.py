@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.cases import statements
 from tongban.cases.models import CASE_EVENTS, Case, CaseEvent
 from tongban.cases.statements import Statements
 from tongban.db import utcnow
@@ -91,14 +90,21 @@ def append(
     step_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Read the chain's head from the case row, insert the event, move the head. The head is
-    read FOR UPDATE on PostgreSQL, which serialises writers of one case; the conditional move
+    """Append one event (:func:`kit.hashchain.append`): the head is read FOR UPDATE from the
+    case row on PostgreSQL, which serialises writers of this case only; the conditional move
     and unique (case_id, seq) back it up."""
-    cursor, sql = statements.hot(session)
-    chain = Chain.read(cursor, sql, case_id)
-    chain.add(action, actor_id=actor_id, step_id=step_id, data=data)
-    chain.write(cursor, sql)
-    forget_head(session, case_id)
+    hashchain.append(
+        session,
+        CASE_EVENTS,
+        {
+            "at": utcnow(),
+            "actor_id": actor_id,
+            "step_id": step_id,
+            "action": action,
+            "data": data or {},
+        },
+        key=case_id,
+    )
 
 
 def events_of(session: Session, case_id: int) -> list[CaseEvent]:

@@ -13,7 +13,7 @@ registers it (:func:`register_chain`, next to its model). Then :func:`append` wr
 do: only then is dropping the newest rows caught.
 
 Writers of one chain key are serialised, so two cannot read the same head and fork the chain;
-writers of different keys (two cases) are not. See :func:`start`.
+writers of different keys (two cases) are not. See :func:`append`.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Column, Table, bindparam, select, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from tongban.errors import Conflict
+from tongban.kit.prepared import Prepared, cursor_of
 
 __all__ = [
     "GENESIS",
@@ -48,10 +50,8 @@ __all__ = [
     "lock",
     "lock_chain",
     "register_chain",
-    "start",
     "verify",
     "verify_chain",
-    "write",
 ]
 
 GENESIS: Final = "0" * 64
@@ -217,7 +217,7 @@ def lock_chain(session: Session, name: str) -> None:
 def lock(session: Session, chain: Chain, key: Any = None) -> None:
     """Serialise the appenders of one chain key (only of that key) until the transaction ends.
 
-    A chain with a head is locked by reading its head row ``FOR UPDATE`` (:func:`start`); one
+    A chain with a head is locked by reading its head row ``FOR UPDATE`` (:func:`append`); one
     without takes an advisory lock named after the chain and the key.
     """
     lock_chain(session, _lock_name(chain, key))
@@ -260,74 +260,150 @@ class Links:
         return rows
 
 
-def start(session: Session, chain: Chain, key: Any = None) -> Links:
-    """Lock the chain key and read its head: the appends to make before :func:`write`."""
-    if chain.head is not None:
-        head = chain.head
-        table = head.model.__table__
-        found = session.execute(
-            select(table.c[head.count], table.c[head.hash])
-            .where(table.c[head.key] == key)
-            .with_for_update()
-        ).one()
-        return Links(chain, key, found[0], found[1])
-    lock(session, chain, key)
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """A chain's statements for one dialect, compiled once (:mod:`tongban.kit.prepared`):
+    appending runs on every audited action and every case event."""
+
+    head: Prepared | None
+    last: Prepared
+    insert: Prepared
+    move_head: Prepared | None
+    #: columns inserted, with what each takes when the row does not name it
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]
+
+
+def _none() -> Any:
+    return None
+
+
+def _default_of(column: Column[Any]) -> Callable[[], Any]:
+    default = column.default
+    if default is None:
+        return _none
+    if default.is_scalar:
+        value = default.arg  # type: ignore[attr-defined]
+        return lambda: value
+    if default.is_callable:
+        make = default.arg  # type: ignore[attr-defined]
+        return lambda: make(None)  # SQLAlchemy wraps it to take an execution context
+    raise ValueError(f"column {column.name}: only Python-side defaults are supported")
+
+
+def _build(chain: Chain, dialect: Dialect) -> _Statements:
     table = chain.table
+    key = chain.key
+    written = [
+        c
+        for c in table.columns
+        if not (c.primary_key and c.autoincrement in (True, "auto"))
+        and not (c.server_default is not None and c.default is None)
+    ]
+    insert_row = table.insert().values({c.name: bindparam(c.name, type_=c.type) for c in written})
     newest = select(table.c[chain.hash], table.c[chain.seq or chain.order])
-    if chain.key is not None:
-        newest = newest.where(table.c[chain.key] == key)
-    last = session.execute(newest.order_by(table.c[chain.order].desc()).limit(1)).one_or_none()
-    if last is None:
-        return Links(chain, key, 0, None)
-    return Links(chain, key, last[1] if chain.seq is not None else 0, last[0])
-
-
-def write(session: Session, links: Links) -> list[dict[str, Any]]:
-    """Insert the rows added and move the head, first and only from where it was read: a
-    writer who appended meanwhile makes this a Conflict before anything is inserted."""
-    chain, from_count = links.chain, links.from_count
-    rows = links.take()
-    if not rows:
-        return rows
+    if key is not None:
+        newest = newest.where(table.c[key] == bindparam("key", type_=table.c[key].type))
+    newest = newest.order_by(table.c[chain.order].desc()).limit(1)
+    head = move_head = None
     if chain.head is not None:
-        head = chain.head
-        table = head.model.__table__
-        moved = session.execute(
-            update(table)
-            .where(table.c[head.key] == links.key, table.c[head.count] == from_count)
-            .values({head.count: links.count, head.hash: links.head})
+        spec, parent = chain.head, chain.head.model.__table__
+        at_key = parent.c[spec.key] == bindparam("key", type_=parent.c[spec.key].type)
+        head = Prepared(
+            select(parent.c[spec.count], parent.c[spec.hash]).where(at_key).with_for_update(),
+            dialect,
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        move_head = Prepared(
+            update(parent)
+            .where(at_key, parent.c[spec.count] == bindparam("from_count"))
+            .values(
+                {
+                    spec.count: bindparam("to_count", type_=parent.c[spec.count].type),
+                    spec.hash: bindparam("to_hash", type_=parent.c[spec.hash].type),
+                }
+            ),
+            dialect,
+        )
+    return _Statements(
+        head=head,
+        last=Prepared(newest, dialect),
+        insert=Prepared(insert_row, dialect),
+        move_head=move_head,
+        defaults=tuple((c.name, _default_of(c)) for c in written),
+    )
+
+
+_COMPILED: dict[tuple[str, str, str], _Statements] = {}
+
+
+def _statements(chain: Chain, dialect: Dialect) -> _Statements:
+    found = _COMPILED.get((chain.name, dialect.name, dialect.driver))
+    if found is None:
+        found = _COMPILED[(chain.name, dialect.name, dialect.driver)] = _build(chain, dialect)
+    return found
+
+
+def _read_head(cursor: Any, sql: _Statements, chain: Chain, key: Any) -> tuple[int, str | None]:
+    """The key's row count (0 when the chain is not numbered) and newest hash."""
+    if sql.head is not None:
+        count, newest_hash = sql.head.execute(cursor, key=key).fetchone()
+        return count, newest_hash
+    newest = sql.last.execute(cursor, key=key).fetchone()
+    if newest is None:
+        return 0, None
+    return (newest[1] if chain.seq is not None else 0), newest[0]
+
+
+def append(
+    session: Session, chain: Chain, values: Mapping[str, Any], *, key: Any = None
+) -> dict[str, Any]:
+    """Append one row to the chain key and return it (by column name).
+
+    Serialises the key's writers first: a chain with a head reads its head row ``FOR UPDATE``
+    (the row lock of that key only), one without takes the key's advisory lock (:func:`lock`).
+    Then the previous hash (the head's, or the newest row's), the new hash, the head moved
+    from where it was read (a Conflict if someone moved it anyway), the row inserted. Columns
+    the row does not name take their Python-side defaults, before hashing.
+    """
+    if chain.head is None:
+        lock(session, chain, key)
+    cursor, dialect = cursor_of(session)
+    sql = _statements(chain, dialect)
+    if sql.head is not None:
+        count, previous = sql.head.execute(cursor, key=key).fetchone()
+    else:
+        newest = sql.last.execute(cursor, key=key).fetchone()
+        count, previous = (
+            (0, None) if newest is None else (newest[1] if chain.seq else 0, newest[0])
+        )
+    links = Links(chain, key, count, previous)
+    row = links.add(
+        {name: values[name] if name in values else make() for name, make in sql.defaults}
+    )
+    if sql.move_head is not None:
+        moved = sql.move_head.execute(
+            cursor, key=key, from_count=count, to_count=links.count, to_hash=links.head
+        )
+        if moved.rowcount != 1:
             raise Conflict(
                 "the %(chain)s chain was appended to by someone else just now; try again",
                 params={"chain": chain.name},
-                data={"chain": chain.name, "key": links.key},
+                data={"chain": chain.name, "key": key},
                 code="chain_moved",
             )
-        forget_head(session, chain, links.key)
-    session.execute(insert(chain.table), rows)
-    return rows
+        forget_head(session, chain, key)
+    sql.insert.execute(cursor, **row)
+    return row
 
 
 def forget_head(session: Session, chain: Chain, key: Any) -> None:
-    """A head row already loaded in this session reloads its count and hash when next read."""
+    """A head row already loaded in this session reloads its count and hash when next read
+    (the prepared statements bypass the session)."""
     head = chain.head
     if head is None:
         return
     loaded = session.identity_map.get(identity_key(head.model, key))
     if loaded is not None:
         session.expire(loaded, [head.count, head.hash])
-
-
-def append(
-    session: Session, chain: Chain, values: Mapping[str, Any], *, key: Any = None
-) -> dict[str, Any]:
-    """Append one row to the chain key: lock, read the previous hash, hash, insert, move the
-    head. Returns the row written (by column name)."""
-    links = start(session, chain, key)
-    row = links.add(values)
-    write(session, links)
-    return row
 
 
 # --- verifying ------------------------------------------------------------------------------
