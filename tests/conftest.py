@@ -88,3 +88,17 @@ def pg_database() -> Iterator[str]:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committing_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of the test's own whose transactions commit for real: a SQLite file,
+    then (when TONGBAN_TEST_DATABASE_URL names one) a PostgreSQL database from ``pg_database``."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_database")
+        return url
+    url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url

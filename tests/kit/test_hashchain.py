@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tongban.kit.hashchain import GENESIS, canonical_json, chain_hash, verify_chain
+from tongban.audit.models import AUDIT_LOG
+from tongban.cases.models import CASE_EVENTS
+from tongban.kit.hashchain import (
+    GENESIS,
+    Chain,
+    Links,
+    canonical_json,
+    chain_hash,
+    chains,
+    check,
+    register_chain,
+    verify_chain,
+)
+from tongban.models import load_all_models
 
 Row = tuple[str | None, Mapping[str, Any], str]
 
@@ -192,3 +206,131 @@ def test_unserialisable_payload_is_a_bad_row() -> None:
     prev, _, digest = rows[0]
     rows[0] = (prev, {"x": object()}, digest)
     assert verify_chain(rows) == 0
+
+
+# --- Chain descriptions: the hashes stored before there was one implementation -------------
+
+# Computed by the code that wrote these chains before ``Chain`` existed (``audit.record`` and
+# ``cases.events._payload`` fed to ``chain_hash``): stored rows must keep verifying.
+OLD_AUDIT = (
+    "8cb91b364bd06ea173c086c2987dbff79ad165dcafd59a5de1a45dbd2bd17f8c",
+    "bd1b4d8840e10552baeaa6e9830233b0932c347bf973cb0083251b115ce174e2",
+)
+OLD_CASE = (
+    "942aed870b0d99365d73466c55b3399c54f97941bb024ca6aad643781b5ed4e8",
+    "a72acadff3cfe83244d7b2a27101582b3fb047b6c35b4f0bf200549df8c9a3b8",
+)
+AT = datetime(2026, 3, 2, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def _audit_rows() -> list[dict[str, Any]]:
+    first = {
+        "id": 1,
+        "actor_user_id": None,
+        "action": "item.published",
+        "object_type": "item",
+        "object_key": "QX-1",
+        "detail": {"version": 2, "名": "张三"},
+        "prev_hash": None,
+        "hash": OLD_AUDIT[0],
+    }
+    second = {
+        "id": 2,
+        "actor_user_id": None,
+        "action": "login",
+        "object_type": "user",
+        "object_key": "frontdesk",
+        "detail": {},
+        "prev_hash": OLD_AUDIT[0],
+        "hash": OLD_AUDIT[1],
+    }
+    return [first, second]
+
+
+def _case_rows() -> list[dict[str, Any]]:
+    common = {"case_id": 1, "at": AT, "actor_id": None, "step_id": None}
+    return [
+        {
+            **common,
+            "id": 10,
+            "seq": 1,
+            "action": "submitted",
+            "data": {"subject": "QX-RSJ-A"},
+            "prev_hash": None,
+            "hash": OLD_CASE[0],
+        },
+        {
+            **common,
+            "id": 11,
+            "seq": 2,
+            "action": "note",
+            "data": {"text": "一"},
+            "prev_hash": OLD_CASE[0],
+            "hash": OLD_CASE[1],
+        },
+    ]
+
+
+def test_the_audit_chain_hashes_as_before() -> None:
+    rows = _audit_rows()
+    assert AUDIT_LOG.digest(None, rows[0]) == OLD_AUDIT[0]
+    assert AUDIT_LOG.digest(OLD_AUDIT[0], rows[1]) == OLD_AUDIT[1]
+    assert check(AUDIT_LOG, rows) == (2, None)
+
+
+def test_the_case_chain_hashes_as_before() -> None:
+    rows = _case_rows()
+    assert CASE_EVENTS.digest(None, rows[0]) == OLD_CASE[0]
+    assert check(CASE_EVENTS, rows, key=1, head=(2, OLD_CASE[1])) == (2, None)
+
+
+def test_links_number_and_chain_what_they_add() -> None:
+    links = Links(CASE_EVENTS, 1, 0, None)
+    for row in _case_rows():
+        added = links.add({k: v for k, v in row.items() if k not in ("seq", "prev_hash", "hash")})
+        assert (added["seq"], added["prev_hash"], added["hash"]) == (
+            row["seq"],
+            row["prev_hash"],
+            row["hash"],
+        )
+    assert (links.count, links.head) == (2, OLD_CASE[1])
+    assert len(links.take()) == 2
+    assert (links.from_count, links.rows) == (2, [])
+
+
+@pytest.mark.parametrize(
+    ("tamper", "kind", "position"),
+    [
+        (lambda rows: rows[0].update(action="forged"), "altered", 1),
+        (lambda rows: rows[1].update(hash="1" * 64), "altered", 2),
+        (lambda rows: rows[1].update(prev_hash="2" * 64), "unlinked", 2),
+        (lambda rows: rows[1].update(seq=3), "missing", 2),
+        (lambda rows: rows.pop(), "truncated", 1),
+        (lambda rows: rows.clear(), "truncated", 0),
+    ],
+)
+def test_check_names_the_first_break(
+    tamper: Callable[[list[dict[str, Any]]], object], kind: str, position: int
+) -> None:
+    rows = _case_rows()
+    tamper(rows)
+    _, broken = check(CASE_EVENTS, rows, key=1, head=(2, OLD_CASE[1]))
+    assert broken is not None
+    assert (broken.chain, broken.table, broken.key) == ("case_event", "case_event", 1)
+    assert (broken.kind, broken.position) == (kind, position)
+    if rows:
+        assert broken.row_id == rows[position - 1]["id"]
+        assert f"row id {broken.row_id}" in str(broken)
+
+
+def test_without_a_head_a_truncated_tail_passes() -> None:
+    assert check(AUDIT_LOG, _audit_rows()[:1]) == (1, None)
+
+
+def test_every_domain_chain_is_registered_once() -> None:
+    load_all_models()
+    assert {c.name for c in chains()} >= {"audit", "case_event"}
+    assert register_chain(AUDIT_LOG) is AUDIT_LOG  # the same description again is harmless
+    other = Chain(name="audit", model=AUDIT_LOG.model, fields=AUDIT_LOG.fields[:1])
+    with pytest.raises(ValueError, match="already registered"):
+        register_chain(other)

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.audit.models import AuditEvent
-from tongban.kit.hashchain import chain_hash, lock_chain
+from tongban.audit.models import AUDIT_LOG, AuditEvent
+from tongban.kit import hashchain
 
 #: name of the audit log's chain (its advisory-lock key on PostgreSQL)
-CHAIN = "audit"
+CHAIN = AUDIT_LOG.name
 
 
 def record(
@@ -22,30 +22,20 @@ def record(
     object_type: str,
     object_key: str,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    lock_chain(session, CHAIN)
-    prev = session.scalars(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).one_or_none()
-    payload = {
-        "actor": actor_user_id,
-        "action": action,
-        "object_type": object_type,
-        "object_key": object_key,
-        "detail": detail or {},
-    }
-    event = AuditEvent(
-        actor_user_id=actor_user_id,
-        action=action,
-        object_type=object_type,
-        object_key=object_key,
-        detail=detail or {},
-        prev_hash=prev,
-        hash=chain_hash(prev, payload),
+) -> dict[str, Any]:
+    """Append one event to the audit chain (:func:`kit.hashchain.append`: the chain's lock,
+    the newest hash, the new one); the row written, by column name."""
+    return hashchain.append(
+        session,
+        AUDIT_LOG,
+        {
+            "actor_user_id": actor_user_id,
+            "action": action,
+            "object_type": object_type,
+            "object_key": object_key,
+            "detail": detail or {},
+        },
     )
-    session.add(event)
-    session.flush()
-    return event
 
 
 def events_for(*, session: Session, object_type: str, object_key: str) -> list[AuditEvent]:

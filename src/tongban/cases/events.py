@@ -7,48 +7,25 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
-from tongban.cases import statements
-from tongban.cases.models import Case, CaseEvent
+from tongban.cases.models import CASE_EVENTS, Case, CaseEvent
 from tongban.cases.statements import Statements
 from tongban.db import utcnow
 from tongban.errors import Conflict
-from tongban.kit.hashchain import chain_hash, verify_chain
-
-
-def _payload(
-    case_id: int,
-    seq: int,
-    at: datetime,
-    actor_id: int | None,
-    step_id: int | None,
-    action: str,
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "case": case_id,
-        "seq": seq,
-        "at": at.isoformat(),
-        "actor": actor_id,
-        "step": step_id,
-        "action": action,
-        "data": data,
-    }
+from tongban.kit import hashchain
+from tongban.kit.hashchain import Break, Links
 
 
 class Chain:
-    """Appends to one case's log: the head read once (or given), each event chained to the one
-    before, then the head moved once, only if nobody moved it meanwhile."""
+    """Appends to one case's log on the engine's hot path (prepared statements): the head read
+    once (or given), each event numbered and chained by :class:`kit.hashchain.Links` (the one
+    implementation of every chain), then the head moved once, only if nobody moved it
+    meanwhile."""
 
-    __slots__ = ("case_id", "from_seq", "head", "rows", "seq")
+    __slots__ = ("links",)
 
     def __init__(self, case_id: int, seq: int, head: str | None) -> None:
-        self.case_id = case_id
-        self.from_seq = seq
-        self.seq = seq
-        self.head = head
-        self.rows: list[dict[str, Any]] = []
+        self.links = Links(CASE_EVENTS, case_id, seq, head)
 
     @classmethod
     def read(cls, cursor: Any, sql: Statements, case_id: int) -> Chain:
@@ -64,57 +41,44 @@ class Chain:
         data: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> None:
-        self.seq += 1
-        moment = at or utcnow()
-        body = data or {}
-        digest = chain_hash(
-            self.head, _payload(self.case_id, self.seq, moment, actor_id, step_id, action, body)
-        )
-        self.rows.append(
+        self.links.add(
             {
-                "case_id": self.case_id,
-                "seq": self.seq,
-                "at": moment,
+                "at": at or utcnow(),
                 "actor_id": actor_id,
                 "step_id": step_id,
                 "action": action,
-                "data": body,
-                "prev_hash": self.head,
-                "hash": digest,
+                "data": data or {},
             }
         )
-        self.head = digest
 
     def write(self, cursor: Any, sql: Statements) -> None:
         """Move the head first, only from where it was read: a writer who appended meanwhile
         makes this a Conflict before anything is inserted."""
-        if not self.rows:
+        links = self.links
+        if not links.rows:
             return
         moved = sql.move_head.execute(
             cursor,
-            case_id=self.case_id,
-            from_seq=self.from_seq,
-            to_seq=self.seq,
-            last_event_hash=self.head,
+            case_id=links.key,
+            from_seq=links.from_count,
+            to_seq=links.count,
+            last_event_hash=links.head,
         )
         if moved.rowcount != 1:
             raise Conflict(
                 "the case was changed by someone else just now; try again",
-                data={"case_id": self.case_id},
+                data={"case_id": links.key},
             )
-        if len(self.rows) == 1:
-            sql.event.execute(cursor, **self.rows[0])
+        rows = links.take()
+        if len(rows) == 1:
+            sql.event.execute(cursor, **rows[0])
         else:
-            sql.event.execute_many(cursor, self.rows)
-        self.rows = []
-        self.from_seq = self.seq
+            sql.event.execute_many(cursor, rows)
 
 
 def forget_head(session: Session, case_id: int) -> None:
     """A Case already loaded in this session reloads its chain head when next read."""
-    loaded = session.identity_map.get(identity_key(Case, case_id))
-    if loaded is not None:
-        session.expire(loaded, ["event_seq", "last_event_hash"])
+    hashchain.forget_head(session, CASE_EVENTS, case_id)
 
 
 def append(
@@ -126,14 +90,21 @@ def append(
     step_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Read the chain's head from the case row, insert the event, move the head. The head is
-    read FOR UPDATE on PostgreSQL, which serialises writers of one case; the conditional move
+    """Append one event (:func:`kit.hashchain.append`): the head is read FOR UPDATE from the
+    case row on PostgreSQL, which serialises writers of this case only; the conditional move
     and unique (case_id, seq) back it up."""
-    cursor, sql = statements.hot(session)
-    chain = Chain.read(cursor, sql, case_id)
-    chain.add(action, actor_id=actor_id, step_id=step_id, data=data)
-    chain.write(cursor, sql)
-    forget_head(session, case_id)
+    hashchain.append(
+        session,
+        CASE_EVENTS,
+        {
+            "at": utcnow(),
+            "actor_id": actor_id,
+            "step_id": step_id,
+            "action": action,
+            "data": data or {},
+        },
+        key=case_id,
+    )
 
 
 def events_of(session: Session, case_id: int) -> list[CaseEvent]:
@@ -144,22 +115,38 @@ def events_of(session: Session, case_id: int) -> list[CaseEvent]:
     )
 
 
+def describe(broken: Break) -> str:
+    """A break of a case's chain in the words of the case log."""
+    event = f"event {broken.position} (id {broken.row_id})"
+    match broken.kind:
+        case "missing":
+            return f"event {broken.position} is missing (found seq {broken.found})"
+        case "truncated":
+            return f"the chain ends at event {broken.position}, the case says {broken.found}"
+        case "unlinked":
+            return f"{event} does not follow the event before it"
+        case _:
+            return f"{event} was altered"
+
+
 def verify_case(case: Case, events: list[CaseEvent]) -> str | None:
     """None when the chain holds; otherwise what is wrong, naming the row."""
-    if len(events) != case.event_seq or (events and events[-1].hash != case.last_event_hash):
-        return f"the chain ends at event {len(events)}, the case says {case.event_seq}"
-    for expected, event in enumerate(events, start=1):
-        if event.seq != expected:
-            return f"event {expected} is missing (found seq {event.seq})"
-    rows = [
-        (
-            e.prev_hash,
-            _payload(e.case_id, e.seq, e.at, e.actor_id, e.step_id, e.action, e.data),
-            e.hash,
-        )
-        for e in events
-    ]
-    bad = verify_chain(rows)
-    if bad is not None:
-        return f"event {events[bad].seq} (id {events[bad].id}) was altered"
-    return None
+    columns = CASE_EVENTS.columns()
+    _, broken = hashchain.check(
+        CASE_EVENTS,
+        ({c: getattr(e, c) for c in columns} for e in events),
+        key=case.id,
+        head=(case.event_seq, case.last_event_hash),
+    )
+    return None if broken is None else describe(broken)
+
+
+def verify_all(session: Session) -> list[str]:
+    """Every case's event chain, one line per broken case: ``"<case number>: <what>"``."""
+    report = hashchain.verify(session, CASE_EVENTS)
+    numbers = dict(
+        session.execute(
+            select(Case.id, Case.number).where(Case.id.in_([b.key for b in report.breaks]))
+        ).tuples()
+    )
+    return [f"{numbers.get(b.key, b.key)}: {describe(b)}" for b in report.breaks]

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.db import Base, utcnow
+from tongban.kit.hashchain import Chain, Field, Head, register_chain
 
 
 class CaseStatus(StrEnum):
@@ -127,6 +128,33 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+#: one chain per case, its head on the case row (so removing the newest events is caught too,
+#: and the case row's lock serialises the writers of that case only)
+CASE_EVENTS = register_chain(
+    Chain(
+        name="case_event",
+        model=CaseEvent,
+        key="case_id",
+        order="seq",
+        seq="seq",
+        head=Head(Case, count="event_seq", hash="last_event_hash"),
+        fields=(
+            Field("case", "case_id"),
+            Field("seq", "seq"),
+            Field("at", "at", _iso),
+            Field("actor", "actor_id"),
+            Field("step", "step_id"),
+            Field("action", "action"),
+            Field("data", "data"),
+        ),
+    )
+)
 
 
 class Suspension(Base):

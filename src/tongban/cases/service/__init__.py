@@ -14,12 +14,17 @@ service``):
 - :mod:`.uploads` — files;
 - :mod:`.reading` — a case by number, the workbench, the applicant's status;
 - :mod:`.clocks` — the escalation ladder;
-- :mod:`.integrity` — the event log's checks.
+- :mod:`.notices` — what the applicant is told.
+
+The event log and its integrity checks live beside it, in :mod:`tongban.cases.events`.
 
 Transactions belong to the edge: every function here flushes, none commits. Side effects
 (payments, notifications) are jobs deferred in the same transaction (``tongban.jobs``).
 """
 
+from sqlalchemy.orm import Session
+
+from tongban.cases import events
 from tongban.cases.service.access import (
     ROLES_BY_KIND,
     SPECIAL_KINDS,
@@ -44,10 +49,15 @@ from tongban.cases.service.decisions import (
 )
 from tongban.cases.service.engine import complete_step
 from tongban.cases.service.intake import submit_application
-from tongban.cases.service.integrity import verify_all
 from tongban.cases.service.interrupts import delegate, request_correction, resume, return_step
 from tongban.cases.service.reading import get_case_row, public_status, workbench
 from tongban.cases.service.uploads import MAX_UPLOAD, Attachment, check_attachment, upload
+
+
+def verify_all(*, session: Session) -> list[str]:
+    """Every case's event chain; one line per broken case (``events.verify_all``)."""
+    return events.verify_all(session)
+
 
 __all__ = [
     "MAX_UPLOAD",
