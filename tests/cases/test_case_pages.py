@@ -824,6 +824,41 @@ def test_both_parties_sign_on_the_signing_page(client: TestClient, session: Sess
     assert "matches the document" in english.text
 
 
+def test_a_signature_finished_at_the_window_is_no_duty_shift(
+    client: TestClient, session: Session
+) -> None:
+    """The applicant signs last, at the window: the step is finished on the single window's
+    behalf, which the engine never logs as a duty shift. The page read the step's columns
+    and showed one anyway; it shows what the log says."""
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf, item="QX-RSJ-20", idempotency_key="key-sign-0002")
+    accept = _step_id(client, number, "acceptance")
+    assert _complete_on_page(client, number, accept).status_code == 303
+    sign = _step_id(client, number, "e_signature")
+    csrf = _as(client, "officer.rsj")
+    signed = client.post(
+        f"/api/v1/steps/{sign}/sign?lock_version={_lock(client, number, sign)}",
+        json={"party": "department"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert signed.status_code == 204, signed.text
+    csrf = _as(client, "frontdesk")
+    signed = client.post(
+        f"/api/v1/steps/{sign}/sign?lock_version={_lock(client, number, sign)}",
+        json={"party": "applicant"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert signed.status_code == 204, signed.text
+    steps = {s["id"]: s for s in client.get(f"/api/v1/cases/{number}").json()["steps"]}
+    assert steps[sign]["acted_department"] == "QX-ZWFW"  # the window finished it
+    assert steps[sign]["responsible_department"] == "QX-RSJ"
+    assert steps[sign]["duty_shift"] is False
+    page = client.get(f"/cases/{number}")
+    assert 'data-testid="duty-shift"' not in page.text
+    assert 'data-testid="shift-count"' not in page.text
+
+
 # ---------------------------------------------------------------- languages
 
 

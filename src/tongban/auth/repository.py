@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select
@@ -66,3 +67,12 @@ def users_with_scope_rows(
         .order_by(User.username, RoleGrant.id)
     ).all()
     return [(u, g, j, d) for u, g, j, d in rows]
+
+
+def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The usernames of these users (only those asked for)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {i: name for i, name in rows}

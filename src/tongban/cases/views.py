@@ -2,41 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.auth.models import User
+from tongban.auth import repository as auth_repository
 from tongban.cases import events, repository
-from tongban.cases.models import Case, CaseStep
+from tongban.cases.models import Case, CaseEvent, CaseStep
 from tongban.cases.schemas import CaseOut, EventOut, StepOut
 from tongban.db import utcnow
 from tongban.kit import workdays
-from tongban.org.models import Department, Jurisdiction
+from tongban.org import repository as org_repository
+
+Names = tuple[dict[int, str], dict[int, str], dict[int, str]]
 
 
-def _names(session: Session) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
-    departments = {d.id: d.code for d in session.scalars(select(Department))}
-    jurisdictions = {j.id: j.code for j in session.scalars(select(Jurisdiction))}
-    users = {u.id: u.username for u in session.scalars(select(User))}
+def names_for(
+    session: Session, steps: Iterable[CaseStep], user_ids: Iterable[int | None] = ()
+) -> Names:
+    """The codes of the departments and jurisdictions and the usernames these steps (and
+    these other users) name: read for them only, not the whole organisation."""
+    rows = list(steps)
+    departments = org_repository.department_codes(
+        session,
+        [s.responsible_department_id for s in rows] + [s.acted_department_id for s in rows],
+    )
+    jurisdictions = org_repository.jurisdiction_codes(
+        session, [s.responsible_jurisdiction_id for s in rows]
+    )
+    users = auth_repository.usernames(session, [*(s.acted_by_id for s in rows), *user_ids])
     return departments, jurisdictions, users
+
+
+def shifted_steps(session: Session, step_ids: Iterable[int]) -> set[int]:
+    """The steps whose duty shift the event log recorded: the log decides, not a second
+    reading of the step's columns (which would call a signature at the window a shift)."""
+    wanted = list(step_ids)
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(CaseEvent.step_id).where(
+                CaseEvent.action == "duty_shift", CaseEvent.step_id.in_(wanted)
+            )
+        )
+    )
 
 
 def step_out(
     step: CaseStep,
     number: str,
-    names: tuple[dict[int, str], dict[int, str], dict[int, str]],
+    names: Names,
     today: date | None = None,
+    *,
+    shifted: bool = False,
 ) -> StepOut:
+    """A step as the API and the pages show it; ``shifted`` as the event log says
+    (:func:`shifted_steps`)."""
     departments, jurisdictions, users = names
     today = today or workdays.local_date(utcnow())
-    shift = (
-        step.acted_department_id is not None
-        and step.responsible_department_id is not None
-        and step.acted_department_id != step.responsible_department_id
-        and step.kind not in ("acceptance", "delivery")
-    )
     return StepOut(
         id=step.id,
         case_number=number,
@@ -57,7 +83,7 @@ def step_out(
         acted_by=users.get(step.acted_by_id or 0),
         acted_department=departments.get(step.acted_department_id or 0),
         acted_at=step.acted_at,
-        duty_shift=shift,
+        duty_shift=shifted,
         outcome=step.outcome or {},
         lock_version=step.lock_version,
         overdue=step.status == "ready" and step.due_date is not None and step.due_date < today,
@@ -65,21 +91,25 @@ def step_out(
 
 
 def case_out(session: Session, case: Case) -> CaseOut:
-    names = _names(session)
-    _, jurisdictions, users = names
+    steps = repository.steps_of(session, case.id)
+    log = events.events_of(session, case.id)
+    names = names_for(session, steps, [e.actor_id for e in log])
+    users = names[2]
+    place = org_repository.jurisdiction_codes(session, [case.applicant_jurisdiction_id])
+    shifted = {e.step_id for e in log if e.action == "duty_shift"}
     return CaseOut(
         number=case.number,
         subject_kind=case.subject_kind,
         subject_code=case.subject_code,
         status=case.status,
         applicant_name=case.applicant_name,
-        applicant_jurisdiction=jurisdictions.get(case.applicant_jurisdiction_id, ""),
+        applicant_jurisdiction=place.get(case.applicant_jurisdiction_id, ""),
         submitted_at=case.submitted_at,
         finished_at=case.finished_at,
         legal_due=case.legal_due,
         promised_due=case.promised_due,
         form=case.form_data,
-        steps=[step_out(s, case.number, names) for s in repository.steps_of(session, case.id)],
+        steps=[step_out(s, case.number, names, shifted=s.id in shifted) for s in steps],
         events=[
             EventOut(
                 seq=e.seq,
@@ -90,7 +120,7 @@ def case_out(session: Session, case: Case) -> CaseOut:
                 data=e.data,
                 hash=e.hash,
             )
-            for e in events.events_of(session, case.id)
+            for e in log
         ],
         suspended=case.status == "suspended",
         lock_version=case.lock_version,
@@ -98,5 +128,6 @@ def case_out(session: Session, case: Case) -> CaseOut:
 
 
 def workbench_out(session: Session, rows: list[tuple[CaseStep, str]]) -> list[StepOut]:
-    names = _names(session)
-    return [step_out(step, number, names) for step, number in rows]
+    names = names_for(session, [step for step, _ in rows])
+    shifted = shifted_steps(session, [step.id for step, _ in rows])
+    return [step_out(step, number, names, shifted=step.id in shifted) for step, number in rows]

@@ -55,3 +55,23 @@ def module_by_code(session: Session, code: str) -> ApplicationModule | None:
         .where(ApplicationModule.code == code)
         .options(selectinload(ApplicationModule.departments))
     ).one_or_none()
+
+
+def department_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The codes of these departments (only those asked for: a page names a few of them)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Department.id, Department.code).where(Department.id.in_(wanted)))
+    return {i: code for i, code in rows}
+
+
+def jurisdiction_codes(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """The division codes of these jurisdictions."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.id.in_(wanted))
+    )
+    return {i: code for i, code in rows}

@@ -108,7 +108,12 @@ def _decision_context(
     if not minutes:
         blockers.append("minutes")
     departments, by_id = _department_names(session)
-    out = views.step_out(step, case.number, views._names(session))
+    out = views.step_out(
+        step,
+        case.number,
+        views.names_for(session, [step]),
+        shifted=bool(views.shifted_steps(session, [step.id])),
+    )
     return {
         "case": case,
         "step": out,

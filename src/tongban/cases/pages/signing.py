@@ -102,7 +102,12 @@ def _sign_context(
         and service.may_act(session, who, step, "sign_department"),
     }
     departments, by_id = _department_names(session)
-    out = views.step_out(step, case.number, views._names(session))
+    out = views.step_out(
+        step,
+        case.number,
+        views.names_for(session, [step]),
+        shifted=bool(views.shifted_steps(session, [step.id])),
+    )
     return {
         "case": case,
         "step": out,
