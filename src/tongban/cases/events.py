@@ -144,9 +144,8 @@ def verify_case(case: Case, events: list[CaseEvent]) -> str | None:
 def verify_all(session: Session) -> list[str]:
     """Every case's event chain, one line per broken case: ``"<case number>: <what>"``."""
     report = hashchain.verify(session, CASE_EVENTS)
-    numbers = dict(
-        session.execute(
-            select(Case.id, Case.number).where(Case.id.in_([b.key for b in report.breaks]))
-        ).tuples()
+    rows = session.execute(
+        select(Case.id, Case.number).where(Case.id.in_([b.key for b in report.breaks]))
     )
+    numbers = {case_id: number for case_id, number in rows}
     return [f"{numbers.get(b.key, b.key)}: {describe(b)}" for b in report.breaks]
