@@ -257,8 +257,11 @@ def bundle_bpmn(
     principal: Principal | None,
     code: str,
     answers: dict[str, str] | None = None,
+    as_system: bool = False,
 ) -> str:
-    detail = service.get_bundle(session=session, principal=principal, code=code)
+    detail = service.get_bundle(
+        session=session, principal=principal, code=code, as_system=as_system
+    )
     ledger = service.compose_definition(session=session, bundle=detail.bundle, answers=answers)
     members = service.applicable(detail.bundle, answers)
     depends_on = {m.item: list(m.depends_on) for m in members}

@@ -39,7 +39,12 @@ from tongban.org.models import Department, Jurisdiction
 EDITORS = (Role.REFORM_OFFICE,)
 
 
-def visible(principal: Principal | None) -> ColumnElement[bool]:
+def visible(principal: Principal | None, *, as_system: bool = False) -> ColumnElement[bool]:
+    """The access funnel for bundle versions: published ones are public; drafts and retired
+    versions are the reform office's in scope. Anonymous sees only what is published; only an
+    explicit ``as_system`` (the command line's operator) sees every version."""
+    if as_system:
+        return BundleVersion.id.is_not(None)
     published = BundleVersion.status == "published"
     if principal is None:
         return published
@@ -217,11 +222,13 @@ class BundleDetail:
     can_edit: bool
 
 
-def list_bundles(*, session: Session, principal: Principal | None) -> list[BundleIn]:
+def list_bundles(
+    *, session: Session, principal: Principal | None, as_system: bool = False
+) -> list[BundleIn]:
     dept_codes = {d.id: c for c, d in _departments(session).items()}
     return [
         version_to_bundle(v, dept_codes)
-        for v in repository.latest_visible(session, visible(principal))
+        for v in repository.latest_visible(session, visible(principal, as_system=as_system))
     ]
 
 
@@ -243,10 +250,16 @@ def cpsv_events(*, session: Session) -> list[CpsvEvent]:
 
 
 def get_bundle(
-    *, session: Session, principal: Principal | None, code: str, version_no: int | None = None
+    *,
+    session: Session,
+    principal: Principal | None,
+    code: str,
+    version_no: int | None = None,
+    as_system: bool = False,
 ) -> BundleDetail:
     bundle = repository.bundle_by_code(session, code)
-    versions = repository.visible_versions(session, bundle.id, visible(principal)) if bundle else []
+    seen = visible(principal, as_system=as_system)
+    versions = repository.visible_versions(session, bundle.id, seen) if bundle else []
     if not versions:
         raise NotFound("no bundle '%(code)s'", params={"code": code})
     chosen = versions[-1]
@@ -321,8 +334,11 @@ def compose_bundle(
     code: str,
     answers: dict[str, str] | None = None,
     version_no: int | None = None,
+    as_system: bool = False,
 ) -> Ledger:
-    detail = get_bundle(session=session, principal=principal, code=code, version_no=version_no)
+    detail = get_bundle(
+        session=session, principal=principal, code=code, version_no=version_no, as_system=as_system
+    )
     return compose_definition(session=session, bundle=detail.bundle, answers=answers)
 
 
