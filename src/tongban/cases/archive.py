@@ -49,7 +49,7 @@ from tongban.cases.models import (
 from tongban.catalog import service as catalog_service
 from tongban.db import utcnow
 from tongban.errors import Conflict, NotFound, PermissionDenied
-from tongban.kit import workdays
+from tongban.kit import money, workdays
 from tongban.kit.hashchain import canonical_json
 from tongban.org.models import Department, Jurisdiction
 
@@ -272,7 +272,7 @@ def _mask_id(value: str) -> str:
 
 def _fen(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value / 100:,.2f} 元"
+        return money.format_yuan(value, unit="元")
     return str(value)
 
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tongban.kit.money import format_yuan
 from tongban.kit.workdays import SHANGHAI
 
-
-def format_yuan(fen: int) -> str:
-    """Integer fen as yuan: 1250 → ¥12.50."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+__all__ = ["format_yuan", "local_time"]
 
 
 def local_time(moment: datetime | None) -> str:

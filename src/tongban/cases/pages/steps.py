@@ -4,8 +4,6 @@ through ``case._run`` and answers with a 303 or the case page with the reason.""
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +30,7 @@ from tongban.errors import (
     FieldError,
     ValidationFailed,
 )
+from tongban.kit import money
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -254,12 +253,9 @@ def delegate_action(
 
 def _fen(text: str) -> int | None:
     """Yuan as typed (``1500`` or ``1,500.50``) in fen; None when it is not an amount."""
-    cleaned = text.replace(",", "").replace("¥", "").strip()
-    if not re.fullmatch(r"\d{1,13}(\.\d{1,2})?", cleaned):
-        return None
     try:
-        return int(Decimal(cleaned) * 100)
-    except InvalidOperation:  # pragma: no cover - the pattern already rules it out
+        return money.parse_yuan(text)
+    except ValueError:
         return None
 
 

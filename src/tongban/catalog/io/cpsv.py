@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from tongban.catalog.schemas import CatalogDocument, ItemIn
+from tongban.kit import money
 
 _EU_CURRENCY: Final = "http://publications.europa.eu/resource/authority/currency/"
 
@@ -26,8 +26,7 @@ def _lang(zh: str, en: str = "") -> list[dict[str, str]]:
 
 def _yuan(amount_fen: int) -> str:
     """Fen as an exact yuan decimal string: 1250 → "12.50"."""
-    yuan, fen = divmod(amount_fen, 100)
-    return str(Decimal(f"{yuan}.{fen:02d}"))
+    return money.yuan_decimal(amount_fen)
 
 
 def _put(node: dict[str, Any], key: str, value: Any) -> None:
