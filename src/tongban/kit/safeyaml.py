@@ -1,7 +1,8 @@
 """Reading YAML that a stranger wrote: one hardened loader for every file format.
 
-Every import format (catalogue, organisation, bundles) is YAML a user uploads or hands to the
-CLI, so each must be read the same careful way. ``load_yaml`` refuses, with the line and column:
+Every import format (catalogue, organisation, bundles, calendar) is YAML a user uploads or
+hands to the CLI, so each must be read the same careful way. ``load_yaml`` refuses, with the
+line and column:
 
 - files over ``max_bytes`` (checked before parsing; ``read_yaml`` checks the size on disk before
   reading) and text that is not UTF-8 (naming the offset of the first bad byte);
