@@ -118,10 +118,15 @@ def test_an_oversized_file_is_refused_before_it_is_parsed() -> None:
     ("filename", "data", "says"),
     [
         ("x.json", b"{not json", "not JSON: Expecting property name"),
-        ("x.yaml", b"year: [2027\n", "not YAML"),
+        ("x.yaml", b"year: [2027\n", "while parsing a flow sequence starting on line 1"),
         ("x.json", b"\xff\xfe garbage", "not UTF-8"),
-        ("x.yaml", b"a: &a [1]\nb: *a\n", "anchors and aliases"),
-        ("x.yaml", b"year: !!python/object:os.system 2027\n", "tags are not accepted"),
+        ("x.yaml", b"a: &a [1]\nb: *a\n", "anchors (&a) are not allowed in a calendar file"),
+        (
+            "x.yaml",
+            b"year: !!python/object:os.system 2027\n",
+            "the tag !!python/object:os.system is not allowed in a calendar file",
+        ),
+        ("x.yaml", b"year: 2027\nyear: 2028\n", "duplicate key 'year' (first on line 1)"),
         ("x.txt", b"year: 2027", "unknown file type '.txt'"),
         ("x.json", b"[" * 100_000, "nested too deeply"),
     ],
@@ -155,3 +160,29 @@ def test_a_wrong_shape_names_the_field(document: object, loc: str) -> None:
     exc = _refusal("x.json", json.dumps(document).encode())
     assert exc.code == "calendar_file_invalid"
     assert exc.errors[0].loc == loc
+
+
+def test_the_yaml_is_read_by_the_shared_loader_with_its_line_and_column() -> None:
+    exc = _refusal(
+        "x.yaml", _yaml(2027, GOOD_2027 + "  - {date: 2027-02-30, name: 春节, off: true}\n")
+    )
+    assert exc.code == "calendar_file_unreadable"
+    assert exc.params == {"file": "x.yaml"}
+    assert [(e.loc, e.message) for e in exc.errors] == [
+        ("x.yaml: line 6 column 12", "'2027-02-30' is not a valid date")
+    ]
+
+
+def test_off_is_a_key_and_must_be_a_real_boolean() -> None:
+    # YAML 1.2: the key `off` stays "off", and `yes` is a string, not a boolean.
+    found = io.parse_calendar("x.yaml", _yaml(2027, GOOD_2027))
+    assert {d.date: d.off for d in found.days}[dt.date(2027, 2, 6)] is False
+    for word in ("yes", "no", "on", "off", "y", "n"):
+        exc = _refusal(
+            "x.yaml", _yaml(2027, f"  - {{date: 2027-01-01, name: 元旦, off: {word}}}\n")
+        )
+        assert exc.code == "calendar_file_invalid"
+        assert [e.loc for e in exc.errors] == ["days.0.off"]
+        assert exc.errors[0].message == "Input should be a valid boolean"
+    uppercase = _yaml(2027, "  - {date: 2027-01-01, name: 元旦, off: TRUE}\n")
+    assert io.parse_calendar("x.yaml", uppercase).off_days == {dt.date(2027, 1, 1)}

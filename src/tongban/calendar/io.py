@@ -13,16 +13,20 @@
         - {date: 2027-01-01, name: 元旦, off: true}     # a day off (法定节假日)
         - {date: 2027-02-06, name: 春节, off: false}    # an adjusted working day (调休上班)
 
-  Booleans are YAML 1.2's ``true``/``false`` only (PyYAML would read ``off``, ``on``, ``yes``,
-  ``no`` as booleans too, the key ``off`` among them).
+  It is read by the hardened loader of every file format, ``tongban.kit.safeyaml``, whose
+  booleans are YAML 1.2's ``true``/``false`` only (PyYAML alone would read ``off``, ``on``,
+  ``yes``, ``no`` as booleans too, the key ``off`` among them); ``off`` must be a real boolean
+  (``off: yes`` is refused).
 
 Both list only the days that differ from, or belong to, the arrangement: holidays and
 adjusted working days. Every other day follows Monday to Friday.
 
 Checks (all problems of a file are reported at once, each naming the entry):
 
-* the file is at most :data:`MAX_BYTES`, UTF-8, well-formed JSON/YAML (no YAML anchors,
-  aliases or tags: a calendar needs none, and they are how "billion laughs" files blow up);
+* the file is at most :data:`MAX_BYTES`, UTF-8, well-formed JSON/YAML (``kit.safeyaml``
+  refuses YAML anchors, aliases, merge keys, unsafe tags, nesting beyond 64 levels and duplicate
+  keys, with their line and column: a calendar needs none, and anchors are how "billion laughs"
+  files blow up);
 * ``year`` is 1900..2200 and every date lies in it; no date is listed twice;
 * an adjusted working day (``off: false``) falls on a Saturday or Sunday: on a weekday it would
   change nothing, so it is a typing error (refused);
@@ -37,15 +41,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.safeyaml import YamlRefused, load_yaml
 
 MAX_BYTES = 1024 * 1024
 """Largest calendar file accepted (a real year is about 5 KiB)."""
@@ -55,6 +59,8 @@ MAX_DAYS_LISTED = 366
 MAX_NAME = 50
 
 FORMATS = {".json": "holiday-cn", ".yaml": "yaml", ".yml": "yaml"}
+WHAT = "calendar file"
+"""How the YAML loader's messages name the file (``anchors (&a) are not allowed in a …``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,49 +181,19 @@ def _load_json(filename: str, text: str) -> Any:
         raise _unreadable(filename, "not a calendar: nested too deeply") from None
 
 
-_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOOL = "tag:yaml.org,2002:bool"
-
-
-class _Loader(_BASE):  # type: ignore[misc]
-    """The safe loader with YAML 1.2's booleans: only ``true``/``false``. PyYAML's YAML 1.1
-    also reads ``on``/``off``/``yes``/``no`` as booleans, which would turn the key ``off``
-    itself into ``False``."""
-
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
-        for first, resolvers in _BASE.yaml_implicit_resolvers.items()
-    }
-
-
-_Loader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_LOADER: Any = _Loader
-
-
-def _load_yaml(filename: str, text: str) -> Any:
-    """``yaml.safe_load`` on the bounded text, after refusing anchors, aliases and explicit
-    tags (a calendar needs none). No hardened YAML loader lives in ``tongban.kit`` yet; the
-    catalogue's (``catalog.io``) is tied to its own format."""
+def _load_yaml(filename: str, data: bytes) -> Any:
+    """The YAML through the hardened loader every file format shares (``kit.safeyaml``): YAML
+    1.2 booleans, and anchors, aliases, merge keys, unsafe tags, deep nesting and duplicate keys
+    refused, each row naming its line and column (``x.yaml: line 3 column 9``)."""
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise _unreadable(filename, "YAML anchors and aliases are not accepted")
-            if isinstance(event, yaml.NodeEvent) and getattr(event, "tag", None) not in (
-                None,
-                "!",
-            ):
-                raise _unreadable(filename, f"YAML tags are not accepted ({event.tag})")  # type: ignore[attr-defined]
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise _unreadable(filename, f"not YAML: {exc.problem or exc}{where}") from None
-    except yaml.YAMLError as exc:
-        raise _unreadable(filename, f"not YAML: {exc}") from None
-    except RecursionError:
-        raise _unreadable(filename, "not a calendar: nested too deeply") from None
+        return load_yaml(data, filename, max_bytes=MAX_BYTES, what=WHAT).data
+    except YamlRefused as exc:
+        raise ValidationFailed(
+            "the calendar file %(file)s cannot be read",
+            params={"file": filename},
+            errors=list(exc.errors),
+            code="calendar_file_unreadable",
+        ) from None
 
 
 def _shape(filename: str, source_format: str, raw: Any) -> tuple[int, list[Day], list[str]]:
@@ -280,7 +256,7 @@ def parse_calendar(filename: str, data: bytes) -> CalendarFile:
     name = PurePath(filename).name or "(file)"
     source_format = format_of(name)
     text = _text(name, data)
-    raw = _load_json(name, text) if source_format == "holiday-cn" else _load_yaml(name, text)
+    raw = _load_json(name, text) if source_format == "holiday-cn" else _load_yaml(name, data)
     year, days, papers = _shape(name, source_format, raw)
     errors = _check(year, days)
     if errors:

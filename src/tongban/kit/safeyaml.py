@@ -1,13 +1,22 @@
 """Reading YAML that a stranger wrote: one hardened loader for every file format.
 
-Every import format (catalogue, organisation, bundles) is YAML a user uploads or hands to the
-CLI, so each must be read the same careful way. ``load_yaml`` refuses, with the line and column:
+Every import format (catalogue, organisation, bundles, calendar) is YAML a user uploads or
+hands to the CLI, so each must be read the same careful way. ``load_yaml`` refuses, with the
+line and column:
 
 - files over ``max_bytes`` (checked before parsing; ``read_yaml`` checks the size on disk before
   reading) and text that is not UTF-8 (naming the offset of the first bad byte);
 - anchors and aliases (no "billion laughs"), merge keys (``<<``), nesting deeper than
   ``MAX_DEPTH`` levels, and any tag beyond the safe ones (``!!python/...``);
-- duplicate mapping keys, which PyYAML would silently resolve as "the last one wins".
+- duplicate mapping keys, which PyYAML would silently resolve as "the last one wins";
+- a scalar its tag cannot read (``2027-02-30`` as a date, ``!!int x``), naming the scalar.
+
+Booleans are YAML 1.2's: only ``true``/``false`` (also ``True``, ``TRUE``, ``False``,
+``FALSE``). PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off``/``y``/``n`` are
+booleans too, so the country code ``NO`` or a key ``off`` would silently become ``False`` (the
+"Norway problem"); here they stay strings. A model's field decides what a string means: a
+pydantic ``bool`` field still reads ``"yes"``/``"on"`` as true, a ``StrictBool`` refuses them.
+Other scalars (integers, floats, dates, null) resolve as PyYAML does.
 
 It uses libyaml's safe loader when PyYAML has it (after one fast pass over the events, since
 libyaml composes aliases and nesting in C) and the pure-Python one otherwise; both give the same
@@ -20,6 +29,7 @@ located ``"<name>"`` or ``"<name>: line L column C"``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +40,7 @@ from pydantic import ValidationError
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tongban.errors import FieldError, ValidationFailed
 
@@ -188,9 +198,43 @@ def _refuse_event(event: Any, depth: int, what: str) -> None:
         raise ComposerError(None, None, f"nesting is deeper than {MAX_DEPTH} levels", mark)
 
 
+_BOOL_TAG: Final = "tag:yaml.org,2002:bool"
+_YAML12_BOOL: Final = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML12_BOOL_VALUES: Final = {"true": True, "false": False}
+_TAG_PREFIX: Final = "tag:yaml.org,2002:"
+#: what a scalar that its tag cannot read was meant to be, for the message
+_SCALAR_KINDS: Final = {
+    "bool": "boolean (true or false)",
+    "int": "integer",
+    "float": "number",
+    "timestamp": "date",
+    "binary": "base64 text",
+    "null": "null",
+}
+
+
+def _short_tag(tag: str) -> str:
+    """``tag:yaml.org,2002:python/name:os.system`` as written: ``!!python/name:os.system``."""
+    return "!!" + tag.removeprefix(_TAG_PREFIX) if tag.startswith(_TAG_PREFIX) else tag
+
+
+def _yaml12_booleans(loader: type[Any]) -> None:
+    """Give ``loader`` (a class) YAML 1.2's implicit booleans instead of YAML 1.1's: its own
+    copy of the resolvers without the bool one, then ``true``/``false`` in their three cases.
+    The C loader resolves plain scalars through the same class attribute, so this serves both."""
+    resolvers = {
+        first: [(tag, rx) for tag, rx in entries if tag != _BOOL_TAG]
+        for first, entries in loader.yaml_implicit_resolvers.items()
+    }
+    loader.yaml_implicit_resolvers = {first: rows for first, rows in resolvers.items() if rows}
+    loader.add_implicit_resolver(_BOOL_TAG, _YAML12_BOOL, list("tTfF"))
+
+
 class _TrackingConstructor(SafeConstructor):
     """Builds mappings and sequences while refusing merge keys and collecting duplicate keys,
-    and remembers the line of every mapping key and sequence entry for error messages."""
+    and remembers the line of every mapping key and sequence entry for error messages.
+    Scalars that their tag cannot read, and tags beyond the safe ones, are refused as
+    ``ConstructorError`` naming their place (PyYAML would raise ``ValueError`` and the like)."""
 
     what: str
     key_lines: dict[int, dict[Any, int]]
@@ -202,6 +246,30 @@ class _TrackingConstructor(SafeConstructor):
         self.key_lines = {}
         self.entry_lines = {}
         self.duplicates = []
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            if not isinstance(node, ScalarNode):
+                raise
+            kind = _SCALAR_KINDS.get(node.tag.removeprefix(_TAG_PREFIX), _short_tag(node.tag))
+            raise ConstructorError(
+                None, None, f"{node.value!r} is not a valid {kind}", node.start_mark
+            ) from None
+
+    def construct_yaml12_bool(self, node: ScalarNode) -> bool:
+        """``!!bool`` as YAML 1.2 reads it: ``!!bool yes`` is refused, not true."""
+        value = self.construct_scalar(node)
+        return _YAML12_BOOL_VALUES[str(value).lower()]
+
+    def construct_refused_tag(self, node: Node) -> NoReturn:
+        raise ConstructorError(
+            None,
+            None,
+            f"the tag {_short_tag(node.tag)} is not allowed in a {self.what}",
+            node.start_mark,
+        )
 
     def construct_tracked_map(self, node: MappingNode) -> Iterator[dict[Any, Any]]:
         data: dict[Any, Any] = {}
@@ -259,8 +327,16 @@ class _PyLoader(_TrackingConstructor, yaml.SafeLoader):
             self._depth -= 1
 
 
-_PyLoader.add_constructor("tag:yaml.org,2002:map", _PyLoader.construct_tracked_map)  # type: ignore[type-var]
-_PyLoader.add_constructor("tag:yaml.org,2002:seq", _PyLoader.construct_tracked_seq)  # type: ignore[type-var]
+def _harden(loader: type[_TrackingConstructor]) -> None:
+    """The tracking constructors, YAML 1.2 booleans and the refusal of unknown tags."""
+    loader.add_constructor("tag:yaml.org,2002:map", loader.construct_tracked_map)  # type: ignore[type-var]
+    loader.add_constructor("tag:yaml.org,2002:seq", loader.construct_tracked_seq)  # type: ignore[type-var]
+    loader.add_constructor(_BOOL_TAG, loader.construct_yaml12_bool)  # type: ignore[type-var]
+    loader.add_constructor(None, loader.construct_refused_tag)  # type: ignore[type-var]
+    _yaml12_booleans(loader)
+
+
+_harden(_PyLoader)
 
 if HAVE_LIBYAML:
 
@@ -272,8 +348,7 @@ if HAVE_LIBYAML:
             yaml.CSafeLoader.__init__(self, stream)
             self.init_tracking(what)
 
-    _CLoader.add_constructor("tag:yaml.org,2002:map", _CLoader.construct_tracked_map)  # type: ignore[type-var]
-    _CLoader.add_constructor("tag:yaml.org,2002:seq", _CLoader.construct_tracked_seq)  # type: ignore[type-var]
+    _harden(_CLoader)
 
 
 def _check_events(text: str, what: str) -> None:
