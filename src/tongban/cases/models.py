@@ -231,7 +231,7 @@ class Signature(Base):
 
 
 class Payment(Base):
-    """Exactly once: one payment per step, sent through the outbox after commit."""
+    """Exactly once: one payment per step, sent by a payment job after commit."""
 
     __tablename__ = "case_payment"
 

@@ -191,7 +191,7 @@ def pay(
     lock_version: int,
     amount_fen: int | None = None,
 ) -> Payment:
-    """Exactly once: one payment row per step (unique), sent through the outbox after commit.
+    """Exactly once: one payment row per step (unique), sent by a payment job after commit.
 
     The direction follows the item: an item whose output is a payment (a benefit, an award)
     pays out to the applicant's bank account; any other payment step (a tax, a fee) collects
