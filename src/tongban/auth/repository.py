@@ -76,3 +76,38 @@ def usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
     return {i: name for i, name in rows}
+
+
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def display_names_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    return {i: u.display_name for i, u in users_by_id(session, ids).items()}
+
+
+def display_names_by_username(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))
+    )
+    return {u: n for u, n in rows}
+
+
+def holders_of(session: Session, role: str, department_id: int) -> list[User]:
+    """The users holding ``role`` in this department, by username (a committee's members, a
+    department's officers)."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.role == role, RoleGrant.department_id == department_id)
+            .distinct()
+            .order_by(User.username)
+        )
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import Session
 
 from tongban.audit import service as audit
@@ -33,6 +33,7 @@ from tongban.catalog import service as catalog_service
 from tongban.catalog.io import CpsvEvent
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.org import repository as org_repository
 from tongban.org import units
 from tongban.org.models import Department, Jurisdiction
 
@@ -60,7 +61,7 @@ def visible(principal: Principal | None, *, as_system: bool = False) -> ColumnEl
 
 
 def _departments(session: Session) -> dict[str, Department]:
-    return {d.code: d for d in session.scalars(select(Department))}
+    return {d.code: d for d in org_repository.all_departments(session)}
 
 
 def version_to_bundle(version: BundleVersion, departments: dict[int, str]) -> BundleIn:
@@ -287,7 +288,7 @@ def get_bundle(
 def _can_edit(session: Session, principal: Principal | None, lead: Department) -> bool:
     if principal is None:
         return False
-    path = session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == lead.jurisdiction_id))
+    path = org_repository.jurisdiction_path(session, lead.jurisdiction_id)
     return path is not None and principal.covers(
         *EDITORS, jurisdiction_path=path, department_id=lead.id
     )

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from tongban.auth import repository as auth_repository
 from tongban.auth.access import require_principal
 from tongban.auth.models import Role, User
 from tongban.auth.principal import Principal
@@ -51,6 +52,7 @@ from tongban.db import utcnow
 from tongban.errors import Conflict, NotFound, PermissionDenied
 from tongban.kit import money, workdays
 from tongban.kit.hashchain import canonical_json
+from tongban.org import repository as org_repository
 from tongban.org.models import Department, Jurisdiction
 
 FORMAT = "tongban-archive/1"
@@ -128,11 +130,22 @@ class _Names:
         return found.code if found else None
 
 
-def _names(session: Session) -> _Names:
+def _names(session: Session, case: Case) -> _Names:
+    """The users, departments and jurisdictions this case names (its steps, events, files)."""
+    steps = repository.steps_of(session, case.id)
+    log = events.events_of(session, case.id)
+    step_ids = [s.id for s in steps] or [0]
+    users = [s.acted_by_id for s in steps] + [e.actor_id for e in log]
+    users += session.scalars(select(Upload.uploaded_by_id).where(Upload.case_id == case.id))
+    users += session.scalars(select(Vote.user_id).where(Vote.step_id.in_(step_ids)))
+    users += session.scalars(select(Signature.user_id).where(Signature.step_id.in_(step_ids)))
+    departments = [s.responsible_department_id for s in steps]
+    departments += [s.acted_department_id for s in steps]
+    places = [s.responsible_jurisdiction_id for s in steps] + [case.applicant_jurisdiction_id]
     return _Names(
-        {u.id: u for u in session.scalars(select(User))},
-        {d.id: d for d in session.scalars(select(Department))},
-        {j.id: j for j in session.scalars(select(Jurisdiction))},
+        auth_repository.users_by_id(session, users),
+        org_repository.departments_by_id(session, departments),
+        org_repository.jurisdictions_by_id(session, places),
     )
 
 
@@ -288,7 +301,7 @@ def render_summary(
     """The summary for people, as PDF bytes (WeasyPrint, CJK fonts from the system)."""
     from weasyprint import HTML
 
-    names = _names(session)
+    names = _names(session, case)
     elements = {e.code: e for e in catalog_service.list_elements(session=session)}
     form_rows = []
     for code, value in sorted(case.form_data.items()):
@@ -355,7 +368,7 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
     session.flush()
     session.expire_all()  # build from what the database holds, exactly as verification will
     case = service.get_case_row(session=session, principal=who, number=number)
-    names = _names(session)
+    names = _names(session, case)
     sections = _sections(session, case, names)
     head = _head(session, case.id)
     pdf = render_summary(session, case, sections, head, who.username)
@@ -509,7 +522,7 @@ def _verify(session: Session, case: Case) -> ArchiveCheck:
     for late in chain:
         if late.seq > (sealed_head.get("count") or 0) and late.id != event.id:
             problems.append(f"event {late.seq} ({late.action}) was appended after sealing")
-    now = _sections(session, case, _names(session))
+    now = _sections(session, case, _names(session, case))
     for key in ("case", "form", "answers", "calendar"):
         if body.get(key) != now[key]:
             problems.append(f"{key} differs from the archive")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tongban.auth.models import Role, RoleGrant, User
+from tongban.auth import repository as auth_repository
+from tongban.auth.models import Role
 from tongban.cases import bank
 from tongban.cases.models import Payment
 from tongban.db import utcnow
@@ -59,18 +60,11 @@ def escalate(run: JobRun, session: Session) -> None:
     department = payload.get("department")
     if not isinstance(department, int):
         raise Permanent("the escalation names no responsible department")
-    officers = session.execute(
-        select(User.id, User.email, User.locale)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(
-            RoleGrant.role == Role.OFFICER.value,
-            RoleGrant.department_id == department,
-            User.is_active.is_(True),
-            User.email.is_not(None),
-        )
-        .distinct()
-        .order_by(User.id)
-    ).all()
+    officers = sorted(
+        (u.id, u.email, u.locale)
+        for u in auth_repository.holders_of(session, Role.OFFICER.value, department)
+        if u.is_active and u.email
+    )
     if not officers:
         raise Permanent(f"no active officer of department {department} has an e-mail address")
     for user_id, email, locale in officers:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.auth.models import User
+from tongban.auth import repository as auth_repository
 from tongban.auth.principal import Principal
 from tongban.auth.service import load_principal
 from tongban.cases import archive, service
@@ -175,7 +175,7 @@ class Seeder:
     missing: set[str]
 
     def who(self, username: str) -> Principal | None:
-        user = self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        user = auth_repository.user_by_username(self.session, username)
         if user is None:
             self.missing.add(username)
             return None

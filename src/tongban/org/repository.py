@@ -75,3 +75,27 @@ def jurisdiction_codes(session: Session, ids: Iterable[int | None]) -> dict[int,
         select(Jurisdiction.id, Jurisdiction.code).where(Jurisdiction.id.in_(wanted))
     )
     return {i: code for i, code in rows}
+
+
+def all_departments(session: Session) -> list[Department]:
+    """Every department, by code (a few hundred in a county: the name tables of pages)."""
+    return list(session.scalars(select(Department).order_by(Department.code)))
+
+
+def departments_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Department]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {d.id: d for d in session.scalars(select(Department).where(Department.id.in_(wanted)))}
+
+
+def jurisdictions_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Jurisdiction]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Jurisdiction).where(Jurisdiction.id.in_(wanted)))
+    return {j.id: j for j in rows}
+
+
+def jurisdiction_path(session: Session, jurisdiction_id: int) -> str | None:
+    return session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))

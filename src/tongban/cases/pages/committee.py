@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.auth import repository as auth_repository
 from tongban.auth.access import require_principal
-from tongban.auth.models import Role, RoleGrant, User
+from tongban.auth.models import Role
 from tongban.auth.principal import Principal
 from tongban.cases import repository, service, views
 from tongban.cases.models import (
@@ -67,27 +68,15 @@ def _decision_context(
     if step.kind != "collective_decision":
         raise NotFound("step %(step)s is not a collective decision", params={"step": step.id})
     dept_id = step.responsible_department_id or 0
-    members = session.execute(
-        select(User.username, User.display_name)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.role == Role.COMMITTEE_MEMBER.value, RoleGrant.department_id == dept_id)
-        .distinct()
-        .order_by(User.username)
-    ).all()
+    members = [
+        (u.username, u.display_name)
+        for u in auth_repository.holders_of(session, Role.COMMITTEE_MEMBER.value, dept_id)
+    ]
     size = service.committee_size(session, dept_id)
     needed = service.quorum(size)
     cast = repository.votes(session, step.id)
     names = _user_names(session, [v.user_id for v in cast])
-    usernames = (
-        {
-            i: u
-            for i, u in session.execute(
-                select(User.id, User.username).where(User.id.in_([v.user_id for v in cast]))
-            ).all()
-        }
-        if cast
-        else {}
-    )
+    usernames = auth_repository.usernames(session, [v.user_id for v in cast])
     votes = [
         VoteRow(names.get(v.user_id, ""), usernames.get(v.user_id, ""), v.choice, local_time(v.at))
         for v in cast

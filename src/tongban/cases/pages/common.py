@@ -10,11 +10,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from tongban.auth.models import Role, User
+from tongban.auth import repository as auth_repository
+from tongban.auth.models import Role
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
 from tongban.cases.models import (
@@ -26,7 +26,7 @@ from tongban.errors import (
     NotFound,
 )
 from tongban.kit import workdays
-from tongban.org.models import Department
+from tongban.org import repository as org_repository
 from tongban.web.format import format_yuan, local_time
 from tongban.web.templating import render
 
@@ -231,28 +231,18 @@ class Name:
 def _department_names(session: Session) -> tuple[dict[str, Name], dict[int, str]]:
     by_code: dict[str, Name] = {}
     by_id: dict[int, str] = {}
-    for d in session.scalars(select(Department)):
+    for d in org_repository.all_departments(session):
         by_code[d.code] = Name(d.name_zh, d.name_en)
         by_id[d.id] = d.code
     return by_code, by_id
 
 
 def _display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
-    wanted = {u for u in usernames if u}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(User.username, User.display_name).where(User.username.in_(wanted))
-    ).all()
-    return {u: n for u, n in rows}
+    return auth_repository.display_names_by_username(session, usernames)
 
 
 def _user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()
-    return {i: n for i, n in rows}
+    return auth_repository.display_names_by_id(session, ids)
 
 
 def _subject_name(session: Session, principal: Principal | None, case: Case) -> Name:

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.auth import repository as auth_repository
 from tongban.auth.access import require_principal
-from tongban.auth.models import User
 from tongban.auth.principal import Principal
 from tongban.cases import service, views
 from tongban.cases.models import (
@@ -69,14 +69,7 @@ def _sign_context(
             select(Signature).where(Signature.step_id == step.id).order_by(Signature.id)
         )
     )
-    users = (
-        {
-            u.id: u
-            for u in session.scalars(select(User).where(User.id.in_([s.user_id for s in signed])))
-        }
-        if signed
-        else {}
-    )
+    users = auth_repository.users_by_id(session, [s.user_id for s in signed])
     rows = [
         SignatureRow(
             s.party,

@@ -21,6 +21,7 @@ from tongban.auth.principal import Principal
 from tongban.cases import repository
 from tongban.cases.models import Case, CaseStatus, CaseStep, Delegation, StepStatus
 from tongban.errors import Conflict, NotFound, PermissionDenied
+from tongban.org import repository as org_repository
 from tongban.org.models import Department, Jurisdiction
 
 #: who works on a step of each kind (the single window and the department's officers …)
@@ -170,12 +171,7 @@ def visible_steps(principal: Principal) -> ColumnElement[bool]:
 def case_visible(session: Session, principal: Principal, case: CaseLike) -> bool:
     """Oversight and the single window see every case of their subtree (by the applicant's
     place); staff see a case one of whose steps is theirs."""
-    applicant_path = (
-        session.scalar(
-            select(Jurisdiction.path).where(Jurisdiction.id == case.applicant_jurisdiction_id)
-        )
-        or ""
-    )
+    applicant_path = org_repository.jurisdiction_path(session, case.applicant_jurisdiction_id) or ""
     if any(
         applicant_path.startswith(s.jurisdiction_path)
         for s in principal.scopes_for(*OVERSIGHT_ROLES, Role.FRONT_DESK)

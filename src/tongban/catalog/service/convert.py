@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.catalog import repository
@@ -31,6 +30,7 @@ from tongban.catalog.schemas import (
     StepIn,
     TimeLimitIn,
 )
+from tongban.org import repository as org_repository
 from tongban.org.models import Department
 
 LEVEL_UNITS = frozenset({"township", "village", "county", "applicant"})
@@ -49,7 +49,7 @@ class Lookups:
 
 
 def _lookups(session: Session) -> Lookups:
-    departments = {d.code: d for d in session.scalars(select(Department))}
+    departments = {d.code: d for d in org_repository.all_departments(session)}
     elements = {e.code: e for e in repository.all_elements(session)}
     return Lookups(departments, elements)
 

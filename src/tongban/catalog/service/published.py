@@ -7,7 +7,6 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.catalog import repository
@@ -17,11 +16,11 @@ from tongban.catalog.schemas import (
 from tongban.catalog.service.convert import (
     version_to_item,
 )
-from tongban.org.models import Department
+from tongban.org import repository as org_repository
 
 
 def department_names(*, session: Session) -> dict[str, tuple[str, str]]:
-    return {d.code: (d.name_zh, d.name_en) for d in session.scalars(select(Department))}
+    return {d.code: (d.name_zh, d.name_en) for d in org_repository.all_departments(session)}
 
 
 class _ContentCache:
@@ -63,7 +62,7 @@ def published_items(*, session: Session, codes: list[str]) -> dict[str, ItemIn]:
         else:
             found[code] = cached
     if missing:
-        departments = {d.id: d.code for d in session.scalars(select(Department))}
+        departments = {d.id: d.code for d in org_repository.all_departments(session)}
         for version in repository.full_versions(session, missing):
             content = version_to_item(version, departments)
             key = (version.id, version.lock_version, version.updated_at)
