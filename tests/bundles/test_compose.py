@@ -49,15 +49,15 @@ def _material(code: str, **extra: Any) -> dict[str, Any]:
 
 
 def _check_accounting(ledger: Ledger) -> None:
-    """Nothing is silently dropped: before + added = after + removed, for every kind."""
+    """Nothing is silently dropped: before − Σ removed = after, for every figure (a removed
+    line's ``amount``: 1 for a form, field, material or step, trips, legal days; its
+    ``amount_promised`` for promised days)."""
     for kind in ("forms", "fields", "materials", "steps", "visits"):
         before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
-        added = len(ledger.added.get(kind, []))
-        if kind == "visits":
-            removed = sum(int(r.reason.split()[1]) for r in ledger.removed["visits"])
-        else:
-            removed = len(ledger.removed[kind])
-        assert before + added == after + removed, kind
+        assert before - sum(r.amount for r in ledger.removed[kind]) == after, kind
+    for kind, amount in (("legal", "amount"), ("promised", "amount_promised")):
+        removed = sum(getattr(r, amount) for r in ledger.removed["days"])
+        assert ledger.before.days[kind] - removed == ledger.after.days[kind], kind
 
 
 def test_same_element_is_asked_once_and_required_wins() -> None:
@@ -84,7 +84,8 @@ def test_materials_removed_by_each_rule_with_reasons() -> None:
     registration = _item(
         "X-A-1",
         materials=[
-            _material("M-ID", source="e_licence", source_ref="居民身份证", elements=["DE.ID"]),
+            _material("M-ID", source="e_licence", source_ref="X-Z-9#IDCARD", elements=["DE.ID"]),
+            _material("M-SEAL", source="e_licence", source_ref="no such licence"),
             _material("M-MARRIAGE", source="shared_data", source_ref="QX-MZJ"),
             _material("M-CONTRACT", name="合同"),
         ],
@@ -117,21 +118,31 @@ def test_materials_removed_by_each_rule_with_reasons() -> None:
             Member(power, depends_on=("X-A-1",)),
         ],
         elements=ELEMENTS,
+        e_licences={"X-Z-9#IDCARD"},
+        departments={"QX-MZJ"},
     )
-    rules = {(r.item, r.code): r.rule for r in ledger.removed["materials"]}
+    rules = {(r.item, r.code): (r.rule, r.source) for r in ledger.removed["materials"]}
     assert rules == {
-        ("X-A-1", "M-ID"): "e_licence",
-        ("X-A-1", "M-MARRIAGE"): "shared_data",
-        ("X-B-1", "M-CERT"): "member_output",
-        ("X-B-1", "M-COPY"): "member_output",
-        ("X-C-1", "M-DEBIT2"): "same_material",
+        ("X-A-1", "M-ID"): ("e_licence", "X-Z-9#IDCARD"),
+        ("X-A-1", "M-MARRIAGE"): ("shared_data", "QX-MZJ"),
+        ("X-B-1", "M-CERT"): ("member_output", "X-A-1#CERT"),
+        ("X-C-1", "M-DEBIT2"): ("same_material", "X-B-1#M-DEBIT"),
     }
-    assert [m.code for m in ledger.materials] == ["X-A-1#M-CONTRACT", "X-B-1#M-DEBIT"]
-    assert ledger.materials[1].asked_by == ("X-B-1#M-DEBIT", "X-C-1#M-DEBIT2")
+    # Nothing is removed by a guess: an e-licence type that does not exist, and a copy that
+    # merely carries data the registration produces (it used to go as "every datum produced").
+    assert [m.code for m in ledger.materials] == [
+        "X-A-1#M-SEAL",
+        "X-A-1#M-CONTRACT",
+        "X-B-1#M-COPY",
+        "X-B-1#M-DEBIT",
+    ]
+    assert ledger.materials[3].asked_by == ("X-B-1#M-DEBIT", "X-C-1#M-DEBIT2")
     _check_accounting(ledger)
 
 
 def test_output_data_counts_only_from_members_it_depends_on() -> None:
+    """A member's output replaces a material (or a field) only of a member that runs after it:
+    the certificate is asked for when the consumer does not depend on the producer."""
     producer = _item(
         "X-A-1",
         materials=[],
@@ -145,13 +156,26 @@ def test_output_data_counts_only_from_members_it_depends_on() -> None:
             }
         ],
     )
-    consumer = _item("X-B-1", materials=[_material("M-COPY", elements=["DE.CERT"])])
+    consumer = _item(
+        "X-B-1",
+        materials=[_material("M-CERT", source="item_output", source_ref="X-A-1#CERT")],
+        form=[_field("cert", "DE.CERT")],
+    )
     independent = compose([Member(producer), Member(consumer)], elements=ELEMENTS)
     assert independent.removed["materials"] == []
+    assert "DE.CERT" in {f.element for f in independent.fields}
     dependent = compose(
         [Member(producer), Member(consumer, depends_on=("X-A-1",))], elements=ELEMENTS
     )
-    assert [r.rule for r in dependent.removed["materials"]] == ["member_output"]
+    assert [(r.rule, r.source) for r in dependent.removed["materials"]] == [
+        ("member_output", "X-A-1#CERT")
+    ]
+    # The certificate number is produced by the registration: not asked of the applicant.
+    assert "DE.CERT" not in {f.element for f in dependent.fields}
+    assert dependent.produced == {"DE.CERT": "X-A-1#CERT"}
+    assert [(r.code, r.rule) for r in dependent.removed["fields"]] == [("cert", "member_output")]
+    _check_accounting(independent)
+    _check_accounting(dependent)
 
 
 def test_steps_single_window_and_critical_path() -> None:
@@ -178,9 +202,10 @@ def test_steps_single_window_and_critical_path() -> None:
     ]
     assert ledger.before.steps == 9
     assert ledger.after.steps == 5
+    # The first member's acceptance and delivery become the bundle's; the others go.
     assert (
         sorted(r.rule for r in ledger.removed["steps"])
-        == ["single_delivery"] * 3 + ["single_window_acceptance"] * 3
+        == ["single_delivery"] * 2 + ["single_window_acceptance"] * 2
     )
     # Every removed line and every addition is named in both languages.
     removed = [r for kind in ledger.removed.values() for r in kind]
@@ -191,7 +216,12 @@ def test_steps_single_window_and_critical_path() -> None:
     assert ledger.before.days == {"legal": 25, "promised": 21}
     assert ledger.after.days["legal"] == 16
     assert ledger.critical_path["legal"] == ["X-A-1", "X-C-1"]
-    assert "X-B-1" in ledger.removed["days"][0].reason
+    days = {(r.item, r.rule): r.amount for r in ledger.removed["days"]}
+    assert days == {
+        ("X-B-1", "parallel_review"): 3,
+        ("BUNDLE", "single_window_acceptance"): 3 * 1 - 1,
+        ("BUNDLE", "single_delivery"): 3 * 2 - 2,
+    }
     _check_accounting(ledger)
 
 
@@ -230,3 +260,57 @@ def test_composition_is_deterministic() -> None:
     members = [Member(_item(f"X-A-{i}", visits=i % 3)) for i in range(1, 8)]
     first = compose(members, elements=ELEMENTS).as_dict()
     assert compose(list(members), elements=ELEMENTS).as_dict() == first
+
+
+def test_the_joint_acceptance_is_the_strictest_and_the_leads() -> None:
+    """The slowest member's acceptance was charged to every path (the bundle's acceptance took
+    the longest member limit), and the single-window steps went to the first member's
+    department, not the bundle's lead."""
+    fast = _item(
+        "X-A-1",
+        steps=[_step("S1", "acceptance", 1), _step("S2", "review", 4), _step("S3", "delivery", 1)],
+        time_limit={"legal": 6, "promised": 6},
+    )
+    slow = _item(
+        "X-B-1",
+        steps=[_step("S1", "acceptance", 5), _step("S2", "review", 2), _step("S3", "delivery", 3)],
+        time_limit={"legal": 10, "promised": 10},
+    )
+    ledger = compose([Member(fast), Member(slow)], elements=ELEMENTS, lead="QX-LEAD")
+    window = {s.code: s for s in ledger.steps if s.item is None}
+    assert window["BUNDLE#acceptance"].limit_days == 1
+    assert window["BUNDLE#delivery"].limit_days == 1
+    assert {s.lane for s in window.values()} == {"QX-LEAD"}
+    # Own parts: A 6-2=4, B 10-8=2, side by side: 1 + max(4, 2) + 1 = 6, not 5 + 4 + 3 = 12.
+    assert ledger.after.days["legal"] == 6
+    assert ledger.critical_path["legal"] == ["X-A-1"]
+    _check_accounting(ledger)
+
+
+def test_a_result_sent_by_post_or_as_an_e_licence_needs_no_trip() -> None:
+    """Visits are trips: the removed trips add up (they did not in the property transfer)."""
+    counter = _item("X-A-1", visits=2, channels=["window"])
+    posted = _item("X-B-1", visits=2, channels=["window", "mail"])
+    licensed = _item(
+        "X-C-1",
+        visits=3,
+        channels=["window"],
+        outputs=[
+            {"code": "L", "name_zh": "证", "name_en": "L", "kind": "licence", "e_licence": True}
+        ],
+    )
+    ledger = compose([Member(counter), Member(posted), Member(licensed)], elements=ELEMENTS)
+    assert ledger.before.visits == 7
+    # One trip to submit, one to collect (the counter's result), the licence's own third trip.
+    assert ledger.after.visits == 3
+    rules = sorted((r.item, r.rule) for r in ledger.removed["visits"])
+    assert rules == [
+        ("X-B-1", "remote_delivery"),
+        ("X-B-1", "single_window_visit"),
+        ("X-C-1", "remote_delivery"),
+        ("X-C-1", "single_window_visit"),
+    ]
+    _check_accounting(ledger)
+    remote = compose([Member(posted), Member(licensed)], elements=ELEMENTS)
+    assert remote.after.visits == 1 + 0 + 1  # submit, no trip to collect, the licence's own
+    _check_accounting(remote)

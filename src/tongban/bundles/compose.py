@@ -1,8 +1,14 @@
 """Composing a one-thing bundle: deterministic, explained, and never silent.
 
-Input: the bundle's members (each an item's content, its stage and what it depends on) and the
-shared-data sources. Output: a ``Ledger`` with the figures before and after, and every removed
-form, field, material, step, visit and day with the rule that removed it.
+Input: the bundle's members (each an item's content, its stage and what it depends on), the
+bundle's lead department and the sources that exist (e-licence types, shared data). Output: a
+``Ledger`` with the figures before and after, and every removed form, field, material, step,
+visit and day with the rule that removed it and the source that makes it unnecessary.
+
+For every figure, ``before − Σ removed = after`` (a removed line has an ``amount``: 1 for a form,
+a field, a material or a step; trips for visits; days for days). Nothing is removed by a guess:
+every removed line names a source that exists and, for another member's output, runs before the
+member whose line it removes.
 
 Rules (each has a stable id, used in the ledger):
 
@@ -10,21 +16,34 @@ Rules (each has a stable id, used in the ledger):
   member's form is folded into it.
 - ``same_element``: a field whose data element is already asked by an earlier member is asked
   once; it merges into the first field that asked it. ``required`` wins over optional.
-- ``member_output``: a material whose data comes from another member's output (its ``source_ref``
-  names a member, or every element it carries is produced by a member it depends on).
-- ``e_licence``: a material available as an electronic licence (电子证照).
-- ``shared_data``: a material available from a shared data source (数据共享): the material's
-  declared source, or a source that the data-sharing hub lists for all its elements.
+- ``member_output`` (fields and materials): the datum or the document is produced by a member
+  that runs before the member asking for it (an ancestor in the dependency graph). For a
+  material its ``source`` is ``item_output`` and its ``source_ref`` names ``ITEM#OUTPUT`` of such
+  a member; for a field, an output of such a member carries the field's data element. The
+  applicant is not asked; the case fills the datum when the producing member's step completes.
+  An output of a member that does *not* run before stays asked for.
+- ``e_licence``: a material whose ``source_ref`` names an e-licence type that exists (an output
+  of a published item marked ``e_licence``).
+- ``shared_data``: a material available from a shared data source of the catalogue: its
+  ``source`` is ``shared_data`` and its ``source_ref`` names a department that exists (after the
+  data-sharing hub, a granted resource), or every data element it carries is listed in
+  ``shared_sources``.
 - ``same_material``: the same material (same carried data elements, or the same name when it
   carries none) asked by several members is submitted once.
 - ``single_window_acceptance`` and ``single_delivery``: one acceptance at the single window and
-  one delivery replace each member's own (the ledger lists them under ``added``).
-- Time: before is the sum of the members' limits (separate applications, one after another);
-  after is the bundle's acceptance, the critical path through the dependency graph (members'
-  limits without their own acceptance and delivery, independent members in parallel), and the
-  bundle's delivery.
-- Visits: before is the sum; after is the most that any one applicable member needs (one trip
-  to the single window serves them all).
+  one delivery replace each member's own (the ledger lists them under ``added``). They belong to
+  the bundle's lead department. Their limit is the shortest of the members' own (the strictest
+  law binds the joint step).
+- Days: before is the sum of the members' limits (separate applications, one after another).
+  A member's own part is its limit less its own acceptance and delivery days. After is the
+  longest path of the graph the case engine runs (``step_links``): acceptance, the members' own
+  parts along the dependency graph, delivery. Removed: the members off the critical path
+  (``parallel_review``, their days) and the window days saved (``single_window_acceptance``).
+- Visits are counted per trip: a member with ``visits`` ≥ 1 makes one trip to submit, with
+  ``visits`` ≥ 2 one more to collect its result, and any further trips its own. The bundle makes
+  one trip to submit (``single_window_visit`` removes the others), one to collect unless every
+  member that needs one delivers by post or electronically (``single_delivery_visit``,
+  ``remote_delivery``), and keeps each member's further trips.
 
 Conflicts are reported, not hidden: two distinct data elements with the same Chinese name but a
 different type, format or allowed values are probably one datum defined twice.
@@ -33,7 +52,7 @@ different type, format or allowed values are probably one datum defined twice.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,6 +82,10 @@ class Member:
 
 @dataclass(frozen=True)
 class Removal:
+    """One removed thing: what (``item``/``code``/``name``), by which rule, the ``source`` that
+    makes it unnecessary (a member's output, an e-licence type, a department sharing the data,
+    the unified form or the bundle's own step), and how much of its figure it removes."""
+
     item: str
     code: str
     name: str  # Chinese
@@ -70,6 +93,10 @@ class Removal:
     reason: str
     kept_as: str | None = None
     name_en: str = ""
+    amount: int = 1
+    source: str = ""
+    #: for days: the promised days it removes (``amount`` is the legal days)
+    amount_promised: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,7 +116,9 @@ class UnifiedField:
     label_en: str
     required: bool
     asked_by: tuple[str, ...]  # "ITEM#FIELD" for every member field merged here
-    prefilled_from: str | None = None  # the authoritative source department, when known
+    #: the department that holds the datum by law (数据来源), for information: nothing is
+    #: prefilled from it until the data-sharing hub fetches the datum
+    authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +172,9 @@ class Ledger:
     critical_path: dict[str, list[str]]
     members: list[str]
     notes: list[str] = field(default_factory=list)
+    #: fields the applicant is not asked: a member that runs before produces them, and the case
+    #: fills them when that member's step completes (element → "ITEM#OUTPUT")
+    produced: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,306 +230,58 @@ def compose(
     members: Sequence[Member],
     *,
     elements: Mapping[str, ElementInfo],
+    lead: str = "",
+    e_licences: Collection[str] = (),
+    departments: Collection[str] | None = None,
     shared_sources: Mapping[str, str] | None = None,
     authoritative: Mapping[str, str] | None = None,
 ) -> Ledger:
     """Compose the members (already filtered to those that apply) into one service.
 
-    ``shared_sources`` maps a data element code to the department that shares it; a material
-    whose every element is shared needs no upload. ``authoritative`` maps an element to its
-    legally authoritative source, from which the unified form is prefilled.
+    ``lead`` is the bundle's lead department (its single-window steps are the lead's; the first
+    member's department when not given). ``e_licences`` are the e-licence types that exist
+    (``ITEM#OUTPUT`` of outputs marked ``e_licence``); ``departments`` the department codes
+    that exist (a material shared by an unknown department stays asked; None: not checked).
+    ``shared_sources`` maps a data element to the department that shares it through the hub.
+    ``authoritative`` maps an element to its legally authoritative source (information on the
+    unified form, never a claim that it is prefilled).
     """
-    shared = dict(shared_sources or {})
     order = topological_order(
         [Node(m.item.implementation_code, m.stage, m.depends_on) for m in members]
     )
     by_code = {m.item.implementation_code: m for m in members}
-    removed: dict[str, list[Any]] = {
-        k: [] for k in ("forms", "fields", "materials", "steps", "visits", "days")
-    }
     ancestors = _ancestors(members)
+    lead = lead or (by_code[order[0]].item.department if order else "")
+    removed: dict[str, list[Any]] = {k: [] for k in FIGURES}
+    producers = _producers(order, by_code)
 
-    # ---- forms and fields
-    fields: dict[str, dict[str, Any]] = {}
-    forms_before = 0
-    fields_before = 0
-    for code in order:
-        item = by_code[code].item
-        if item.form:
-            forms_before += 1
-        for f in item.form:
-            fields_before += 1
-            ref = f"{code}#{f.code}"
-            if f.element in fields:
-                kept = fields[f.element]
-                kept["asked_by"].append(ref)
-                kept["required"] = kept["required"] or f.required
-                removed["fields"].append(
-                    Removal(
-                        code,
-                        f.code,
-                        f.label_zh,
-                        "same_element",
-                        f"{f.element} is already asked by {kept['asked_by'][0]}",
-                        kept["asked_by"][0],
-                        f.label_en,
-                    )
-                )
-            else:
-                fields[f.element] = {
-                    "element": f.element,
-                    "label_zh": f.label_zh,
-                    "label_en": f.label_en,
-                    "required": f.required,
-                    "asked_by": [ref],
-                }
-    forms_after = 1 if fields else 0
-    with_forms = [c for c in order if by_code[c].item.form]
-    # The first member's form grows into the unified form; every other form is folded into it.
-    for code in with_forms[1:]:
-        if forms_after:
-            removed["forms"].append(
-                Removal(
-                    code,
-                    code,
-                    by_code[code].item.name_zh,
-                    "one_form",
-                    "its form is folded into the bundle's one unified form",
-                    with_forms[0],
-                    by_code[code].item.name_en,
-                )
-            )
-    unified_fields = [
-        UnifiedField(
-            element=f["element"],
-            label_zh=f["label_zh"],
-            label_en=f["label_en"],
-            required=f["required"],
-            asked_by=tuple(f["asked_by"]),
-            prefilled_from=(authoritative or {}).get(f["element"]),
-        )
-        for f in fields.values()
-    ]
+    forms_before, fields_before, unified_fields, produced = _fields(
+        order, by_code, ancestors, producers, removed, authoritative or {}
+    )
+    materials_before, unified_materials = _materials(
+        order,
+        by_code,
+        ancestors,
+        removed,
+        e_licences=set(e_licences),
+        departments=None if departments is None else set(departments),
+        shared=dict(shared_sources or {}),
+    )
+    steps, steps_before, bundle_steps, added = _steps(order, by_code, lead, removed)
+    depends = {c: list(by_code[c].depends_on) for c in order}
+    days_before, days_after, critical = _days(order, by_code, bundle_steps, depends, removed)
+    visits_before, visits_after = _visits(order, by_code, removed)
 
-    # ---- materials
-    outputs_by_member = {
-        code: {e for o in by_code[code].item.outputs for e in o.elements} for code in order
-    }
-    output_refs = {f"{code}#{o.code}" for code in order for o in by_code[code].item.outputs}
-    kept_materials: dict[tuple[str, ...], dict[str, Any]] = {}
-    materials_before = 0
-    for code in order:
-        for m in by_code[code].item.materials:
-            materials_before += 1
-            ref_item = m.source_ref.split("#", 1)[0]
-            produced = (
-                set().union(*(outputs_by_member[a] for a in ancestors[code]))
-                if ancestors[code]
-                else set()
-            )
-            rule, reason = "", ""
-            if m.source.value == "item_output" and (
-                ref_item in by_code or m.source_ref in output_refs
-            ):
-                rule, reason = "member_output", f"produced by member {m.source_ref}"
-            elif m.elements and set(m.elements) <= produced:
-                rule, reason = (
-                    "member_output",
-                    "every datum it carries is produced by an earlier member",
-                )
-            elif m.source.value == "e_licence":
-                rule, reason = "e_licence", f"available as an e-licence ({m.source_ref})"
-            elif m.source.value == "shared_data":
-                rule, reason = (
-                    "shared_data",
-                    f"shared by {m.source_ref or 'its authoritative source'}",
-                )
-            elif m.elements and all(e in shared for e in m.elements):
-                sources = sorted({shared[e] for e in m.elements})
-                rule, reason = (
-                    "shared_data",
-                    "every datum it carries is shared by " + ", ".join(sources),
-                )
-            if rule:
-                removed["materials"].append(
-                    Removal(code, m.code, m.name_zh, rule, reason, name_en=m.name_en)
-                )
-                continue
-            key = _material_key(m.elements, m.name_zh)
-            if key in kept_materials:
-                first = kept_materials[key]
-                first["asked_by"].append(f"{code}#{m.code}")
-                removed["materials"].append(
-                    Removal(
-                        code,
-                        m.code,
-                        m.name_zh,
-                        "same_material",
-                        f"the same material is already asked by {first['asked_by'][0]}",
-                        first["asked_by"][0],
-                        m.name_en,
-                    )
-                )
-                continue
-            kept_materials[key] = {
-                "code": f"{code}#{m.code}",
-                "name_zh": m.name_zh,
-                "name_en": m.name_en,
-                "necessity": m.necessity.value,
-                "asked_by": [f"{code}#{m.code}"],
-            }
-    unified_materials = [
-        UnifiedMaterial(k["code"], k["name_zh"], k["name_en"], k["necessity"], tuple(k["asked_by"]))
-        for k in kept_materials.values()
-    ]
-
-    # ---- steps
-    steps: list[ComposedStep] = []
-    steps_before = 0
-    merged: dict[str, list[tuple[str, Any]]] = {"acceptance": [], "delivery": []}
-    for code in order:
-        item = by_code[code].item
-        for s in item.steps:
-            steps_before += 1
-            if s.kind.value in MERGED_STEP_KINDS:
-                merged[s.kind.value].append((code, s))
-                continue
-            lane = units.lane_of(s.responsible, item.department)
-            steps.append(
-                ComposedStep(
-                    f"{code}#{s.code}",
-                    s.kind.value,
-                    s.name_zh,
-                    s.name_en,
-                    s.responsible,
-                    s.limit_days,
-                    code,
-                    lane,
-                )
-            )
-    lead = by_code[order[0]].item.department if order else ""
-    bundle_steps: dict[str, ComposedStep] = {}
-    for kind, rule in MERGED_STEP_KINDS.items():
-        found = merged[kind]
-        if not found:
-            continue
-        limit = max(s.limit_days for _, s in found)
-        name = {
-            "acceptance": ("一窗受理", "Single-window acceptance"),
-            "delivery": ("统一出件", "Single delivery"),
-        }[kind]
-        bundle_steps[kind] = ComposedStep(
-            f"BUNDLE#{kind}", kind, name[0], name[1], "single_window", limit, None, lead
-        )
-        for code, s in found:
-            removed["steps"].append(
-                Removal(
-                    code,
-                    s.code,
-                    s.name_zh,
-                    rule,
-                    f"replaced by the bundle's {name[1].lower()}",
-                    f"BUNDLE#{kind}",
-                    s.name_en,
-                )
-            )
-    added: dict[str, list[Addition]] = {"steps": []}
-    for step in bundle_steps.values():
-        added["steps"].append(
-            Addition(
-                step.code,
-                step.name_zh,
-                f"replaces the members' own {step.kind} steps",
-                step.name_en,
-            )
-        )
-    if "acceptance" in bundle_steps:
-        steps.insert(0, bundle_steps["acceptance"])
-    if "delivery" in bundle_steps:
-        steps.append(bundle_steps["delivery"])
-
-    # ---- time
-    days_before = {
-        "legal": sum(by_code[c].item.time_limit.legal for c in order),
-        "promised": sum(by_code[c].item.time_limit.promised for c in order),
-    }
-    days_after: dict[str, int] = {}
-    critical: dict[str, list[str]] = {}
-    for kind in ("legal", "promised"):
-        own = {}
-        for code in order:
-            item = by_code[code].item
-            limit = getattr(item.time_limit, kind)
-            merged_days = sum(s.limit_days for s in item.steps if s.kind.value in MERGED_STEP_KINDS)
-            own[code] = max(limit - merged_days, 0)
-        finish: dict[str, int] = {}
-        via: dict[str, str | None] = {}
-        for code in order:
-            deps = by_code[code].depends_on
-            start = max((finish[d] for d in deps), default=0)
-            via[code] = max(deps, key=lambda d: finish[d]) if deps else None
-            finish[code] = start + own[code]
-        end = max(order, key=lambda c: finish[c]) if order else None
-        path: list[str] = []
-        while end is not None:
-            path.append(end)
-            end = via[end]
-        critical[kind] = list(reversed(path))
-        edges = sum(s.limit_days for s in bundle_steps.values())
-        days_after[kind] = (max(finish.values()) if finish else 0) + edges
-    saved = days_before["legal"] - days_after["legal"]
-    parallel = [c for c in order if c not in critical["legal"]]
-    if parallel:
-        removed["days"].append(
-            Removal(
-                "BUNDLE",
-                "parallel",
-                "并联办理",
-                "parallel_review",
-                f"{len(parallel)} members run beside the critical path: " + ", ".join(parallel),
-                name_en="Parallel review",
-            )
-        )
-    if bundle_steps:
-        removed["days"].append(
-            Removal(
-                "BUNDLE",
-                "single_window",
-                "一窗受理、统一出件",
-                "single_window_acceptance",
-                "each member's own acceptance and delivery days are replaced by the bundle's",
-                name_en="Single-window acceptance and delivery",
-            )
-        )
-
-    # ---- visits
-    visits_before = sum(by_code[c].item.visits for c in order)
-    visits_after = max((by_code[c].item.visits for c in order), default=0)
-    busiest = max(order, key=lambda c: by_code[c].item.visits) if order else None
-    for code in order:
-        trips = by_code[code].item.visits
-        if trips and code != busiest:
-            removed["visits"].append(
-                Removal(
-                    code,
-                    code,
-                    by_code[code].item.name_zh,
-                    "single_window_visit",
-                    f"its {trips} trip(s) are served by the bundle's single window",
-                    name_en=by_code[code].item.name_en,
-                )
-            )
-
-    conflicts = _conflicts(fields, elements)
+    conflicts = _conflicts({f.element: f for f in unified_fields}, elements)
     notes = []
-    if saved < 0:
+    if days_after["legal"] > days_before["legal"]:
         notes.append("the bundle's legal time is longer than the members' sum")
     return Ledger(
         before=Figures(
             forms_before, fields_before, materials_before, steps_before, visits_before, days_before
         ),
         after=Figures(
-            forms_after,
+            1 if unified_fields else 0,
             len(unified_fields),
             len(unified_materials),
             len(steps),
@@ -513,7 +297,442 @@ def compose(
         critical_path=critical,
         members=order,
         notes=notes,
+        produced=produced,
     )
+
+
+FIGURES = ("forms", "fields", "materials", "steps", "visits", "days")
+
+
+def _producers(order: Sequence[str], by_code: Mapping[str, Member]) -> dict[str, dict[str, str]]:
+    """Per member, the data elements its outputs carry: element → ``ITEM#OUTPUT``."""
+    found: dict[str, dict[str, str]] = {}
+    for code in order:
+        own: dict[str, str] = {}
+        for output in by_code[code].item.outputs:
+            for element in output.elements:
+                own.setdefault(element, f"{code}#{output.code}")
+        found[code] = own
+    return found
+
+
+def _fields(
+    order: Sequence[str],
+    by_code: Mapping[str, Member],
+    ancestors: Mapping[str, set[str]],
+    producers: Mapping[str, Mapping[str, str]],
+    removed: dict[str, list[Any]],
+    authoritative: Mapping[str, str],
+) -> tuple[int, int, list[UnifiedField], dict[str, str]]:
+    fields: dict[str, dict[str, Any]] = {}
+    produced: dict[str, str] = {}
+    forms_before = fields_before = 0
+    for code in order:
+        item = by_code[code].item
+        if item.form:
+            forms_before += 1
+        for f in item.form:
+            fields_before += 1
+            source = next(
+                (
+                    producers[a][f.element]
+                    for a in order
+                    if a in ancestors[code] and f.element in producers[a]
+                ),
+                None,
+            )
+            if source is not None:
+                produced.setdefault(f.element, source)
+                removed["fields"].append(
+                    Removal(
+                        code,
+                        f.code,
+                        f.label_zh,
+                        "member_output",
+                        f"{f.element} is produced by {source}, which runs before {code}",
+                        name_en=f.label_en,
+                        source=source,
+                    )
+                )
+                continue
+            if f.element in fields:
+                kept = fields[f.element]
+                kept["asked_by"].append(f"{code}#{f.code}")
+                kept["required"] = kept["required"] or f.required
+                first = kept["asked_by"][0]
+                removed["fields"].append(
+                    Removal(
+                        code,
+                        f.code,
+                        f.label_zh,
+                        "same_element",
+                        f"{f.element} is already asked by {first}",
+                        first,
+                        f.label_en,
+                        source=first,
+                    )
+                )
+                continue
+            fields[f.element] = {
+                "element": f.element,
+                "label_zh": f.label_zh,
+                "label_en": f.label_en,
+                "required": f.required,
+                "asked_by": [f"{code}#{f.code}"],
+            }
+    with_forms = [c for c in order if by_code[c].item.form]
+    # The first member's form grows into the unified form; every other form is folded into it
+    # (when no field is left to ask, every form goes and no unified form is needed).
+    keep = with_forms[:1] if fields else []
+    for code in with_forms:
+        if code in keep:
+            continue
+        removed["forms"].append(
+            Removal(
+                code,
+                code,
+                by_code[code].item.name_zh,
+                "one_form",
+                "its form is folded into the bundle's one unified form"
+                if keep
+                else "every datum it asks is produced by the bundle itself",
+                keep[0] if keep else None,
+                by_code[code].item.name_en,
+                source=keep[0] if keep else "BUNDLE",
+            )
+        )
+    unified = [
+        UnifiedField(
+            element=f["element"],
+            label_zh=f["label_zh"],
+            label_en=f["label_en"],
+            required=f["required"],
+            asked_by=tuple(f["asked_by"]),
+            authority=authoritative.get(f["element"]),
+        )
+        for f in fields.values()
+    ]
+    return forms_before, fields_before, unified, produced
+
+
+def _materials(
+    order: Sequence[str],
+    by_code: Mapping[str, Member],
+    ancestors: Mapping[str, set[str]],
+    removed: dict[str, list[Any]],
+    *,
+    e_licences: set[str],
+    departments: set[str] | None,
+    shared: Mapping[str, str],
+) -> tuple[int, list[UnifiedMaterial]]:
+    outputs = {f"{code}#{o.code}": code for code in order for o in by_code[code].item.outputs}
+    kept: dict[tuple[str, ...], dict[str, Any]] = {}
+    before = 0
+    for code in order:
+        for m in by_code[code].item.materials:
+            before += 1
+            rule, reason, source = _material_source(
+                m, code, outputs, ancestors[code], e_licences, departments, shared
+            )
+            if rule:
+                removed["materials"].append(
+                    Removal(code, m.code, m.name_zh, rule, reason, name_en=m.name_en, source=source)
+                )
+                continue
+            key = _material_key(m.elements, m.name_zh)
+            if key in kept:
+                first = kept[key]
+                first["asked_by"].append(f"{code}#{m.code}")
+                removed["materials"].append(
+                    Removal(
+                        code,
+                        m.code,
+                        m.name_zh,
+                        "same_material",
+                        f"the same material is already asked by {first['asked_by'][0]}",
+                        first["asked_by"][0],
+                        m.name_en,
+                        source=first["asked_by"][0],
+                    )
+                )
+                continue
+            kept[key] = {
+                "code": f"{code}#{m.code}",
+                "name_zh": m.name_zh,
+                "name_en": m.name_en,
+                "necessity": m.necessity.value,
+                "asked_by": [f"{code}#{m.code}"],
+            }
+    unified = [
+        UnifiedMaterial(k["code"], k["name_zh"], k["name_en"], k["necessity"], tuple(k["asked_by"]))
+        for k in kept.values()
+    ]
+    return before, unified
+
+
+def _material_source(
+    m: Any,
+    code: str,
+    outputs: Mapping[str, str],
+    ancestors: set[str],
+    e_licences: set[str],
+    departments: set[str] | None,
+    shared: Mapping[str, str],
+) -> tuple[str, str, str]:
+    """(rule, reason, source) when a real source makes the material unnecessary, else empty."""
+    source = m.source.value
+    if source == "item_output":
+        producer = outputs.get(m.source_ref)
+        if producer is not None and producer in ancestors:
+            return "member_output", f"produced by member {m.source_ref}", m.source_ref
+        return "", "", ""  # not produced in this bundle before it is needed: still asked
+    if source == "e_licence":
+        if m.source_ref in e_licences:
+            return "e_licence", f"available as an e-licence ({m.source_ref})", m.source_ref
+        return "", "", ""
+    if source == "shared_data" and m.source_ref:
+        if departments is None or m.source_ref in departments:
+            return "shared_data", f"shared by {m.source_ref}", m.source_ref
+        return "", "", ""
+    if m.elements and all(e in shared for e in m.elements):
+        sources = sorted({shared[e] for e in m.elements})
+        return (
+            "shared_data",
+            "every datum it carries is shared by " + ", ".join(sources),
+            ", ".join(sources),
+        )
+    return "", "", ""
+
+
+_WINDOW_NAMES = {
+    "acceptance": ("一窗受理", "Single-window acceptance"),
+    "delivery": ("统一出件", "Single delivery"),
+}
+
+
+def _steps(
+    order: Sequence[str], by_code: Mapping[str, Member], lead: str, removed: dict[str, list[Any]]
+) -> tuple[list[ComposedStep], int, dict[str, ComposedStep], dict[str, list[Addition]]]:
+    steps: list[ComposedStep] = []
+    before = 0
+    merged: dict[str, list[tuple[str, Any]]] = {"acceptance": [], "delivery": []}
+    for code in order:
+        item = by_code[code].item
+        for s in item.steps:
+            before += 1
+            if s.kind.value in MERGED_STEP_KINDS:
+                merged[s.kind.value].append((code, s))
+                continue
+            steps.append(
+                ComposedStep(
+                    f"{code}#{s.code}",
+                    s.kind.value,
+                    s.name_zh,
+                    s.name_en,
+                    s.responsible,
+                    s.limit_days,
+                    code,
+                    units.lane_of(s.responsible, item.department),
+                )
+            )
+    bundle_steps: dict[str, ComposedStep] = {}
+    for kind, rule in MERGED_STEP_KINDS.items():
+        found = merged[kind]
+        if not found:
+            continue
+        zh, en = _WINDOW_NAMES[kind]
+        limit = min(s.limit_days for _, s in found)  # the strictest law binds the joint step
+        bundle_steps[kind] = ComposedStep(
+            f"BUNDLE#{kind}", kind, zh, en, "single_window", limit, None, lead
+        )
+        # The first member's step becomes the bundle's (as the first form grows into the unified
+        # form); the others are removed into it.
+        for code, s in found[1:]:
+            removed["steps"].append(
+                Removal(
+                    code,
+                    s.code,
+                    s.name_zh,
+                    rule,
+                    f"replaced by the bundle's {en.lower()}",
+                    f"BUNDLE#{kind}",
+                    s.name_en,
+                    source=f"BUNDLE#{kind}",
+                )
+            )
+    added: dict[str, list[Addition]] = {
+        "steps": [
+            Addition(
+                step.code,
+                step.name_zh,
+                f"replaces the members' own {step.kind} steps",
+                step.name_en,
+            )
+            for step in bundle_steps.values()
+        ]
+    }
+    if "acceptance" in bundle_steps:
+        steps.insert(0, bundle_steps["acceptance"])
+    if "delivery" in bundle_steps:
+        steps.append(bundle_steps["delivery"])
+    return steps, before, bundle_steps, added
+
+
+def _days(
+    order: Sequence[str],
+    by_code: Mapping[str, Member],
+    bundle_steps: Mapping[str, ComposedStep],
+    depends: Mapping[str, Sequence[str]],
+    removed: dict[str, list[Any]],
+) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
+    """Before: the members' limits one after another. After: the longest path of the graph the
+    engine runs (the members along ``depends_on``, between the bundle's acceptance and
+    delivery). The removed lines add up to the difference, legal (``amount``) and promised
+    (``amount_promised``) alike."""
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    critical: dict[str, list[str]] = {}
+    lines: dict[tuple[str, str, str], dict[str, Any]] = {}
+    merged_days = {
+        code: {
+            k: sum(s.limit_days for s in by_code[code].item.steps if s.kind.value == k)
+            for k in MERGED_STEP_KINDS
+        }
+        for code in order
+    }
+
+    def line(item: str, code: str, name: tuple[str, str], rule: str, reason: str) -> dict[str, Any]:
+        return lines.setdefault(
+            (item, code, rule),
+            {
+                "item": item,
+                "code": code,
+                "name": name,
+                "rule": rule,
+                "reason": reason,
+                "legal": 0,
+                "promised": 0,
+            },
+        )
+
+    for kind in ("legal", "promised"):
+        own = {
+            c: getattr(by_code[c].item.time_limit, kind) - sum(merged_days[c].values())
+            for c in order
+        }
+        before[kind] = sum(getattr(by_code[c].item.time_limit, kind) for c in order)
+        finish: dict[str, int] = {}
+        via: dict[str, str | None] = {}
+        for code in order:  # dependency order: every dependency is finished first
+            deps = depends[code]
+            slowest = max(deps, key=lambda d: finish[d]) if deps else None
+            via[code] = slowest
+            finish[code] = (finish[slowest] if slowest else 0) + own[code]
+        end = max(order, key=lambda c: finish[c]) if order else None
+        path: list[str] = []
+        while end is not None:
+            path.append(end)
+            end = via[end]
+        critical[kind] = list(reversed(path))
+        after[kind] = (
+            sum(s.limit_days for s in bundle_steps.values()) + sum(own[c] for c in path)
+            if order
+            else 0
+        )
+        for code in order:
+            if code not in path and own[code]:
+                item = by_code[code].item
+                entry = line(
+                    code,
+                    code,
+                    (item.name_zh, item.name_en),
+                    "parallel_review",
+                    "runs beside the critical path",
+                )
+                entry[kind] += own[code]
+        for k, step in bundle_steps.items():
+            saved = sum(merged_days[c][k] for c in order) - step.limit_days
+            entry = line(
+                "BUNDLE",
+                step.code,
+                (step.name_zh, step.name_en),
+                MERGED_STEP_KINDS[k],
+                f"the members' own {k} days are replaced by the bundle's",
+            )
+            entry[kind] += saved
+    for entry in lines.values():
+        if entry["legal"] or entry["promised"]:
+            removed["days"].append(
+                Removal(
+                    entry["item"],
+                    entry["code"],
+                    entry["name"][0],
+                    entry["rule"],
+                    entry["reason"],
+                    name_en=entry["name"][1],
+                    amount=entry["legal"],
+                    source="BUNDLE#parallel"
+                    if entry["rule"] == "parallel_review"
+                    else entry["code"],
+                    amount_promised=entry["promised"],
+                )
+            )
+    return before, after, critical
+
+
+def _visits(
+    order: Sequence[str], by_code: Mapping[str, Member], removed: dict[str, list[Any]]
+) -> tuple[int, int]:
+    """Trips, counted one by one (see the module's rules)."""
+    before = sum(by_code[c].item.visits for c in order)
+    submitting = [c for c in order if by_code[c].item.visits >= 1]
+    collecting = [c for c in order if by_code[c].item.visits >= 2]
+    in_person = [c for c in collecting if not _delivered_remotely(by_code[c].item)]
+    after = (1 if submitting else 0) + (1 if in_person else 0)
+    after += sum(max(by_code[c].item.visits - 2, 0) for c in order)
+    for code in submitting[1:]:
+        item = by_code[code].item
+        removed["visits"].append(
+            Removal(
+                code,
+                f"{code}#submit",
+                item.name_zh,
+                "single_window_visit",
+                f"its trip to submit is the bundle's one trip to the single window "
+                f"(with {submitting[0]})",
+                submitting[0],
+                item.name_en,
+                source="BUNDLE#acceptance",
+            )
+        )
+    kept = in_person[:1]
+    for code in collecting:
+        if code in kept:
+            continue
+        item = by_code[code].item
+        remote = code not in in_person
+        removed["visits"].append(
+            Removal(
+                code,
+                f"{code}#collect",
+                item.name_zh,
+                "remote_delivery" if remote else "single_delivery_visit",
+                "its result is delivered by post or electronically: no trip to collect"
+                if remote
+                else f"its result is collected on the bundle's one trip (with {kept[0]})",
+                None if remote else kept[0],
+                item.name_en,
+                source="BUNDLE#delivery",
+            )
+        )
+    return before, after
+
+
+def _delivered_remotely(item: ItemIn) -> bool:
+    """Its result needs no trip: it can be mailed (邮寄), or every output is an e-licence."""
+    by_mail = any(c.value == "mail" for c in item.channels)
+    electronic = bool(item.outputs) and all(o.e_licence for o in item.outputs)
+    return by_mail or electronic
 
 
 def _ancestors(members: Sequence[Member]) -> dict[str, set[str]]:

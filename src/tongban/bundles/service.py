@@ -356,7 +356,8 @@ def compose_definition(
             errors=[FieldError("members", f"item '{c}' is not published") for c in missing],
         )
     elements = catalog_service.list_elements(session=session)
-    dept_codes = {d.id: c for c, d in _departments(session).items()}
+    departments = _departments(session)
+    dept_codes = {d.id: c for c, d in departments.items()}
     infos = {
         e.code: ElementInfo(e.code, e.name_zh, e.data_type, e.format, tuple(e.allowed_values))
         for e in elements
@@ -368,6 +369,9 @@ def compose_definition(
         return compose(
             [Member(items[m.item], m.stage, tuple(m.depends_on)) for m in members],
             elements=infos,
+            lead=bundle.lead_department,
+            e_licences=catalog_service.e_licence_types(session=session),
+            departments=set(departments),
             authoritative=authoritative,
         )
     except CompositionError as exc:

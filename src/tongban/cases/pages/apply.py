@@ -195,7 +195,7 @@ def _subject(
             f.label_zh,
             f.label_en,
             f.required,
-            f.prefilled_from,
+            f.authority,
         )
         for f in ledger.fields
     ]

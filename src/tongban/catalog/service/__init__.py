@@ -46,6 +46,7 @@ from tongban.catalog.service.items import (
 )
 from tongban.catalog.service.published import (
     department_names,
+    e_licence_types,
     item_codes_exist,
     item_ids,
     published_items,
@@ -68,6 +69,7 @@ __all__ = [
     "Lookups",
     "VersionSummary",
     "department_names",
+    "e_licence_types",
     "element_to_in",
     "export_catalog",
     "get_element",

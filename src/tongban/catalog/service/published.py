@@ -7,9 +7,11 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.catalog import repository
+from tongban.catalog.models import ItemVersion, Output, ServiceItem, VersionStatus
 from tongban.catalog.schemas import (
     ItemIn,
 )
@@ -77,3 +79,15 @@ def item_codes_exist(*, session: Session, codes: list[str]) -> set[str]:
 
 def item_ids(*, session: Session, codes: list[str]) -> dict[str, int]:
     return {code: item.id for code, item in repository.items_by_codes(session, codes).items()}
+
+
+def e_licence_types(*, session: Session) -> set[str]:
+    """The e-licence types that exist: ``ITEM#OUTPUT`` of every output of a published item
+    marked ``e_licence`` (电子证照). A material that names another as its source stays asked."""
+    rows = session.execute(
+        select(ServiceItem.implementation_code, Output.code)
+        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
+        .join(Output, Output.version_id == ItemVersion.id)
+        .where(ItemVersion.status == VersionStatus.PUBLISHED.value, Output.e_licence.is_(True))
+    )
+    return {f"{item}#{output}" for item, output in rows}
