@@ -197,11 +197,12 @@ def test_pages_speak_chinese_and_english(client: TestClient, session: Session) -
     assert "Fields to fill in" in json.loads(_json_block(ledger_en))["categories"]
     page_en = client.get("/bundles/build?lang=en&answered=1&hires=no").text
     assert "Your one form" in page_en
-    assert "Prefilled from Qingxi Police" in page_en
+    assert "Authoritative source: Qingxi Police" in page_en
+    assert "Prefilled" not in page_en  # nothing prefills it yet: the page must not say so
     assert 'name="lang" value="en"' in page_en  # answering again keeps the language
     page_zh = client.get("/bundles/build?answered=1&hires=no").text
     assert zh("Your one form") in page_zh
-    assert zh("Prefilled from %(department)s", department="青溪县公安局") in page_zh
+    assert zh("Authoritative source: %(department)s", department="青溪县公安局") in page_zh
 
 
 # ---------------------------------------------------------------- the citizen's page
@@ -239,8 +240,9 @@ def test_answers_give_the_personal_form_materials_and_members(
     for field_id, _ in labels:
         assert f'<input id="{field_id}" type="text" readonly' in form
     assert form.count('aria-required="true"') == 3
-    # The ID number comes from the police.
-    assert zh("Prefilled from %(department)s", department="青溪县公安局") in form
+    # The police hold the ID number by law; nothing fetches it yet, so nothing claims a prefill.
+    assert zh("Authoritative source: %(department)s", department="青溪县公安局") in form
+    assert "自动填写" not in form
     materials = _section(page.text, "materials")
     assert "场所平面图" in materials
     assert "劳动合同" not in materials

@@ -102,7 +102,7 @@ def test_compose_whole_bundle_and_personalised(client: TestClient, session: Sess
         "/api/v1/bundles/build/compose", json={"answers": {"hires": "no"}}
     ).json()
     assert personal["members"] == ["QX-ZJJ-1", "QX-GAJ-1"]
-    assert personal["fields"][1]["prefilled_from"] == "QX-GAJ"
+    assert personal["fields"][1]["authority"] == "QX-GAJ"
 
 
 def test_bad_answers_name_the_question(client: TestClient, session: Session) -> None:
