@@ -108,8 +108,8 @@ def test_bundle_list_and_compose(demo_env: dict[str, str]) -> None:
     assert len(ledger["removed"]["materials"]) >= 8
     assert ledger["after"]["days"]["legal"] < ledger["before"]["days"]["legal"]
     csv_out = run(demo_env, "bundle", "compose", "property-transfer", "--format", "csv").stdout
-    assert csv_out.startswith("section,kind,before,after")
-    assert "removed,materials," in csv_out
+    assert csv_out.startswith('"section","kind","before","after"')  # every field quoted
+    assert '"removed","materials",' in csv_out
     table = run(
         demo_env,
         "bundle",

@@ -1,8 +1,8 @@
-"""Reading bundle documents (YAML) and writing the reduction ledger as CSV."""
+"""Reading bundle documents (YAML) and writing the reduction ledger as CSV (every field quoted,
+formula-like text neutralised with a leading ``'``: ``tongban.kit.spreadsheet``)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Final
@@ -13,6 +13,7 @@ from tongban.bundles.compose import Ledger
 from tongban.bundles.schemas import BundleDocument
 from tongban.errors import ValidationFailed
 from tongban.kit.safeyaml import read_yaml
+from tongban.kit.spreadsheet import csv_writer
 
 MAX_BYTES: Final = 5 * 1024 * 1024
 
@@ -38,7 +39,7 @@ LEDGER_KINDS = ("forms", "fields", "materials", "steps", "visits", "days")
 def ledger_csv(ledger: Ledger) -> str:
     """One row per figure, then one row per removed thing with its rule and reason."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(
         ["section", "kind", "before", "after", "item", "code", "name", "name_en", "rule", "reason"]
     )

@@ -4,8 +4,11 @@ The sheets are ``elements``, ``items`` and one per list of an item (``co_handler
 ``legal_basis``, ``conditions``, ``materials``, ``form``, ``steps``, ``fees``, ``channels``,
 ``outputs``) keyed by ``item`` (implementation code) and ``position``; list cells hold
 ``|``-separated values. Writing refuses what a cell cannot hold losslessly and is deterministic
-(fixed ZIP timestamps and document properties). Reading checks the ZIP directory (size, member
-count) before openpyxl opens the workbook read-only, values only.
+(fixed ZIP timestamps and document properties). Every text is a string cell, never a formula,
+kept as it is (so it round-trips); one a spreadsheet could take for a formula (``=``, ``+``,
+``-``, ``@``...) also gets the ``quotePrefix`` style (``tongban.kit.spreadsheet``). Reading
+checks the ZIP directory (size, member count) before openpyxl opens the workbook read-only,
+values only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from tongban.catalog.io.document import Loc, _Loaded, _no_place, _path_text
 from tongban.catalog.schemas import CatalogDocument
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.spreadsheet import set_text_cell
 
 MAX_XLSX_UNCOMPRESSED: Final = 200 * 1024 * 1024
 MAX_XLSX_MEMBERS: Final = 1000
@@ -270,9 +274,10 @@ def dump_xlsx(doc: CatalogDocument) -> bytes:
         ws = wb.create_sheet(sheet)
         for r, values in enumerate(rows, start=1):
             for c, value in enumerate(values, start=1):
-                target = ws.cell(row=r, column=c, value=value)
-                if isinstance(value, str):
-                    target.data_type = "s"  # text starting with "=" stays text, never a formula
+                target = ws.cell(row=r, column=c)
+                # text stays text, never a formula; the text itself is kept, so it round-trips
+                shown = value.replace(_CR_ESCAPE, "\r") if isinstance(value, str) else None
+                set_text_cell(target, value, shown=shown)
                 if r == 1:
                     target.font = bold
         ws.freeze_panes = "A2"
