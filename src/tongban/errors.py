@@ -138,4 +138,4 @@ def database_unavailable(exc: BaseException) -> Unavailable | None:
         transient = isinstance(original, psycopg.OperationalError)
     if not transient:
         return None
-    return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5})
+    return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5}, code="database_unavailable")

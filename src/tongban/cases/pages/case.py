@@ -395,7 +395,9 @@ def _case_and_step(
     step = repository.step(session, step_id)
     if step is None or step.case_id != case.id:
         raise NotFound(
-            "case %(case)s has no step %(step)s", params={"case": number, "step": step_id}
+            "case %(case)s has no step %(step)s",
+            params={"case": number, "step": step_id},
+            code="step_not_in_case",
         )
     return case, step
 
@@ -405,6 +407,7 @@ def _check_lock(step: CaseStep, posted: FormData) -> None:
         raise Conflict(
             "step %(step)s was changed by someone else after you opened the page; reload it",
             params={"step": step.id},
+            code="stale_version",
         )
 
 
