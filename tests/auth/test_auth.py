@@ -105,7 +105,7 @@ def test_a_bad_bearer_token_is_not_a_login(client: TestClient, session: Session)
     make_org(session)
     response = client.get("/api/v1/me", headers={"Authorization": "Bearer tb_forged"})
     assert response.status_code == 401
-    assert response.json()["code"] == "not_authenticated"
+    assert response.json()["code"] == "login_required"
 
 
 def test_next_parameter_cannot_redirect_off_site(client: TestClient, session: Session) -> None:

@@ -124,7 +124,7 @@ def test_stale_lock_version_is_refused(client: TestClient, session: Session) -> 
         headers=headers,
     )
     assert second.status_code == 409
-    assert second.json()["code"] == "conflict"
+    assert second.json()["code"] == "stale_version"
     assert client.get("/api/v1/items/QX-RSJ-2").json()["item"]["visits"] == 0
 
 

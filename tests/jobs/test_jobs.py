@@ -101,7 +101,7 @@ def test_a_failing_job_is_retried_with_backoff_then_dead_then_retried(session: S
     officer = principal_of(session, "officer.rsj")
     with pytest.raises(PermissionDenied) as refused:
         service.retry(session=session, principal=officer, job_id=job.id)
-    assert refused.value.code == "permission_denied"
+    assert refused.value.code == "role_required"
     admin = principal_of(session, "sysadmin")
     assert [
         r.key

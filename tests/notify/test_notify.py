@@ -84,7 +84,7 @@ def test_smtp_refused_recipient(smtp_server: Any, to: str, retryable: bool) -> N
     with pytest.raises(DeliveryFailed) as e:
         SmtpNotifier("127.0.0.1", port, sender="noreply@tongban.cn", timeout=3).send(_mail(to))
     assert e.value.retryable is retryable
-    assert e.value.code == "delivery_failed"
+    assert e.value.code == "recipient_refused"
 
 
 def test_smtp_down_is_retryable() -> None:
