@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import ELEMENTS, item, login, make_org, principal_of
+from tests.factories import ELEMENTS, assert_refused, item, login, make_org, principal_of
 from tongban.audit.models import AuditEvent
 from tongban.calendar import service
 from tongban.calendar.models import CalendarYear
@@ -300,7 +300,7 @@ def test_the_calendar_page_is_the_system_administrators(client: TestClient, worl
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login")
     login(client, "officer.rsj")
-    assert client.get("/admin/calendar").status_code == 403
+    assert_refused(client.get("/admin/calendar"), 403, "role_required")
     assert 'href="/admin/calendar"' not in client.get("/catalog").text
     client.post("/logout", data={"csrf_token": ""})
     client.cookies.clear()
@@ -347,7 +347,7 @@ def test_the_upload_needs_the_forms_token(client: TestClient, world: Session) ->
         data={"csrf_token": "forged"},
         files={"file": ("2027.yaml", YEAR_2027, "application/yaml")},
     )
-    assert refused.status_code == 403
+    assert_refused(refused, 403, "csrf_failed")
     assert world.scalars(select(CalendarYear)).all() == []
 
 

@@ -109,6 +109,8 @@ class Problem:
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    #: the refusal's code (docs/errors.md), shown with the message
+    code: str = ""
 
     @property
     def kind(self) -> str:
@@ -443,7 +445,13 @@ def _run(
             action()
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         problem = Problem(
-            exc.status, exc.template, form, step_id, values=values, params=labelled(exc.params)
+            exc.status,
+            exc.template,
+            form,
+            step_id,
+            values=values,
+            params=labelled(exc.params),
+            code=exc.code,
         )
         for e in exc.errors:
             name = _FIELD_OF_LOC.get(e.loc, e.loc)
