@@ -169,6 +169,9 @@ def test_bad_bundles_are_refused_whole(client: TestClient, session: Session) -> 
     for data, loc, message in cases:
         response = client.put("/api/v1/bundles/bad/draft", json={"bundle": data}, headers=headers)
         assert response.status_code in (403, 422), response.text
+        assert response.json()["code"] == (
+            "bundle_edit_denied" if response.status_code == 403 else "bundle_invalid"
+        ), response.text
         if response.status_code == 422:
             errors = response.json()["errors"]
             assert any(e["loc"] == loc and message in e["message"] for e in errors), errors

@@ -157,6 +157,7 @@ def test_intake_is_idempotent_and_due_dates_are_working_days(
         headers={"X-CSRF-Token": csrf},
     )
     assert other.status_code in (409, 422)
+    assert other.json()["code"] == "idempotency_key_reused", other.text
     assert session.scalar(select(func.count()).select_from(Case)) == 1
     steps = _steps(client, number)
     assert [s["status"] for s in steps] == ["ready", "waiting", "waiting", "waiting", "waiting"]
@@ -173,22 +174,25 @@ def test_bad_applications_name_the_field_and_write_nothing(
     _world(session)
     csrf = login(client, "frontdesk")
     cases = [
-        (_application(form={"DE.NAME": "张三"}), "form.DE.ID"),
+        (_application(form={"DE.NAME": "张三"}), "form.DE.ID", "form_invalid"),
         (
             _application(
                 form={"DE.NAME": "张三", "DE.ID": "110105194912310021", "DE.BANK_ACCOUNT": "1"}
             ),
             "form.DE.ID",
+            "form_invalid",
         ),
         (
             _application(applicant={"name": "x", "id_no": "123", "jurisdiction": "990123001"}),
             "applicant.id_no",
+            "request_invalid",
         ),
-        (_application(item="QX-NOPE-1"), None),
+        (_application(item="QX-NOPE-1"), None, "item_not_found"),
     ]
-    for body, loc in cases:
+    for body, loc, code in cases:
         response = client.post("/api/v1/cases", json=body, headers={"X-CSRF-Token": csrf})
         assert response.status_code in (404, 422), response.text
+        assert response.json()["code"] == code, response.text
         if loc:
             assert any(
                 e["loc"].endswith(loc) or e["loc"] == loc for e in response.json()["errors"]
@@ -610,9 +614,16 @@ def test_files_at_intake_are_checked_before_anything_is_written(
         ([("a.pdf", PDF, "application/pdf")], ["M1", "M2"], "purposes"),
         ([("a.pdf", PDF, "application/pdf")], ["\x00"], "attachments.0"),
     ]
+    code_of = {
+        "attachments.1": "file_type_refused",
+        None: "file_too_large",
+        "purposes": "purposes_mismatch",
+        "attachments.0": "bad_purpose",
+    }
     for files, purposes, loc in bad:
         response = _with_files(public, application, files, purposes)
         assert response.status_code == 422, response.text
+        assert response.json()["code"] == code_of[loc], response.text
         if loc:
             assert loc in [e["loc"] for e in response.json()["errors"]], response.json()
     broken = _with_files(

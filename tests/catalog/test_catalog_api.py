@@ -138,8 +138,10 @@ def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: 
     )
     assert own.status_code == 200
     # An officer drafts but does not publish.
-    assert (
-        client.post("/api/v1/items/QX-RSJ-1/publish", json={}, headers=headers).status_code == 403
+    assert_refused(
+        client.post("/api/v1/items/QX-RSJ-1/publish", json={}, headers=headers),
+        403,
+        "item_publish_denied",
     )
     other = client.patch(
         "/api/v1/items/QX-ZJJ-1/draft", json={"changes": {"visits": 0}}, headers=headers
@@ -188,6 +190,7 @@ def test_bad_drafts_name_the_field_and_change_nothing(client: TestClient, sessio
             "/api/v1/items/QX-RSJ-1/draft", json={"changes": changes}, headers=headers
         )
         assert response.status_code == 422, changes
+        assert response.json()["code"] == "item_invalid", response.text
         errors = response.json()["errors"]
         assert any(e["loc"].startswith(loc) and message in e["message"] for e in errors), errors
     assert session.scalar(select(func.count()).select_from(ItemVersion)) == 4
