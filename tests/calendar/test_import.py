@@ -219,13 +219,14 @@ def test_a_refused_file_writes_nothing(session: Session) -> None:
 
 
 def test_only_the_system_administrator_imports_on_the_page_path(world: Session) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         service.import_year(
             session=world,
             principal=principal_of(world, "officer.rsj"),
             filename="2027.yaml",
             data=YEAR_2027,
         )
+    assert refused.value.code == "role_required"
 
 
 def test_too_many_imported_years_still_fit_the_stamp() -> None:
