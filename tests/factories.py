@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,3 +299,16 @@ def principal_of(session: Session, username: str) -> Principal:
     """The principal of a user, as a request logged in as them would have it."""
     user = session.scalars(select(User).where(User.username == username)).one()
     return auth_service.load_principal(session, user)
+
+
+def assert_refused(response: Any, status: int, code: str) -> None:
+    """A refusal of this cause, not only of this status: the code (docs/errors.md) is in the
+    JSON body of an API error, and on the error page or a case page's problem box as
+    ``data-code``."""
+    assert response.status_code == status, response.text[:2000]
+    if response.headers.get("content-type", "").startswith("application/json"):
+        given = response.json().get("code")
+    else:
+        found = re.search(r'data-testid="(?:error|problem)"[^>]*data-code="([^"]*)"', response.text)
+        given = found.group(1) if found else None
+    assert given == code, f"refused with {given!r}, not {code!r}: {response.text[:2000]}"

@@ -106,10 +106,10 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
             {"loc": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
             for e in exc.errors()
         ]
-        body = {"code": "validation_failed", "message": "the request is invalid", "errors": errors}
+        body = {"code": "request_invalid", "message": "the request is invalid", "errors": errors}
         if _wants_json(request):
             return JSONResponse(body, status_code=422)
-        error = AppError("the request is invalid")
+        error = AppError("the request is invalid", code="request_invalid")
         return render(
             request, "web/error.html", {"error": error, "details": errors}, status_code=422
         )

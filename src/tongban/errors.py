@@ -63,11 +63,14 @@ class ValidationFailed(AppError):
     default_code = "validation_failed"
 
     @classmethod
-    def of(cls, message: str, exc: ValidationError, *, root: str, prefix: str = "") -> Self:
+    def of(
+        cls, message: str, exc: ValidationError, *, root: str, prefix: str = "", code: str = ""
+    ) -> Self:
         """Pydantic's errors, one FieldError each, located by their path (``root`` when the
-        whole input is at fault), ``prefix`` before it."""
+        whole input is at fault), ``prefix`` before it; ``code`` as for the class."""
         return cls(
             message,
+            code=code,
             errors=[
                 FieldError(prefix + (".".join(str(p) for p in e["loc"]) or root), e["msg"])
                 for e in exc.errors()
@@ -138,4 +141,4 @@ def database_unavailable(exc: BaseException) -> Unavailable | None:
         transient = isinstance(original, psycopg.OperationalError)
     if not transient:
         return None
-    return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5})
+    return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5}, code="database_unavailable")

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import PASSWORD, login, make_org
+from tests.factories import PASSWORD, assert_refused, login, make_org
 from tongban.auth.models import LoginSession, User
 
 
@@ -28,7 +28,7 @@ def test_wrong_password_is_refused_without_a_session(client: TestClient, session
     )
     assert response.status_code == 401
     assert "tb_session" not in response.cookies
-    assert client.get("/api/v1/me").status_code == 401
+    assert_refused(client.get("/api/v1/me"), 401, "login_required")
     assert session.scalar(select(LoginSession.id)) is None
 
 
@@ -46,8 +46,8 @@ def test_unknown_user_gets_the_same_message(client: TestClient, session: Session
 def test_login_without_csrf_token_is_refused(client: TestClient, session: Session) -> None:
     make_org(session)
     response = client.post("/login", data={"username": "reform", "password": PASSWORD})
-    assert response.status_code == 403
-    assert client.get("/api/v1/me").status_code == 401
+    assert_refused(response, 403, "csrf_failed")
+    assert_refused(client.get("/api/v1/me"), 401, "login_required")
 
 
 def test_logout_ends_the_session_for_good(client: TestClient, session: Session) -> None:
@@ -59,13 +59,13 @@ def test_logout_ends_the_session_for_good(client: TestClient, session: Session) 
     assert response.status_code == 303
     # Replaying the old cookie does not bring the session back.
     client.cookies.set("tb_session", cookie)
-    assert client.get("/api/v1/me").status_code == 401
+    assert_refused(client.get("/api/v1/me"), 401, "login_required")
 
 
 def test_logout_needs_csrf(client: TestClient, session: Session) -> None:
     make_org(session)
     login(client, "reform")
-    assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
+    assert_refused(client.post("/logout", data={"csrf_token": "forged"}), 403, "csrf_failed")
     assert client.get("/api/v1/me").status_code == 200
 
 
@@ -80,14 +80,14 @@ def test_api_token_lifecycle(client: TestClient, session: Session) -> None:
     make_org(session)
     csrf = login(client, "reform")
     # A cookie-authenticated API call that changes state needs the CSRF header.
-    assert client.post("/api/v1/tokens", json={"name": "etl"}).status_code == 403
+    assert_refused(client.post("/api/v1/tokens", json={"name": "etl"}), 403, "csrf_failed")
     created = client.post("/api/v1/tokens", json={"name": "etl"}, headers={"X-CSRF-Token": csrf})
     assert created.status_code == 201
     secret = created.json()["token"]
     assert secret.startswith("tb_")
 
     machine = TestClient(client.app)
-    assert machine.get("/api/v1/me").status_code == 401
+    assert_refused(machine.get("/api/v1/me"), 401, "login_required")
     auth = {"Authorization": f"Bearer {secret}"}
     assert machine.get("/api/v1/me", headers=auth).json()["username"] == "reform"
     listed = client.get("/api/v1/tokens").json()
@@ -98,14 +98,14 @@ def test_api_token_lifecycle(client: TestClient, session: Session) -> None:
         client.delete(f"/api/v1/tokens/{token_id}", headers={"X-CSRF-Token": csrf}).status_code
         == 204
     )
-    assert machine.get("/api/v1/me", headers=auth).status_code == 401
+    assert_refused(machine.get("/api/v1/me", headers=auth), 401, "login_required")
 
 
 def test_a_bad_bearer_token_is_not_a_login(client: TestClient, session: Session) -> None:
     make_org(session)
     response = client.get("/api/v1/me", headers={"Authorization": "Bearer tb_forged"})
     assert response.status_code == 401
-    assert response.json()["code"] == "not_authenticated"
+    assert response.json()["code"] == "login_required"
 
 
 def test_next_parameter_cannot_redirect_off_site(client: TestClient, session: Session) -> None:
@@ -132,7 +132,7 @@ def _staff(client: TestClient) -> set[tuple[str, str]]:
 
 def test_staff_list_follows_role_and_scope(client: TestClient, session: Session) -> None:
     make_org(session)
-    assert client.get("/api/v1/staff").status_code == 401
+    assert_refused(client.get("/api/v1/staff"), 401, "login_required")
     login(client, "reform")
     # The county's reform office sees the county's staff, not the neighbouring county's.
     county = _staff(client)

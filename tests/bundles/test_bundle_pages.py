@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.bundles.test_bundles_api import _bundle
-from tests.factories import item, login, make_org
+from tests.factories import assert_refused, item, login, make_org
 from tongban.bundles import service
 from tongban.bundles.models import BundleVersion
 from tongban.bundles.pages import ANSWER_SYNTAX, WHEN_SYNTAX
@@ -284,7 +284,7 @@ def test_wrong_or_missing_answers_show_the_error_next_to_the_question(
     missing = client.get("/bundles/build?answered=1")
     assert missing.status_code == 422
     assert f'data-error-for="hires">{zh("Please choose an answer.")}' in missing.text
-    assert client.get("/bundles/nope").status_code == 404
+    assert_refused(client.get("/bundles/nope"), 404, "bundle_not_found")
 
 
 def test_bundle_names_are_escaped(client: TestClient, session: Session) -> None:
@@ -398,13 +398,15 @@ def test_composer_is_for_the_reform_office_only(client: TestClient, session: Ses
     before = _versions(session)
     for url in ("/bundles/new", "/bundles/build/edit"):
         denied = client.get(url)
-        assert denied.status_code == 403
+        assert_refused(denied, 403, "reform_office_only")
         assert 'data-testid="error"' in denied.text
     posted = client.post("/bundles/new", data=_composer_form(csrf), follow_redirects=False)
-    assert posted.status_code == 403
+    assert_refused(posted, 403, "reform_office_only")
     preview = client.post("/bundles/preview", data=_composer_form(csrf))
-    assert preview.status_code == 403
-    assert client.post("/bundles/build/publish", data={"csrf_token": csrf}).status_code == 403
+    assert_refused(preview, 403, "reform_office_only")
+    assert_refused(
+        client.post("/bundles/build/publish", data={"csrf_token": csrf}), 403, "reform_office_only"
+    )
     assert _versions(session) == before
 
 
@@ -558,7 +560,7 @@ def test_preview_recomposes_the_unsaved_definition(client: TestClient, session: 
     assert 'id="ledger-data"' in full.text
     assert 'name="m-3-item"' in full.text
     no_token = client.post("/bundles/preview", data=_composer_form("x"))
-    assert no_token.status_code == 403
+    assert_refused(no_token, 403, "csrf_failed")
 
 
 def test_publish_lists_the_lints_then_publishes(client: TestClient, session: Session) -> None:
@@ -579,7 +581,7 @@ def test_publish_lists_the_lints_then_publishes(client: TestClient, session: Ses
     fixed = _composer_form(csrf, code="build")
     assert client.post("/bundles/build/edit", data=fixed, follow_redirects=False).status_code == 303
     assert 'data-testid="no-lints"' in client.get("/bundles/build/edit").text
-    assert client.post("/bundles/build/publish", data={}).status_code == 403  # no token
+    assert_refused(client.post("/bundles/build/publish", data={}), 403, "csrf_failed")  # no token
     published = client.post(
         "/bundles/build/publish", data={"csrf_token": csrf}, follow_redirects=False
     )

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import item, login, make_catalog, make_org
+from tests.factories import assert_refused, item, login, make_catalog, make_org
 from tongban.bundles import service
 from tongban.bundles.models import BundleVersion
 from tongban.bundles.schemas import BundleDocument
@@ -110,7 +110,7 @@ def test_bad_answers_name_the_question(client: TestClient, session: Session) -> 
     response = client.post(
         "/api/v1/bundles/build/compose", json={"answers": {"hires": "maybe", "pets": "no"}}
     )
-    assert response.status_code == 422
+    assert_refused(response, 422, "answers_invalid")
     errors = {e["loc"]: e["message"] for e in response.json()["errors"]}
     assert errors["answers.hires"] == "'maybe' is not an answer; choose one of: no, yes"
     assert errors["answers.pets"] == "bundle 'build' asks no question 'pets'"
@@ -118,14 +118,14 @@ def test_bad_answers_name_the_question(client: TestClient, session: Session) -> 
     assert missing.json()["errors"] == [
         {"loc": "answers.hires", "message": "this question needs an answer"}
     ]
-    assert client.post("/api/v1/bundles/nope/compose", json={}).status_code == 404
+    assert_refused(client.post("/api/v1/bundles/nope/compose", json={}), 404, "bundle_not_found")
 
 
 def test_composer_saves_drafts_within_scope_only(client: TestClient, session: Session) -> None:
     _world(session)
     headers = {"X-CSRF-Token": login(client, "officer.rsj")}
     denied = client.put("/api/v1/bundles/hire/draft", json={"bundle": _bundle()}, headers=headers)
-    assert denied.status_code == 403
+    assert_refused(denied, 403, "bundle_edit_denied")
     client.cookies.clear()
     headers = {"X-CSRF-Token": login(client, "reform")}
     saved = client.put("/api/v1/bundles/hire/draft", json={"bundle": _bundle()}, headers=headers)
@@ -136,7 +136,7 @@ def test_composer_saves_drafts_within_scope_only(client: TestClient, session: Se
     assert "hire" in [b["code"] for b in client.get("/api/v1/bundles").json()]
     client.cookies.clear()
     headers = {"X-CSRF-Token": login(client, "reform.baishi")}
-    assert client.get("/api/v1/bundles/hire").status_code == 404
+    assert_refused(client.get("/api/v1/bundles/hire"), 404, "bundle_not_found")
 
 
 def test_bad_bundles_are_refused_whole(client: TestClient, session: Session) -> None:
@@ -169,6 +169,9 @@ def test_bad_bundles_are_refused_whole(client: TestClient, session: Session) -> 
     for data, loc, message in cases:
         response = client.put("/api/v1/bundles/bad/draft", json={"bundle": data}, headers=headers)
         assert response.status_code in (403, 422), response.text
+        assert response.json()["code"] == (
+            "bundle_edit_denied" if response.status_code == 403 else "bundle_invalid"
+        ), response.text
         if response.status_code == 422:
             errors = response.json()["errors"]
             assert any(e["loc"] == loc and message in e["message"] for e in errors), errors
@@ -187,7 +190,7 @@ def test_publish_runs_the_lints(client: TestClient, session: Session) -> None:
         == 200
     )
     refused = client.post("/api/v1/bundles/build/publish", headers=headers)
-    assert refused.status_code == 422
+    assert_refused(refused, 422, "bundle_not_publishable")
     messages = [e["message"] for e in refused.json()["errors"]]
     assert any(m.startswith("[unpublished_member]") for m in messages), messages
     fixed = _bundle(members=[{"item": "QX-ZJJ-1"}, {"item": "QX-RSJ-1"}])

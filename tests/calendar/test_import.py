@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.factories import ELEMENTS, item, login, make_org, principal_of
+from tests.factories import ELEMENTS, assert_refused, item, login, make_org, principal_of
 from tongban.audit.models import AuditEvent
 from tongban.calendar import service
 from tongban.calendar.models import CalendarYear
@@ -219,13 +219,14 @@ def test_a_refused_file_writes_nothing(session: Session) -> None:
 
 
 def test_only_the_system_administrator_imports_on_the_page_path(world: Session) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         service.import_year(
             session=world,
             principal=principal_of(world, "officer.rsj"),
             filename="2027.yaml",
             data=YEAR_2027,
         )
+    assert refused.value.code == "role_required"
 
 
 def test_too_many_imported_years_still_fit_the_stamp() -> None:
@@ -300,7 +301,7 @@ def test_the_calendar_page_is_the_system_administrators(client: TestClient, worl
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login")
     login(client, "officer.rsj")
-    assert client.get("/admin/calendar").status_code == 403
+    assert_refused(client.get("/admin/calendar"), 403, "role_required")
     assert 'href="/admin/calendar"' not in client.get("/catalog").text
     client.post("/logout", data={"csrf_token": ""})
     client.cookies.clear()
@@ -348,7 +349,7 @@ def test_the_upload_needs_the_forms_token(client: TestClient, world: Session) ->
         data={"csrf_token": "forged"},
         files={"file": ("2027.yaml", YEAR_2027, "application/yaml")},
     )
-    assert refused.status_code == 403
+    assert_refused(refused, 403, "csrf_failed")
     assert world.scalars(select(CalendarYear)).all() == []
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from tests.factories import ELEMENTS, item, login, make_org, principal_of
+from tests.factories import ELEMENTS, assert_refused, item, login, make_org, principal_of
 from tongban.cases import archive, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Upload
 from tongban.catalog import service as catalog_service
@@ -110,13 +110,13 @@ def test_only_a_finished_case_is_sealed_and_only_once(client: TestClient, world:
     csrf = login(client, "officer.rsj")
     number = _submit(client, csrf)
     early = _seal(client, csrf, number)
-    assert early.status_code == 409
+    assert_refused(early, 409, "case_not_finished")
     assert "in_progress" in early.json()["message"]
-    assert client.get(f"/api/v1/cases/{number}/archive").status_code == 404
+    assert_refused(client.get(f"/api/v1/cases/{number}/archive"), 404, "case_not_archived")
     _run(client, csrf, number)
     assert _seal(client, csrf, number).status_code == 201
     twice = _seal(client, csrf, number)
-    assert twice.status_code == 409
+    assert_refused(twice, 409, "already_archived")
     assert "already sealed" in twice.json()["message"]
     case = client.get(f"/api/v1/cases/{number}").json()
     assert case["status"] == "archived"
@@ -141,22 +141,22 @@ def test_only_staff_who_see_the_case_seal_it(client: TestClient, world: Session)
     _run(client, csrf, number)
     client.cookies.clear()
     csrf = login(client, "officer.zjj")  # an officer outside the case
-    assert _seal(client, csrf, number).status_code == 404
+    assert_refused(_seal(client, csrf, number), 404, "case_not_found")
     client.cookies.clear()
     csrf = login(client, "observer")  # sees every case of the county, seals none
-    assert _seal(client, csrf, number).status_code == 403
+    assert_refused(_seal(client, csrf, number), 403, "sealers_only")
     client.cookies.clear()
     csrf = login(client, "frontdesk")  # the single window keeps the records
     assert _seal(client, csrf, number).status_code == 201
     client.cookies.clear()
     login(client, "officer.zjj")
-    assert client.get(f"/api/v1/cases/{number}/archive").status_code == 404
-    assert client.get(f"/api/v1/cases/{number}/archive.pdf").status_code == 404
+    assert_refused(client.get(f"/api/v1/cases/{number}/archive"), 404, "case_not_found")
+    assert_refused(client.get(f"/api/v1/cases/{number}/archive.pdf"), 404, "case_not_found")
     client.cookies.clear()
     login(client, "observer")
     assert client.get(f"/api/v1/cases/{number}/archive").status_code == 200
     anonymous = TestClient(client.app)
-    assert anonymous.post(f"/api/v1/cases/{number}/archive").status_code == 401
+    assert_refused(anonymous.post(f"/api/v1/cases/{number}/archive"), 401, "login_required")
 
 
 def test_manifest_hashes_match_the_stored_files(client: TestClient, world: Session) -> None:

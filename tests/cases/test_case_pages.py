@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.cases.test_cases_api import PDF, _steps, _submit, _world
-from tests.factories import ELEMENTS, item, login
+from tests.factories import ELEMENTS, assert_refused, item, login
 from tongban.bundles import service as bundle_service
 from tongban.bundles.schemas import BundleDocument
 from tongban.cases import service
@@ -262,7 +262,7 @@ def test_a_bad_id_number_is_shown_next_to_its_field(client: TestClient, session:
     assert 'value="6222000011112222"' in bad.text  # what was typed stays in the form
     assert _count(session) == 0
     forged = _post(client, "/apply", {**_application_form(page.text), "csrf_token": "nope"})
-    assert forged.status_code == 403
+    assert_refused(forged, 403, "csrf_failed")
     assert _count(session) == 0
 
 
@@ -463,7 +463,7 @@ def test_the_workbench_lists_only_the_officers_steps(client: TestClient, session
 
     _as(client, "officer.zjj")
     assert 'data-testid="workbench-empty"' in client.get("/workbench").text
-    assert client.get(f"/cases/{number}").status_code == 404
+    assert_refused(client.get(f"/cases/{number}"), 404, "case_not_found")
 
 
 def test_the_workbench_shows_its_steps_by_how_soon_they_are_due(
@@ -522,7 +522,7 @@ def _through_verification(client: TestClient, session: Session) -> str:
         f"/cases/{number}/steps/{step}/complete",
         {"csrf_token": token, "lock_version": lock},
     )
-    assert stale.status_code == 409
+    assert_refused(stale, 409, "stale_version")
     assert 'data-testid="problem"' in stale.text
     # The reason in the page's language, in English on an English page.
     assert f"环节 {step} 在您打开页面后已被他人处理或修改，请刷新后再操作" in stale.text
@@ -538,7 +538,7 @@ def _through_verification(client: TestClient, session: Session) -> str:
     early = _complete_on_page(
         client, number, later, time="2026-11-30T10:00", place="城关街道", notes="现场核实"
     )
-    assert early.status_code == 409
+    assert_refused(early, 409, "step_not_ready")
     assert f"环节 {later} 当前为“等待前序环节”，不是待办状态" in early.text
 
     _as(client, "officer.rsj")
@@ -569,7 +569,7 @@ def _through_verification(client: TestClient, session: Session) -> str:
             "notes": "属实",
         },
     )
-    assert refused.status_code == 403
+    assert_refused(refused, 403, "not_yours")
     assert "您无权进行此操作" in refused.text
 
     _as(client, "township")
@@ -584,7 +584,7 @@ def _through_verification(client: TestClient, session: Session) -> str:
             "time": "2026-12-01T10:00",
         },
     )
-    assert incomplete.status_code == 422
+    assert_refused(incomplete, 422, "onsite_record_missing")
     assert _error_next_to(incomplete.text, f"s{verify}-notes") == "此项为必填。"
     assert 'value="2026-12-01T10:00"' in incomplete.text
     delegated = _post(
@@ -708,14 +708,14 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
         {"csrf_token": token, "lock_version": _lock(client, number, decision)},
         files={"file": ("minutes.png", PNG, "image/png")},
     )
-    assert not_pdf.status_code == 422
+    assert_refused(not_pdf, 422, "file_not_pdf")
     assert _error_next_to(not_pdf.text, "minutes-file")
     early = _post(
         client,
         f"/cases/{number}/steps/{decision}/close",
         {"csrf_token": token, "lock_version": _lock(client, number, decision)},
     )
-    assert early.status_code == 409
+    assert_refused(early, 409, "minutes_missing")
     assert "请先上传会议纪要，再作出决定" in early.text
     attached = _post(
         client,
@@ -747,7 +747,7 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
         f"/cases/{number}/steps/{pay}/pay",
         {"csrf_token": token, "lock_version": _lock(client, number, pay), "amount": "十五"},
     )
-    assert bad.status_code == 422
+    assert_refused(bad, 422, "bad_amount")
     assert _error_next_to(bad.text, f"s{pay}-amount")
     paid = _post(
         client,
@@ -789,7 +789,7 @@ def test_both_parties_sign_on_the_signing_page(client: TestClient, session: Sess
         "party": "applicant",
     }
     unchecked = _post(client, f"/cases/{number}/steps/{sign}/sign", form)
-    assert unchecked.status_code == 422
+    assert_refused(unchecked, 422, "identity_not_checked")
     assert _error_next_to(unchecked.text, "identity-checked")
     signed = _post(
         client, f"/cases/{number}/steps/{sign}/sign", {**form, "identity_checked": "yes"}

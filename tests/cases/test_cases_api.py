@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from tests.factories import ELEMENTS, item, login, make_org
+from tests.factories import ELEMENTS, assert_refused, item, login, make_org
 from tongban.cases import repository, service, storage
 from tongban.cases.models import Case, CaseEvent, CaseStep, Suspension, Upload
 from tongban.config import get_settings
@@ -157,6 +157,7 @@ def test_intake_is_idempotent_and_due_dates_are_working_days(
         headers={"X-CSRF-Token": csrf},
     )
     assert other.status_code in (409, 422)
+    assert other.json()["code"] == "idempotency_key_reused", other.text
     assert session.scalar(select(func.count()).select_from(Case)) == 1
     steps = _steps(client, number)
     assert [s["status"] for s in steps] == ["ready", "waiting", "waiting", "waiting", "waiting"]
@@ -173,22 +174,25 @@ def test_bad_applications_name_the_field_and_write_nothing(
     _world(session)
     csrf = login(client, "frontdesk")
     cases = [
-        (_application(form={"DE.NAME": "张三"}), "form.DE.ID"),
+        (_application(form={"DE.NAME": "张三"}), "form.DE.ID", "form_invalid"),
         (
             _application(
                 form={"DE.NAME": "张三", "DE.ID": "110105194912310021", "DE.BANK_ACCOUNT": "1"}
             ),
             "form.DE.ID",
+            "form_invalid",
         ),
         (
             _application(applicant={"name": "x", "id_no": "123", "jurisdiction": "990123001"}),
             "applicant.id_no",
+            "request_invalid",
         ),
-        (_application(item="QX-NOPE-1"), None),
+        (_application(item="QX-NOPE-1"), None, "item_not_found"),
     ]
-    for body, loc in cases:
+    for body, loc, code in cases:
         response = client.post("/api/v1/cases", json=body, headers={"X-CSRF-Token": csrf})
         assert response.status_code in (404, 422), response.text
+        assert response.json()["code"] == code, response.text
         if loc:
             assert any(
                 e["loc"].endswith(loc) or e["loc"] == loc for e in response.json()["errors"]
@@ -240,7 +244,7 @@ def test_full_run_with_duty_shift_committee_and_payment(
     client.cookies.clear()
     csrf = login(client, "officer.zjj")
     assert client.get("/api/v1/workbench").json() == []
-    assert client.get(f"/api/v1/cases/{number}").status_code == 404
+    assert_refused(client.get(f"/api/v1/cases/{number}"), 404, "case_not_found")
     client.cookies.clear()
     csrf = login(client, "officer.rsj")
     mine = client.get("/api/v1/workbench").json()
@@ -499,14 +503,14 @@ def test_uploads_are_checked(client: TestClient, session: Session) -> None:
         files={"file": ("x.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
         headers=headers,
     )
-    assert fake.status_code == 422
+    assert_refused(fake, 422, "file_type_refused")
     big = client.post(
         f"/api/v1/cases/{number}/uploads",
         data={"purpose": "M1"},
         files={"file": ("x.pdf", b"%PDF" + b"0" * (service.MAX_UPLOAD + 1), "application/pdf")},
         headers=headers,
     )
-    assert big.status_code == 422
+    assert_refused(big, 422, "file_too_large")
     ok = client.post(
         f"/api/v1/cases/{number}/uploads",
         data={"purpose": "M1"},
@@ -538,8 +542,8 @@ def test_the_applicant_follows_the_status_with_their_id(
     wrong = public.get(
         f"/api/v1/cases/{number}/status", headers={"X-Applicant-Id": "110105194912310021"}
     )
-    assert wrong.status_code == 404
-    assert public.get(f"/api/v1/cases/{number}").status_code == 401
+    assert_refused(wrong, 404, "case_not_found")
+    assert_refused(public.get(f"/api/v1/cases/{number}"), 401, "login_required")
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -610,15 +614,22 @@ def test_files_at_intake_are_checked_before_anything_is_written(
         ([("a.pdf", PDF, "application/pdf")], ["M1", "M2"], "purposes"),
         ([("a.pdf", PDF, "application/pdf")], ["\x00"], "attachments.0"),
     ]
+    code_of = {
+        "attachments.1": "file_type_refused",
+        None: "file_too_large",
+        "purposes": "purposes_mismatch",
+        "attachments.0": "bad_purpose",
+    }
     for files, purposes, loc in bad:
         response = _with_files(public, application, files, purposes)
         assert response.status_code == 422, response.text
+        assert response.json()["code"] == code_of[loc], response.text
         if loc:
             assert loc in [e["loc"] for e in response.json()["errors"]], response.json()
     broken = _with_files(
         public, '{"item": "QX-RSJ-10"}', [("a.pdf", PDF, "application/pdf")], ["M1"]
     )
-    assert broken.status_code == 422
+    assert_refused(broken, 422, "application_invalid")
     assert "application.applicant" in [e["loc"] for e in broken.json()["errors"]]
     assert session.scalar(select(func.count()).select_from(Case)) == 0
     assert session.scalar(select(func.count()).select_from(Upload)) == 0
@@ -633,17 +644,21 @@ def test_status_lookups_are_limited(client: TestClient, session: Session) -> Non
     public = TestClient(client.app)
     wrong = {"X-Applicant-Id": "110105194912310021"}
     for _ in range(5):
-        assert public.get(f"/api/v1/cases/{number}/status", headers=wrong).status_code == 404
+        assert_refused(
+            public.get(f"/api/v1/cases/{number}/status", headers=wrong), 404, "case_not_found"
+        )
     right = {"X-Applicant-Id": "11010519491231002X"}
     locked = public.get(f"/api/v1/cases/{number}/status", headers=right)
     assert locked.status_code == 429
-    assert locked.json()["code"] == "too_many_requests"
+    assert locked.json()["code"] == "rate_limited"
     assert 3500 < int(locked.headers["Retry-After"]) <= 3600
     # Guessing numbers instead: 30 lookups from one client in ten minutes, then no more.
     for i in range(25):  # with the five above: thirty
         answer = public.get(f"/api/v1/cases/{number}{i}/status", headers=right)
-        assert answer.status_code == 404
-    assert public.get(f"/api/v1/cases/{number}99/status", headers=right).status_code == 429
+        assert_refused(answer, 404, "case_not_found")
+    assert_refused(
+        public.get(f"/api/v1/cases/{number}99/status", headers=right), 429, "rate_limited"
+    )
 
 
 def test_a_tick_that_lost_the_race_to_another_skips_the_level_without_crashing(

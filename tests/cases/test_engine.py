@@ -289,20 +289,22 @@ def test_objects_already_loaded_see_the_completion(world: Session) -> None:
     )
     assert first.status == "done"
     assert case.event_seq == seq + 1
-    with pytest.raises(Conflict, match="not ready"):  # a second officer, a moment too late
+    with pytest.raises(Conflict, match="not ready") as late:  # a second officer, too late
         service.complete_step(
             session=world, principal=officer, step_id=first.id, lock_version=first.lock_version - 1
         )
+    assert late.value.code == "step_not_ready"
     second = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
     ).one()
-    with pytest.raises(Conflict, match="changed by someone else"):  # read before a change
+    with pytest.raises(Conflict, match="changed by someone else") as stale:  # read before
         service.complete_step(
             session=world,
             principal=officer,
             step_id=second.id,
             lock_version=second.lock_version - 1,
         )
+    assert stale.value.code == "stale_version"
 
 
 def test_completion_on_a_bare_connection_runs_automatic_checks_in_its_transaction(
@@ -338,17 +340,19 @@ def test_someone_else_on_a_bare_connection_is_refused_and_a_stranger_learns_noth
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
     ).one()
     connection = world.connection()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as unseen:
         service.complete_step(
             connection=connection,
             principal=principal_of(world, "officer.zjj"),
             step_id=step.id,
             lock_version=step.lock_version,
         )
-    with pytest.raises(NotFound):
+    assert unseen.value.code == "step_not_found"
+    with pytest.raises(NotFound) as missing:
         service.complete_step(
             connection=connection, principal=officer, step_id=999_999_999, lock_version=1
         )
+    assert missing.value.code == "step_not_found"
     assert _steps(world, case.id)[step.code][0] == "ready"
 
 
@@ -358,13 +362,14 @@ def test_a_front_desk_sees_the_case_but_may_not_review(world: Session) -> None:
     step = world.scalars(
         select(CaseStep).where(CaseStep.case_id == case.id, CaseStep.status == "ready")
     ).one()
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as refused:
         service.complete_step(
             session=world,
             principal=principal_of(world, "frontdesk"),
             step_id=step.id,
             lock_version=step.lock_version,
         )
+    assert refused.value.code == "not_yours"
 
 
 def test_a_chain_whose_head_moved_meanwhile_is_refused(world: Session) -> None:

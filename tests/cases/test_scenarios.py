@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tests.factories import login, principal_of
+from tests.factories import assert_refused, login, principal_of
 from tests.jobs.helpers import within
 from tongban.auth import service as auth_service
 from tongban.auth.models import Role, RoleGrant, User
@@ -451,7 +451,7 @@ def test_a_failing_automatic_check_suspends_the_case_for_corrections(
     assert _complete(client, csrf, number, "QX-JXJ-0101#S3", onsite) == 409
     csrf = _as(client, "officer.jxj")
     sealed = client.post(f"/api/v1/cases/{number}/archive", headers={"X-CSRF-Token": csrf})
-    assert sealed.status_code == 409
+    assert_refused(sealed, 409, "case_not_finished")
     assert "suspended" in sealed.json()["message"]
     # The corrections arrive: the check runs again on the corrected form and passes.
     corrected = {"DE.EQUIP_INVEST": 600_000_000, "DE.TAX_PAID": 1_000_000}

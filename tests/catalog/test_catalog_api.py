@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import ELEMENTS, item, login, make_catalog, make_org
+from tests.factories import ELEMENTS, assert_refused, item, login, make_catalog, make_org
 from tongban.audit.models import AuditEvent
 from tongban.catalog.models import ItemVersion, ServiceItem
 
@@ -20,7 +20,7 @@ def test_public_sees_only_published_items(client: TestClient, session: Session) 
     make_org(session)
     make_catalog(session)
     assert _codes(client) == ["BS-RSJ-1", "QX-RSJ-1", "QX-ZJJ-1"]
-    assert client.get("/api/v1/items/QX-RSJ-2").status_code == 404
+    assert_refused(client.get("/api/v1/items/QX-RSJ-2"), 404, "item_not_found")
 
 
 def test_search_by_name_department_module_and_type(client: TestClient, session: Session) -> None:
@@ -40,7 +40,7 @@ def test_drafts_visible_only_within_scope(client: TestClient, session: Session) 
     make_catalog(session)
     login(client, "reform.baishi")
     assert "QX-RSJ-2" not in _codes(client)
-    assert client.get("/api/v1/items/QX-RSJ-2").status_code == 404
+    assert_refused(client.get("/api/v1/items/QX-RSJ-2"), 404, "item_not_found")
     client.cookies.clear()
     login(client, "officer.rsj")
     assert "QX-RSJ-2" in _codes(client)
@@ -124,7 +124,7 @@ def test_stale_lock_version_is_refused(client: TestClient, session: Session) -> 
         headers=headers,
     )
     assert second.status_code == 409
-    assert second.json()["code"] == "conflict"
+    assert second.json()["code"] == "stale_version"
     assert client.get("/api/v1/items/QX-RSJ-2").json()["item"]["visits"] == 0
 
 
@@ -138,16 +138,18 @@ def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: 
     )
     assert own.status_code == 200
     # An officer drafts but does not publish.
-    assert (
-        client.post("/api/v1/items/QX-RSJ-1/publish", json={}, headers=headers).status_code == 403
+    assert_refused(
+        client.post("/api/v1/items/QX-RSJ-1/publish", json={}, headers=headers),
+        403,
+        "item_publish_denied",
     )
     other = client.patch(
         "/api/v1/items/QX-ZJJ-1/draft", json={"changes": {"visits": 0}}, headers=headers
     )
-    assert other.status_code == 403
+    assert_refused(other, 403, "item_edit_denied")
     assert other.json()["message"] == "you may not edit item 'QX-ZJJ-1'"  # the API in English
     page = client.get("/catalog/QX-ZJJ-1/edit")
-    assert page.status_code == 403
+    assert_refused(page, 403, "item_edit_denied")
     assert "您无权编辑事项“QX-ZJJ-1”" in page.text  # the page in the reader's language
     english = client.get("/catalog/QX-ZJJ-1/edit?lang=en")
     assert "you may not edit item &#39;QX-ZJJ-1&#39;" in english.text
@@ -155,7 +157,7 @@ def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: 
     moved = client.patch(
         "/api/v1/items/QX-RSJ-1/draft", json={"changes": {"department": "QX-ZJJ"}}, headers=headers
     )
-    assert moved.status_code == 403
+    assert_refused(moved, 403, "item_move_denied")
     client.cookies.clear()
     csrf = login(client, "reform.baishi")
     denied = client.patch(
@@ -163,9 +165,9 @@ def test_out_of_scope_users_cannot_edit_or_publish(client: TestClient, session: 
         json={"changes": {"visits": 0}},
         headers={"X-CSRF-Token": csrf},
     )
-    assert denied.status_code == 403
+    assert_refused(denied, 403, "item_edit_denied")
     anonymous = TestClient(client.app).patch("/api/v1/items/QX-RSJ-1/draft", json={"changes": {}})
-    assert anonymous.status_code == 401
+    assert_refused(anonymous, 401, "login_required")
 
 
 def test_bad_drafts_name_the_field_and_change_nothing(client: TestClient, session: Session) -> None:
@@ -188,6 +190,7 @@ def test_bad_drafts_name_the_field_and_change_nothing(client: TestClient, sessio
             "/api/v1/items/QX-RSJ-1/draft", json={"changes": changes}, headers=headers
         )
         assert response.status_code == 422, changes
+        assert response.json()["code"] == "item_invalid", response.text
         errors = response.json()["errors"]
         assert any(e["loc"].startswith(loc) and message in e["message"] for e in errors), errors
     assert session.scalar(select(func.count()).select_from(ItemVersion)) == 4
@@ -201,7 +204,7 @@ def test_import_api_rejects_a_bad_document_whole(client: TestClient, session: Se
         "items": [item("QX-RSJ-9", "QX-RSJ"), item("QX-ZJJ-9", "QX-NOPE")],
     }
     response = client.post("/api/v1/catalog/import", json=document, headers=headers)
-    assert response.status_code == 422
+    assert_refused(response, 422, "catalog_invalid")
     assert response.json()["errors"] == [
         {"loc": "items[1] (QX-ZJJ-9).department", "message": "unknown department code 'QX-NOPE'"},
         {
@@ -220,7 +223,11 @@ def test_import_needs_the_reform_office(client: TestClient, session: Session) ->
     make_org(session)
     headers = {"X-CSRF-Token": login(client, "officer.rsj")}
     document = {"elements": ELEMENTS, "items": [item("QX-RSJ-9", "QX-RSJ")]}
-    assert client.post("/api/v1/catalog/import", json=document, headers=headers).status_code == 403
+    assert_refused(
+        client.post("/api/v1/catalog/import", json=document, headers=headers),
+        403,
+        "reform_office_only",
+    )
 
 
 def test_export_json_round_trips_through_import(client: TestClient, session: Session) -> None:
@@ -249,7 +256,7 @@ def test_element_check_runs_the_validator(client: TestClient, session: Session) 
     english = client.get("/elements/DE.ID?lang=en")
     assert english.status_code == 200
     assert "Item QX-RSJ-1" in english.text
-    assert client.get("/api/v1/elements/DE.NOPE").status_code == 404
+    assert_refused(client.get("/api/v1/elements/DE.NOPE"), 404, "element_not_found")
 
 
 def test_markup_is_stored_as_text_and_shown_escaped(client: TestClient, session: Session) -> None:

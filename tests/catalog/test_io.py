@@ -216,6 +216,7 @@ def _errors(path: Path, *, strict_refs: bool = False) -> list[FieldError]:
     with pytest.raises(ValidationFailed) as info:
         read_catalog(path, strict_refs=strict_refs)
     assert info.value.message == "catalogue file is invalid"
+    assert info.value.code == "catalog_file_invalid"
     assert info.value.errors
     assert validate_catalog_file(path, strict_refs=strict_refs) == info.value.errors
     return info.value.errors
@@ -413,6 +414,7 @@ def test_xlsx_write_rejects_pipe_in_list_value(tmp_path: Path) -> None:
     data["elements"][1]["allowed_values"] = ["未婚", "已婚|再婚"]
     with pytest.raises(ValidationFailed) as info:
         write_xlsx(CatalogDocument.model_validate(data), tmp_path / "catalog.xlsx")
+    assert info.value.code == "xlsx_unwritable"
     (error,) = info.value.errors
     assert error.loc == "elements[1] (MARITAL_STATUS).allowed_values"
     assert "'|'" in error.message
@@ -424,6 +426,7 @@ def test_xlsx_write_rejects_control_characters(tmp_path: Path) -> None:
     data["items"][1]["description"] = "bell\x07"
     with pytest.raises(ValidationFailed) as info:
         dump_xlsx(CatalogDocument.model_validate(data))
+    assert info.value.code == "xlsx_unwritable"
     (error,) = info.value.errors
     assert error.loc == "items[1] (QX-RSJ-0001-01).description"
     assert "U+0007" in error.message
@@ -653,6 +656,7 @@ def test_parse_catalog_from_memory() -> None:
     assert parse_catalog(dump_xlsx(doc), "uploads/catalog.xlsx") == doc
     with pytest.raises(ValidationFailed) as info:
         parse_catalog(b"items: [", "upload.yaml")
+    assert info.value.code == "catalog_file_invalid"
     assert info.value.errors[0].loc.startswith("upload.yaml: line ")
 
 

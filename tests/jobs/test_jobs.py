@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
-from tests.factories import login, make_org, principal_of
+from tests.factories import assert_refused, login, make_org, principal_of
 from tests.jobs.helpers import within
 from tongban.cases import bank
 from tongban.db import make_engine, utcnow
@@ -101,7 +101,7 @@ def test_a_failing_job_is_retried_with_backoff_then_dead_then_retried(session: S
     officer = principal_of(session, "officer.rsj")
     with pytest.raises(PermissionDenied) as refused:
         service.retry(session=session, principal=officer, job_id=job.id)
-    assert refused.value.code == "permission_denied"
+    assert refused.value.code == "role_required"
     admin = principal_of(session, "sysadmin")
     assert [
         r.key
@@ -280,7 +280,7 @@ def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/login")
     login(client, "officer.rsj")
-    assert client.get("/admin/jobs").status_code == 403
+    assert_refused(client.get("/admin/jobs"), 403, "role_required")
     assert 'href="/admin/jobs"' not in client.get("/catalog").text
     client.post("/logout", data={"csrf_token": ""})
     client.cookies.clear()
@@ -298,7 +298,7 @@ def test_the_jobs_page_is_the_system_administrators_and_retries_a_dead_job(
     session.refresh(job)
     assert job.status == "pending"
     again = client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": csrf})
-    assert again.status_code == 409
+    assert_refused(again, 409, "job_not_dead")
     assert "只有失败停放的任务" in again.text or "only a dead job" in again.text
 
 

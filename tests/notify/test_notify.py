@@ -84,13 +84,14 @@ def test_smtp_refused_recipient(smtp_server: Any, to: str, retryable: bool) -> N
     with pytest.raises(DeliveryFailed) as e:
         SmtpNotifier("127.0.0.1", port, sender="noreply@tongban.cn", timeout=3).send(_mail(to))
     assert e.value.retryable is retryable
-    assert e.value.code == "delivery_failed"
+    assert e.value.code == "recipient_refused"
 
 
 def test_smtp_down_is_retryable() -> None:
     with pytest.raises(DeliveryFailed) as e:
         SmtpNotifier("127.0.0.1", _free_port(), sender="a@b.cn", timeout=2).send(_mail())
     assert e.value.retryable is True
+    assert e.value.code == "smtp_unreachable"
 
 
 class _Gateway(BaseHTTPRequestHandler):
@@ -187,6 +188,7 @@ def test_deliver_bad_payload_is_permanent(payload: Any, word: str, tmp_path: Pat
     with pytest.raises(DeliveryFailed) as e:
         deliver(payload, FileNotifier(tmp_path / "n.jsonl"))
     assert e.value.retryable is False
+    assert e.value.code == "payload_invalid"
     assert word in e.value.message
 
 

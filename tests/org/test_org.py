@@ -48,6 +48,7 @@ def test_bad_document_is_rejected_whole(session: Session) -> None:
     data["modules"][0]["departments"].append("QX-NOPE")
     with pytest.raises(ValidationFailed) as info:
         service.load_org(session=session, document=OrgDocument.model_validate(data))
+    assert info.value.code == "org_invalid"
     messages = {e.loc: e.message for e in info.value.errors}
     last = len(data["departments"]) - 1
     assert messages[f"departments[{last}].jurisdiction"] == "unknown jurisdiction '991111'"
@@ -60,8 +61,9 @@ def test_child_must_be_a_subdivision_of_its_parent(session: Session) -> None:
     data["jurisdictions"][0]["children"][0]["children"][0]["children"].append(
         {"code": "990124002", "name_zh": "错位镇", "name_en": "Misplaced"}
     )
-    with pytest.raises(ValidationFailed, match="not a direct subdivision"):
+    with pytest.raises(ValidationFailed, match="not a direct subdivision") as info:
         service.load_org(session=session, document=OrgDocument.model_validate(data))
+    assert info.value.code == "org_invalid"
 
 
 def test_invalid_division_code_names_the_field() -> None:

@@ -39,7 +39,7 @@ def test_a_busy_or_lost_database_is_503_with_retry_after(
     assert api.status_code == 503
     assert api.headers["Retry-After"] == "5"
     body = api.json()
-    assert body["code"] == "unavailable"
+    assert body["code"] == "database_unavailable"
     assert "try again" in body["message"]
 
     page = client.get("/catalog")

@@ -47,6 +47,7 @@ def test_five_failures_from_one_client_lock_that_number_for_that_client() -> Non
     with pytest.raises(TooManyRequests) as caught:
         lookups.before("10.0.0.1", NUMBER)
     assert caught.value.data == {"retry_after": 3600, "minutes": 60}
+    assert caught.value.code == "rate_limited"
     lookups.before("10.0.0.2", NUMBER)(True)  # the applicant elsewhere still gets in
     lookups.before("10.0.0.1", NUMBER[:-1] + "2")(True)  # and another number is not locked
     clock.now += 3600
@@ -57,8 +58,9 @@ def test_a_guesser_with_many_addresses_is_stopped_at_fifty_failures_per_number()
     lookups = _lookups(Clock())
     for i in range(50):
         lookups.before(f"10.0.{i}.1", NUMBER)(False)
-    with pytest.raises(TooManyRequests):
+    with pytest.raises(TooManyRequests) as caught:
         lookups.before("10.9.9.9", NUMBER)
+    assert caught.value.code == "rate_limited"
 
 
 def test_successes_give_their_places_back_and_parallel_lookups_cannot_all_pass() -> None:

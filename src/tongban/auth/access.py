@@ -16,7 +16,7 @@ from tongban.errors import NotAuthenticated, PermissionDenied
 
 def require_principal(principal: Principal | None) -> Principal:
     if principal is None:
-        raise NotAuthenticated("please log in")
+        raise NotAuthenticated("please log in", code="login_required")
     return principal
 
 
@@ -24,7 +24,9 @@ def require_role(principal: Principal | None, *roles: Role) -> Principal:
     who = require_principal(principal)
     if not who.has_role(*roles):
         names = ", ".join(r.value for r in roles)
-        raise PermissionDenied("this needs one of the roles: %(roles)s", params={"roles": names})
+        raise PermissionDenied(
+            "this needs one of the roles: %(roles)s", params={"roles": names}, code="role_required"
+        )
     return who
 
 

@@ -54,9 +54,9 @@ def login(*, session: Session, username: str, password: str) -> NewLogin:
     """Check the password and open a login session; the same message for every failure."""
     user = repository.user_by_username(session, username.strip())
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", code="login_failed")
     if not user.is_active:
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated("wrong username or password", code="login_failed")
     cookie_value = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -106,7 +106,7 @@ def create_token(*, session: Session, principal: Principal, name: str) -> tuple[
     """A new API token; the secret is returned once and only its hash is kept."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("token name must be 1–100 characters")
+        raise ValidationFailed("token name must be 1–100 characters", code="token_name_invalid")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=principal.user_id, name=name, token_hash=_digest(secret), prefix=secret[:8]
@@ -126,7 +126,7 @@ def create_token(*, session: Session, principal: Principal, name: str) -> tuple[
 def revoke_token(*, session: Session, principal: Principal, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
-        raise NotFound("no API token %(token)s", params={"token": token_id})
+        raise NotFound("no API token %(token)s", params={"token": token_id}, code="token_not_found")
     token.revoked_at = utcnow()
     audit.record(
         session=session,
@@ -184,7 +184,9 @@ def create_user(
     *, session: Session, username: str, display_name: str, password: str, locale: str = "zh_CN"
 ) -> User:
     if repository.user_by_username(session, username) is not None:
-        raise ValidationFailed("username '%(username)s' is taken", params={"username": username})
+        raise ValidationFailed(
+            "username '%(username)s' is taken", params={"username": username}, code="username_taken"
+        )
     user = User(
         username=username,
         display_name=display_name,

@@ -30,6 +30,7 @@ def read_bundles(path: Path) -> BundleDocument:
         raise ValidationFailed(
             f"{path.name}: bundle document is invalid",
             errors=loaded.field_errors(exc, path.name),
+            code="bundle_file_invalid",
         ) from None
 
 

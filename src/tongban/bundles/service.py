@@ -144,7 +144,7 @@ def import_bundles(
 ) -> BundleImportReport:
     """All or nothing: every reference and every dependency graph is checked first."""
     if principal is not None and not principal.has_role(Role.REFORM_OFFICE):
-        raise PermissionDenied("only the reform office imports bundles")
+        raise PermissionDenied("only the reform office imports bundles", code="reform_office_only")
     departments = _departments(session)
     errors: list[FieldError] = []
     codes = [b.code for b in document.bundles]
@@ -154,7 +154,9 @@ def import_bundles(
             errors.append(FieldError(f"{loc}.code", "bundle code appears twice"))
         errors += _reference_errors(session, bundle_doc, loc, departments)
     if errors:
-        raise ValidationFailed("bundles are invalid; nothing was imported", errors=errors)
+        raise ValidationFailed(
+            "bundles are invalid; nothing was imported", errors=errors, code="bundle_file_invalid"
+        )
     report = BundleImportReport()
     dept_codes = {d.id: c for c, d in departments.items()}
     for bundle_in in document.bundles:
@@ -262,7 +264,7 @@ def get_bundle(
     seen = visible(principal, as_system=as_system)
     versions = repository.visible_versions(session, bundle.id, seen) if bundle else []
     if not versions:
-        raise NotFound("no bundle '%(code)s'", params={"code": code})
+        raise NotFound("no bundle '%(code)s'", params={"code": code}, code="bundle_not_found")
     chosen = versions[-1]
     if version_no is not None:
         matching = [v for v in versions if v.version_no == version_no]
@@ -270,6 +272,7 @@ def get_bundle(
             raise NotFound(
                 "bundle '%(code)s' has no version %(version)s",
                 params={"code": code, "version": version_no},
+                code="version_not_found",
             )
         chosen = matching[0]
     departments = _departments(session)
@@ -319,7 +322,9 @@ def applicable(bundle: BundleIn, answers: dict[str, str] | None) -> list[MemberI
     for q in needed:
         errors.append(FieldError(f"answers.{q}", "this question needs an answer"))
     if errors:
-        raise ValidationFailed("the answers do not fit the bundle's questions", errors=errors)
+        raise ValidationFailed(
+            "the answers do not fit the bundle's questions", errors=errors, code="answers_invalid"
+        )
     chosen = [m for m in bundle.members if all(answers[q] in a for q, a in m.when.items())]
     kept = {m.item for m in chosen}
     # A member's dependency on a member that does not apply is dropped, not broken.
@@ -354,6 +359,7 @@ def compose_definition(
         raise ValidationFailed(
             "some members have no published version",
             errors=[FieldError("members", f"item '{c}' is not published") for c in missing],
+            code="members_not_published",
         )
     elements = catalog_service.list_elements(session=session)
     departments = _departments(session)
@@ -375,7 +381,9 @@ def compose_definition(
             authoritative=authoritative,
         )
     except CompositionError as exc:
-        raise ValidationFailed(str(exc), errors=[FieldError("members", str(exc))]) from exc
+        raise ValidationFailed(
+            str(exc), errors=[FieldError("members", str(exc))], code="member_dependencies_invalid"
+        ) from exc
 
 
 # ---------------------------------------------------------------- lints
@@ -488,7 +496,9 @@ def parse_definition(data: dict[str, Any]) -> BundleIn:
     try:
         return BundleIn.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed.of("the bundle is invalid", exc, root="bundle") from exc
+        raise ValidationFailed.of(
+            "the bundle is invalid", exc, root="bundle", code="bundle_invalid"
+        ) from exc
 
 
 def save_draft(
@@ -504,11 +514,14 @@ def save_draft(
     departments = _departments(session)
     errors = _reference_errors(session, bundle_in, "bundle", departments)
     if errors:
-        raise ValidationFailed("the bundle is invalid; nothing was saved", errors=errors)
+        raise ValidationFailed(
+            "the bundle is invalid; nothing was saved", errors=errors, code="bundle_invalid"
+        )
     if not _can_edit(session, who, departments[bundle_in.lead_department]):
         raise PermissionDenied(
             "you may not edit bundles led by %(department)s",
             params={"department": bundle_in.lead_department},
+            code="bundle_edit_denied",
         )
     item_ids = _item_ids(session, [m.item for m in bundle_in.members])
     bundle = repository.bundle_by_code(session, bundle_in.code)
@@ -523,11 +536,16 @@ def save_draft(
             lead = session.get(Department, latest.lead_department_id)
             if lead is None or not _can_edit(session, who, lead):
                 raise PermissionDenied(
-                    "you may not edit bundle '%(code)s'", params={"code": bundle_in.code}
+                    "you may not edit bundle '%(code)s'",
+                    params={"code": bundle_in.code},
+                    code="bundle_edit_denied",
                 )
     if latest is not None and latest.status == "draft":
         if lock_version is not None and lock_version != latest.lock_version:
-            raise Conflict("someone else saved this bundle after you opened it; reload it")
+            raise Conflict(
+                "someone else saved this bundle after you opened it; reload it",
+                code="stale_version",
+            )
         version = latest
     else:
         version = BundleVersion(
@@ -551,14 +569,23 @@ def publish(*, session: Session, principal: Principal | None, code: str) -> Bund
     who = require_principal(principal)
     detail = get_bundle(session=session, principal=who, code=code)
     if not detail.can_edit:
-        raise PermissionDenied("you may not publish bundle '%(code)s'", params={"code": code})
+        raise PermissionDenied(
+            "you may not publish bundle '%(code)s'",
+            params={"code": code},
+            code="bundle_publish_denied",
+        )
     if detail.status != "draft":
-        raise Conflict("bundle '%(code)s' has no draft to publish", params={"code": code})
+        raise Conflict(
+            "bundle '%(code)s' has no draft to publish",
+            params={"code": code},
+            code="version_not_draft",
+        )
     issues = lint(session=session, bundle=detail.bundle)
     if issues:
         raise ValidationFailed(
             "the bundle cannot be published yet",
             errors=[FieldError(i.loc, f"[{i.rule}] {i.message}") for i in issues],
+            code="bundle_not_publishable",
         )
     bundle = repository.bundle_by_code(session, code)
     assert bundle is not None

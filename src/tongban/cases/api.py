@@ -86,11 +86,13 @@ def submit_with_files(
             exc,
             root="application",
             prefix="application.",
+            code="application_invalid",
         ) from None
     if len(purposes) != len(files):
         raise ValidationFailed(
             "give one purpose for each file",
             errors=[FieldError("purposes", f"{len(purposes)} purposes for {len(files)} files")],
+            code="purposes_mismatch",
         )
     attachments = [
         service.Attachment(

@@ -357,13 +357,20 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
     who = require_principal(principal)
     case = service.get_case_row(session=session, principal=who, number=number)
     if not who.has_role(*SEALERS):
-        raise PermissionDenied("only officers and the single window seal a case into the archive")
+        raise PermissionDenied(
+            "only officers and the single window seal a case into the archive", code="sealers_only"
+        )
     if case.status == CaseStatus.ARCHIVED.value:
-        raise Conflict("case %(case)s is already sealed into the archive", params={"case": number})
+        raise Conflict(
+            "case %(case)s is already sealed into the archive",
+            params={"case": number},
+            code="already_archived",
+        )
     if case.status not in FINISHED:
         raise Conflict(
             "case %(case)s is %(status)s; only a completed or rejected case can be sealed",
             params={"case": number, "status": case.status},
+            code="case_not_finished",
         )
     session.flush()
     session.expire_all()  # build from what the database holds, exactly as verification will
@@ -393,7 +400,9 @@ def seal_case(*, session: Session, principal: Principal | None, number: str) -> 
         session.flush()
     except StaleDataError:
         raise Conflict(
-            "case %(case)s was changed or sealed just now; reload it", params={"case": number}
+            "case %(case)s was changed or sealed just now; reload it",
+            params={"case": number},
+            code="stale_version",
         ) from None
     events.append(
         session,
@@ -432,13 +441,17 @@ def _archived_event(session: Session, case: Case) -> CaseEvent | None:
 def _read_manifest(session: Session, case: Case) -> Manifest:
     event = _archived_event(session, case)
     if event is None:
-        raise NotFound("case %(case)s is not archived", params={"case": case.number})
+        raise NotFound(
+            "case %(case)s is not archived", params={"case": case.number}, code="case_not_archived"
+        )
     digest = str(event.data.get("manifest_sha256", ""))
     try:
         data = storage.get(digest)
     except (OSError, ValueError):
         raise NotFound(
-            "the archive manifest of case %(case)s is missing", params={"case": case.number}
+            "the archive manifest of case %(case)s is missing",
+            params={"case": case.number},
+            code="archive_manifest_missing",
         ) from None
     return Manifest(case.number, digest, json.loads(data))
 
@@ -455,7 +468,9 @@ def summary_pdf(session: Session, principal: Principal | None, number: str) -> b
         return storage.get(manifest.pdf_sha256)
     except OSError:
         raise NotFound(
-            "the archive summary of case %(case)s is missing", params={"case": number}
+            "the archive summary of case %(case)s is missing",
+            params={"case": number},
+            code="archive_summary_missing",
         ) from None
 
 

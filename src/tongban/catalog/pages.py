@@ -459,7 +459,9 @@ def _editable(session: Session, principal: Principal | None, code: str) -> servi
     who = require_principal(principal)
     detail = service.get_item(session=session, principal=who, implementation_code=code)
     if not detail.can_edit:
-        raise PermissionDenied("you may not edit item '%(item)s'", params={"item": code})
+        raise PermissionDenied(
+            "you may not edit item '%(item)s'", params={"item": code}, code="item_edit_denied"
+        )
     return detail
 
 

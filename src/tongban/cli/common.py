@@ -33,7 +33,7 @@ def _scope() -> Iterator[Session]:
 
 
 def print_app_error(exc: AppError) -> None:
-    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {exc.message} [dim]({exc.code})[/]", highlight=False)
     for error in exc.errors:
         err_console.print(f"  {error.loc}: {error.message}", highlight=False, soft_wrap=True)
 

@@ -47,19 +47,27 @@ def notifier_from_settings() -> Notifier:
 
 def notification_from_payload(payload: Any) -> Notification:
     if not isinstance(payload, dict):
-        raise DeliveryFailed("payload is not an object", retryable=False)
+        raise DeliveryFailed("payload is not an object", retryable=False, code="payload_invalid")
     missing = [k for k in ("key", "channel", "to", "subject", "body") if k not in payload]
     if missing:
-        raise DeliveryFailed(f"payload lacks {', '.join(missing)}", retryable=False)
+        raise DeliveryFailed(
+            f"payload lacks {', '.join(missing)}", retryable=False, code="payload_invalid"
+        )
     bad = [
         k
         for k in ("key", "channel", "to", "subject", "body", "locale")
         if k in payload and not isinstance(payload[k], str)
     ]
     if bad:
-        raise DeliveryFailed(f"payload fields not text: {', '.join(bad)}", retryable=False)
+        raise DeliveryFailed(
+            f"payload fields not text: {', '.join(bad)}", retryable=False, code="payload_invalid"
+        )
     if payload["channel"] not in CHANNELS:
-        raise DeliveryFailed(f"payload channel {payload['channel']!r} unknown", retryable=False)
+        raise DeliveryFailed(
+            f"payload channel {payload['channel']!r} unknown",
+            retryable=False,
+            code="payload_invalid",
+        )
     try:
         return Notification(
             key=payload["key"],
@@ -70,7 +78,9 @@ def notification_from_payload(payload: Any) -> Notification:
             locale=payload.get("locale", "zh_CN"),
         )
     except ValueError as e:
-        raise DeliveryFailed(f"payload invalid: {e}", retryable=False) from e
+        raise DeliveryFailed(
+            f"payload invalid: {e}", retryable=False, code="payload_invalid"
+        ) from e
 
 
 def deliver(payload: dict[str, Any], notifier: Notifier | None = None) -> None:

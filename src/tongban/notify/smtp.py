@@ -48,7 +48,9 @@ class SmtpNotifier:
 
     def send(self, message: Notification) -> None:
         if message.channel != "email":
-            raise DeliveryFailed(f"SMTP cannot send {message.channel}", retryable=False)
+            raise DeliveryFailed(
+                f"SMTP cannot send {message.channel}", retryable=False, code="channel_unsupported"
+            )
         msg = self.build(message)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -60,11 +62,17 @@ class SmtpNotifier:
         except smtplib.SMTPRecipientsRefused as e:
             codes = [c for c, _ in e.recipients.values()]
             raise DeliveryFailed(
-                f"recipient refused: {e.recipients}", retryable=all(400 <= c < 500 for c in codes)
+                f"recipient refused: {e.recipients}",
+                retryable=all(400 <= c < 500 for c in codes),
+                code="recipient_refused",
             ) from e
         except smtplib.SMTPResponseException as e:
             raise DeliveryFailed(
-                f"SMTP {e.smtp_code}: {e.smtp_error!r}", retryable=400 <= e.smtp_code < 500
+                f"SMTP {e.smtp_code}: {e.smtp_error!r}",
+                retryable=400 <= e.smtp_code < 500,
+                code="smtp_refused",
             ) from e
         except (TimeoutError, smtplib.SMTPException, OSError) as e:
-            raise DeliveryFailed(f"SMTP unreachable: {e}", retryable=True) from e
+            raise DeliveryFailed(
+                f"SMTP unreachable: {e}", retryable=True, code="smtp_unreachable"
+            ) from e

@@ -28,4 +28,5 @@ def read_org(path: Path) -> OrgDocument:
         raise ValidationFailed(
             f"{path}: organisation document is invalid",
             errors=loaded.field_errors(exc, path.name),
+            code="org_file_invalid",
         ) from None

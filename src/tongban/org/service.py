@@ -97,7 +97,9 @@ def load_org(*, session: Session, document: OrgDocument) -> OrgLoadReport:
                     )
                 )
     if errors:
-        raise ValidationFailed("organisation document is invalid", errors=errors)
+        raise ValidationFailed(
+            "organisation document is invalid", errors=errors, code="org_invalid"
+        )
 
     by_code: dict[str, Jurisdiction] = {}
     for node, parent, _ in flat:

@@ -109,6 +109,7 @@ class StatusLookups:
                     "too many status lookups; try again in %(minutes)s minutes",
                     data={"retry_after": math.ceil(wait), "minutes": minutes},
                     params={"minutes": minutes},
+                    code="rate_limited",
                 )
             self.per_client.hit(client)
             held = (self.failures_per_client_case.hit(pair), self.failures_per_case.hit(case))

@@ -54,7 +54,7 @@ router = APIRouter(include_in_schema=False)
 def _require_composer(principal: Principal | None) -> Principal:
     who = require_principal(principal)
     if not who.has_role(Role.REFORM_OFFICE):
-        raise PermissionDenied("only the reform office composes bundles")
+        raise PermissionDenied("only the reform office composes bundles", code="reform_office_only")
     return who
 
 
@@ -62,7 +62,9 @@ def _editable(session: Session, principal: Principal | None, code: str) -> servi
     who = _require_composer(principal)
     detail = service.get_bundle(session=session, principal=who, code=code)
     if not detail.can_edit:
-        raise PermissionDenied("you may not edit bundle '%(code)s'", params={"code": code})
+        raise PermissionDenied(
+            "you may not edit bundle '%(code)s'", params={"code": code}, code="bundle_edit_denied"
+        )
     return detail
 
 
@@ -293,7 +295,9 @@ def _save(
                 service.parse_definition({**data, "status": "draft"})
             except ValidationFailed as exc:
                 errors += exc.errors
-            raise ValidationFailed("the bundle is invalid; nothing was saved", errors=errors)
+            raise ValidationFailed(
+                "the bundle is invalid; nothing was saved", errors=errors, code="bundle_invalid"
+            )
         with attempt(session):
             saved = service.save_draft(
                 session=session,

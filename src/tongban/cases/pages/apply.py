@@ -160,7 +160,9 @@ def _subject(
     if item:
         content = catalog_service.published_items(session=session, codes=[item]).get(item)
         if content is None:
-            raise NotFound("no published item '%(item)s'", params={"item": item})
+            raise NotFound(
+                "no published item '%(item)s'", params={"item": item}, code="item_not_found"
+            )
         fields = [
             _spec(elements.get(f.element), f.element, f.label_zh, f.label_en, f.required)
             for f in content.form
@@ -184,7 +186,11 @@ def _subject(
         )
     detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
     if detail.status != "published":
-        raise NotFound("bundle '%(bundle)s' is not published", params={"bundle": bundle})
+        raise NotFound(
+            "bundle '%(bundle)s' is not published",
+            params={"bundle": bundle},
+            code="bundle_not_published",
+        )
     ledger = bundle_service.compose_definition(
         session=session, bundle=detail.bundle, answers=answers
     )
@@ -408,7 +414,11 @@ def apply_page(
     if bundle and not item:
         detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
         if detail.status != "published":
-            raise NotFound("bundle '%(bundle)s' is not published", params={"bundle": bundle})
+            raise NotFound(
+                "bundle '%(bundle)s' is not published",
+                params={"bundle": bundle},
+                code="bundle_not_published",
+            )
         answer_errors: dict[str, list[str]] = {}
         if detail.bundle.questions and answered != "1":
             return _questions(request, detail.bundle, answers, answer_errors)
@@ -492,7 +502,7 @@ def apply_submit(
     check_csrf(request, _posted(posted, "csrf_token"))
     item, bundle = _posted(posted, "item", 40).strip(), _posted(posted, "bundle", 40).strip()
     if bool(item) == bool(bundle):
-        raise ValidationFailed("choose an item or a bundle to apply for")
+        raise ValidationFailed("choose an item or a bundle to apply for", code="subject_required")
     answers = _answers_from(posted.multi_items())
     subject = _subject(session, principal, item=item, bundle=bundle, answers=answers)
     form = ApplyForm.from_posted(posted, subject, principal)

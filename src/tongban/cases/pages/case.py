@@ -109,6 +109,8 @@ class Problem:
     field_errors: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    #: the refusal's code (docs/errors.md), shown with the message
+    code: str = ""
 
     @property
     def kind(self) -> str:
@@ -395,7 +397,9 @@ def _case_and_step(
     step = repository.step(session, step_id)
     if step is None or step.case_id != case.id:
         raise NotFound(
-            "case %(case)s has no step %(step)s", params={"case": number, "step": step_id}
+            "case %(case)s has no step %(step)s",
+            params={"case": number, "step": step_id},
+            code="step_not_in_case",
         )
     return case, step
 
@@ -405,6 +409,7 @@ def _check_lock(step: CaseStep, posted: FormData) -> None:
         raise Conflict(
             "step %(step)s was changed by someone else after you opened the page; reload it",
             params={"step": step.id},
+            code="stale_version",
         )
 
 
@@ -440,7 +445,13 @@ def _run(
             action()
     except (ValidationFailed, Conflict, PermissionDenied) as exc:
         problem = Problem(
-            exc.status, exc.template, form, step_id, values=values, params=labelled(exc.params)
+            exc.status,
+            exc.template,
+            form,
+            step_id,
+            values=values,
+            params=labelled(exc.params),
+            code=exc.code,
         )
         for e in exc.errors:
             name = _FIELD_OF_LOC.get(e.loc, e.loc)

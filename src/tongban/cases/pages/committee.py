@@ -66,7 +66,11 @@ def _decision_context(
     session: Session, who: Principal, case: Case, step: CaseStep, problem: Problem | None
 ) -> dict[str, Any]:
     if step.kind != "collective_decision":
-        raise NotFound("step %(step)s is not a collective decision", params={"step": step.id})
+        raise NotFound(
+            "step %(step)s is not a collective decision",
+            params={"step": step.id},
+            code="wrong_step_kind",
+        )
     dept_id = step.responsible_department_id or 0
     members = [
         (u.username, u.display_name)
@@ -170,7 +174,9 @@ def vote_action(
         _check_lock(step, posted)
         if values["choice"] not in VOTE_LABELS:
             raise ValidationFailed(
-                "choose a vote", errors=[FieldError("choice", "Choose approve, reject or abstain.")]
+                "choose a vote",
+                errors=[FieldError("choice", "Choose approve, reject or abstain.")],
+                code="choice_required",
             )
         service.vote(session=session, principal=who, step_id=step.id, choice=values["choice"])
 
@@ -206,19 +212,26 @@ def minutes_action(
     def act() -> None:
         _check_lock(step, posted)
         if step.kind != "collective_decision":
-            raise NotFound("step %(step)s is not a collective decision", params={"step": step.id})
+            raise NotFound(
+                "step %(step)s is not a collective decision",
+                params={"step": step.id},
+                code="wrong_step_kind",
+            )
         if not chosen:
             raise ValidationFailed(
-                "no file", errors=[FieldError("file", "Choose the minutes (a PDF file).")]
+                "no file",
+                errors=[FieldError("file", "Choose the minutes (a PDF file).")],
+                code="file_required",
             )
         read, message = _read_file(chosen[0], "minutes")
         if read is None or read.content_type != "application/pdf":
             raise ValidationFailed(
                 "not a PDF",
                 errors=[FieldError("file", message or "The minutes must be a PDF file.")],
+                code="file_not_pdf",
             )
         if not service.may_act(session, who, step, "attach_minutes"):
-            raise PermissionDenied("only the committee attaches its minutes")
+            raise PermissionDenied("only the committee attaches its minutes", code="committee_only")
         service.upload(
             session=session,
             principal=who,

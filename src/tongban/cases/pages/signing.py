@@ -61,7 +61,9 @@ def _sign_context(
     session: Session, who: Principal, case: Case, step: CaseStep, problem: Problem | None
 ) -> dict[str, Any]:
     if step.kind != "e_signature":
-        raise NotFound("step %(step)s is not a signing step", params={"step": step.id})
+        raise NotFound(
+            "step %(step)s is not a signing step", params={"step": step.id}, code="wrong_step_kind"
+        )
     text = service.agreement_text(case, step)
     digest = hashlib.sha256(text.encode()).hexdigest()
     signed = list(
@@ -157,11 +159,16 @@ def sign_action(
         party = values["party"]
         if party not in PARTY_LABELS:
             raise ValidationFailed(
-                "choose a party", errors=[FieldError("party", "Choose who signs.")]
+                "choose a party",
+                errors=[FieldError("party", "Choose who signs.")],
+                code="party_required",
             )
         current = hashlib.sha256(service.agreement_text(case, step).encode()).hexdigest()
         if values["document_sha256"] != current:
-            raise Conflict("the agreement changed after you opened the page; read it again")
+            raise Conflict(
+                "the agreement changed after you opened the page; read it again",
+                code="agreement_changed",
+            )
         if party == "applicant" and values["identity_checked"] != "yes":
             raise ValidationFailed(
                 "identity not checked",
@@ -171,6 +178,7 @@ def sign_action(
                         "Confirm that you checked the applicant's identity document.",
                     )
                 ],
+                code="identity_not_checked",
             )
         service.sign(
             session=session,

@@ -98,7 +98,11 @@ def complete_action(
         elif values["opinion"]:
             outcome["opinion"] = values["opinion"]
         if errors:
-            raise ValidationFailed("the outcome is incomplete; nothing was done", errors=errors)
+            raise ValidationFailed(
+                "the outcome is incomplete; nothing was done",
+                errors=errors,
+                code="outcome_incomplete",
+            )
         service.complete_step(
             session=session,
             principal=who,
@@ -141,7 +145,9 @@ def return_action(
         _check_lock(step, posted)
         if len(values["reason"]) < 2:
             raise ValidationFailed(
-                "give a reason", errors=[FieldError("reason", "Give the reason for the return.")]
+                "give a reason",
+                errors=[FieldError("reason", "Give the reason for the return.")],
+                code="reason_required",
             )
         service.return_step(
             session=session,
@@ -185,6 +191,7 @@ def correction_action(
             raise ValidationFailed(
                 "say what is missing",
                 errors=[FieldError("reason", "Say what the applicant must correct or add.")],
+                code="reason_required",
             )
         kind = values["kind"] if values["kind"] in SUSPENSION_LABELS else "correction"
         service.request_correction(
@@ -229,7 +236,9 @@ def delegate_action(
         if len(values["reason"]) < 2:
             errors.append(FieldError("reason", "Give the reason for the delegation."))
         if errors:
-            raise ValidationFailed("the delegation is incomplete", errors=errors)
+            raise ValidationFailed(
+                "the delegation is incomplete", errors=errors, code="delegation_incomplete"
+            )
         service.delegate(
             session=session,
             principal=who,
@@ -282,6 +291,7 @@ def pay_action(
                 raise ValidationFailed(
                     "not an amount",
                     errors=[FieldError("amount", "Enter an amount in yuan, e.g. 1500 or 1500.50.")],
+                    code="bad_amount",
                 )
         service.pay(
             session=session,
@@ -322,6 +332,7 @@ def resume_action(
             raise Conflict(
                 "case %(case)s was changed after you opened the page; reload it",
                 params={"case": case.number},
+                code="stale_version",
             )
         service.resume(session=session, principal=who, number=case.number, note=values["note"])
 
@@ -359,10 +370,12 @@ def upload_action(
         if not chosen:
             errors.append(FieldError("file", "Choose a file."))
         if errors:
-            raise ValidationFailed("nothing was uploaded", errors=errors)
+            raise ValidationFailed("nothing was uploaded", errors=errors, code="file_required")
         read, message = _read_file(chosen[0], values["purpose"])
         if read is None:
-            raise ValidationFailed("nothing was uploaded", errors=[FieldError("file", message)])
+            raise ValidationFailed(
+                "nothing was uploaded", errors=[FieldError("file", message)], code="file_required"
+            )
         service.upload(
             session=session,
             principal=who,

@@ -31,7 +31,7 @@ def read_catalog(path: Path, *, strict_refs: bool = False) -> CatalogDocument:
     """
     doc, errors = _read(Path(path), strict_refs=strict_refs)
     if errors or doc is None:
-        raise ValidationFailed(INVALID, errors=errors)
+        raise ValidationFailed(INVALID, errors=errors, code="catalog_file_invalid")
     return doc
 
 
@@ -45,7 +45,7 @@ def parse_catalog(data: bytes, filename: str, *, strict_refs: bool = False) -> C
     ``filename``'s suffix and the name appears in error locations."""
     doc, errors = _parse(data, _display_name(filename), strict_refs=strict_refs)
     if errors or doc is None:
-        raise ValidationFailed(INVALID, errors=errors)
+        raise ValidationFailed(INVALID, errors=errors, code="catalog_file_invalid")
     return doc
 
 

@@ -266,7 +266,9 @@ def dump_xlsx(doc: CatalogDocument) -> bytes:
     """
     sheets, errors = _xlsx_rows(doc)
     if errors:
-        raise ValidationFailed("catalogue cannot be written as XLSX", errors=errors)
+        raise ValidationFailed(
+            "catalogue cannot be written as XLSX", errors=errors, code="xlsx_unwritable"
+        )
     wb = Workbook()
     default_sheet = wb.active
     bold = Font(bold=True)

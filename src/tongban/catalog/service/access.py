@@ -46,7 +46,9 @@ def visible_versions(principal: Principal | None) -> ColumnElement[bool]:
 
 def _require_catalog_admin(principal: Principal) -> None:
     if not principal.has_role(Role.REFORM_OFFICE):
-        raise PermissionDenied("only the reform office imports catalogues")
+        raise PermissionDenied(
+            "only the reform office imports catalogues", code="reform_office_only"
+        )
 
 
 def _covers(

@@ -20,7 +20,9 @@ def list_elements(*, session: Session) -> list[DataElement]:
 def get_element(*, session: Session, code: str) -> tuple[DataElement, list[repository.ElementUse]]:
     element = repository.element_by_code(session, code)
     if element is None:
-        raise NotFound("no data element '%(code)s'", params={"code": code})
+        raise NotFound(
+            "no data element '%(code)s'", params={"code": code}, code="element_not_found"
+        )
     return element, repository.items_using_element(session, element.id)
 
 

@@ -81,7 +81,9 @@ def get_item(
     visible = visible_versions(principal)
     versions = repository.versions_of(session, item.id, visible) if item else []
     if not versions:
-        raise NotFound("no item '%(item)s'", params={"item": implementation_code})
+        raise NotFound(
+            "no item '%(item)s'", params={"item": implementation_code}, code="item_not_found"
+        )
     chosen = versions[-1]
     if version_no is not None:
         matching = [v for v in versions if v.version_no == version_no]
@@ -89,6 +91,7 @@ def get_item(
             raise NotFound(
                 "item '%(item)s' has no version %(version)s",
                 params={"item": implementation_code, "version": version_no},
+                code="version_not_found",
             )
         chosen = matching[0]
     version = repository.full_version(session, chosen.id)
@@ -125,7 +128,9 @@ def save_draft(
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_edit:
         raise PermissionDenied(
-            "you may not edit item '%(item)s'", params={"item": implementation_code}
+            "you may not edit item '%(item)s'",
+            params={"item": implementation_code},
+            code="item_edit_denied",
         )
     if (
         lock_version is not None
@@ -135,18 +140,20 @@ def save_draft(
         raise Conflict(
             "someone else saved this draft after you opened it; reload and apply your change again",
             data={"current_lock_version": detail.lock_version},
+            code="stale_version",
         )
     if "implementation_code" in changes and changes["implementation_code"] != implementation_code:
         raise ValidationFailed(
             "the implementation code of an item cannot change",
             errors=[FieldError("implementation_code", "cannot change")],
+            code="implementation_code_immutable",
         )
     merged = detail.item.model_dump(mode="json") | changes | {"status": VersionStatus.DRAFT.value}
     try:
         item_in = ItemIn.model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed.of(
-            "the draft is invalid; nothing was saved", exc, root="item"
+            "the draft is invalid; nothing was saved", exc, root="item", code="item_invalid"
         ) from exc
     lookups = _lookups(session)
     errors = _item_reference_errors(
@@ -157,12 +164,15 @@ def save_draft(
         item_codes=_all_item_codes(session),
     )
     if errors:
-        raise ValidationFailed("the draft is invalid; nothing was saved", errors=errors)
+        raise ValidationFailed(
+            "the draft is invalid; nothing was saved", errors=errors, code="item_invalid"
+        )
     new_department = lookups.departments[item_in.department]
     if not _covers(session, who, EDITOR_ROLES, new_department.id):
         raise PermissionDenied(
             "you may not move the item to department '%(department)s'",
             params={"department": item_in.department},
+            code="item_move_denied",
         )
     item = repository.item_by_code(session, implementation_code)
     assert item is not None
@@ -203,20 +213,27 @@ def publish_item(
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_publish:
         raise PermissionDenied(
-            "you may not publish item '%(item)s'", params={"item": implementation_code}
+            "you may not publish item '%(item)s'",
+            params={"item": implementation_code},
+            code="item_publish_denied",
         )
     if detail.status != VersionStatus.DRAFT.value:
         raise Conflict(
-            "item '%(item)s' has no draft to publish", params={"item": implementation_code}
+            "item '%(item)s' has no draft to publish",
+            params={"item": implementation_code},
+            code="version_not_draft",
         )
     if lock_version is not None and lock_version != detail.lock_version:
         raise Conflict(
             "the draft changed after you opened it; review it again before publishing",
             data={"current_lock_version": detail.lock_version},
+            code="stale_version",
         )
     errors = publish_errors(detail.item)
     if errors:
-        raise ValidationFailed("the draft cannot be published yet", errors=errors)
+        raise ValidationFailed(
+            "the draft cannot be published yet", errors=errors, code="item_not_publishable"
+        )
     item = repository.item_by_code(session, implementation_code)
     assert item is not None
     version = repository.latest_version(session, item.id)
@@ -240,7 +257,9 @@ def retire_item(
     detail = get_item(session=session, principal=who, implementation_code=implementation_code)
     if not detail.can_publish:
         raise PermissionDenied(
-            "you may not retire item '%(item)s'", params={"item": implementation_code}
+            "you may not retire item '%(item)s'",
+            params={"item": implementation_code},
+            code="item_retire_denied",
         )
     item = repository.item_by_code(session, implementation_code)
     assert item is not None
@@ -249,6 +268,7 @@ def retire_item(
         raise Conflict(
             "item '%(item)s' has no published version to retire",
             params={"item": implementation_code},
+            code="version_not_published",
         )
     _set_status(session, version, VersionStatus.RETIRED.value, who)
     audit.record(

@@ -103,7 +103,9 @@ def import_catalog(
         if item_doc.status == VersionStatus.PUBLISHED.value:
             errors += publish_errors(item_doc, loc)
     if errors:
-        raise ValidationFailed("catalogue is invalid; nothing was imported", errors=errors)
+        raise ValidationFailed(
+            "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
+        )
 
     report = ImportReport()
     for element_in in document.elements:
