@@ -5,14 +5,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import assert_refused, item, login, make_catalog, make_org
-from tongban.bundles import service
+from tongban.bundles import repository, service
 from tongban.bundles.models import BundleVersion
 from tongban.bundles.schemas import BundleDocument
+from tongban.errors import ValidationFailed
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -254,3 +256,33 @@ def test_cpsv_export_names_published_bundles_as_events(
         and {"@id": event["@id"]} in n.get("cv:isGroupedBy", [])
     }
     assert grouped == {"QX-ZJJ-1", "QX-RSJ-1", "QX-GAJ-1"}
+
+
+def test_import_lints_a_published_bundle_as_publishing_does(session: Session) -> None:
+    """A bundle that lint rejects was published by ``bundle import``, and its ledger claimed
+    the permit would come from a member that does not run before. Lint gates every way to
+    publish; a draft may still be imported and mended."""
+    _world(session)
+    loose = _bundle(
+        code="build-loose",
+        members=[
+            {"item": "QX-ZJJ-1"},
+            {"item": "QX-RSJ-1"},
+        ],  # hiring no longer waits for the permit
+        questions=[],
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        service.import_bundles(
+            session=session, document=BundleDocument.model_validate({"bundles": [loose]})
+        )
+    assert refused.value.code == "bundle_file_invalid"
+    assert any(
+        e.loc.startswith("bundles[0] (build-loose).") and "[unsupplied_input]" in e.message
+        for e in refused.value.errors
+    ), refused.value.errors
+    assert repository.bundle_by_code(session, "build-loose") is None
+    draft = {**loose, "status": "draft"}
+    service.import_bundles(
+        session=session, document=BundleDocument.model_validate({"bundles": [draft]})
+    )
+    assert repository.bundle_by_code(session, "build-loose") is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -109,3 +110,37 @@ def test_the_ledger_csv_holds_no_live_formula(hostile: Engine) -> None:
     shown = {csv_cell_text(cell) for cell in neutralised}
     assert shown <= {h.strip() for h in HOSTILE} | {h for h in HOSTILE}
     assert any(cell.startswith("'=HYPERLINK(") for cell in neutralised)
+
+
+def test_the_table_adds_up_the_removed_lines(hostile: Engine) -> None:
+    """The table's "removed" column is the sum of the removed lines (it printed before minus
+    after, which matched whatever the lines said), and the CSV carries each line's amount."""
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["bundle", "compose", "build", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    ledger = json.loads(as_json.stdout)
+    table = runner.invoke(app, ["bundle", "compose", "build"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    for kind in ("forms", "fields", "materials", "steps", "visits"):
+        lines = ledger["removed"][kind]
+        gone = sum(line["amount"] for line in lines)
+        assert ledger["before"][kind] - gone == ledger["after"][kind], kind
+        row = next(r for r in table.stdout.splitlines() if r.strip("│ ").startswith(kind))
+        cells = [c.strip() for c in row.strip("│").split("│")]
+        assert cells[1:] == [
+            str(ledger["before"][kind]),
+            str(ledger["after"][kind]),
+            str(gone),
+            str(len(lines)),
+        ], row
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                runner.invoke(app, ["bundle", "compose", "build", "--format", "csv"]).stdout
+            )
+        )
+    )
+    header = rows[0]
+    removed = [dict(zip(header, r, strict=True)) for r in rows if r[0] == "removed"]
+    assert all(r["amount"] for r in removed)
+    assert all(r["source"] for r in removed if r["rule"] != "parallel_review")

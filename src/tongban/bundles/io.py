@@ -42,18 +42,45 @@ def ledger_csv(ledger: Ledger) -> str:
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(
-        ["section", "kind", "before", "after", "item", "code", "name", "name_en", "rule", "reason"]
+        [
+            "section",
+            "kind",
+            "before",
+            "after",
+            "item",
+            "code",
+            "name",
+            "name_en",
+            "rule",
+            "reason",
+            "amount",
+            "source",
+        ]
     )
     for kind in LEDGER_KINDS:
         before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
         if kind == "days":
             for limit in ("legal", "promised"):
-                writer.writerow(["figure", f"days.{limit}", before[limit], after[limit]] + [""] * 6)
+                writer.writerow(["figure", f"days.{limit}", before[limit], after[limit]] + [""] * 8)
         else:
-            writer.writerow(["figure", kind, before, after] + [""] * 6)
+            writer.writerow(["figure", kind, before, after] + [""] * 8)
     for kind in LEDGER_KINDS:
         for r in ledger.removed[kind]:
+            amount = f"{r.amount}/{r.amount_promised}" if kind == "days" else r.amount
             writer.writerow(
-                ["removed", kind, "", "", r.item, r.code, r.name, r.name_en, r.rule, r.reason]
+                [
+                    "removed",
+                    kind,
+                    "",
+                    "",
+                    r.item,
+                    r.code,
+                    r.name,
+                    r.name_en,
+                    r.rule,
+                    r.reason,
+                    amount,
+                    r.source,
+                ]
             )
     return out.getvalue()

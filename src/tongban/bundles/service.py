@@ -153,6 +153,16 @@ def import_bundles(
         if codes.count(bundle_doc.code) > 1:
             errors.append(FieldError(f"{loc}.code", "bundle code appears twice"))
         errors += _reference_errors(session, bundle_doc, loc, departments)
+    if not errors:
+        # Lint gates every way to publish: a bundle the file marks published is linted as the
+        # publish action lints it (an import published bundles whose ledgers could not hold).
+        for i, bundle_doc in enumerate(document.bundles):
+            if bundle_doc.status == "published":
+                loc = f"bundles[{i}] ({bundle_doc.code})"
+                errors += [
+                    FieldError(f"{loc}.{issue.loc}", f"[{issue.rule}] {issue.message}")
+                    for issue in lint(session=session, bundle=bundle_doc)
+                ]
     if errors:
         raise ValidationFailed(
             "bundles are invalid; nothing was imported", errors=errors, code="bundle_file_invalid"

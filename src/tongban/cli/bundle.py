@@ -103,21 +103,30 @@ def compose(
     elif format is LedgerFormat.CSV:
         sys.stdout.write(ledger_csv(ledger))
     else:
-        table = Table("", "before", "after", "removed", title=f"{code}: reduction ledger")
+        table = Table("", "before", "after", "removed", "lines", title=f"{code}: reduction ledger")
+        # "removed" adds up the removed lines themselves (before − removed = after holds by
+        # construction); it is never before minus after.
         for kind in LEDGER_KINDS:
             before, after = getattr(ledger.before, kind), getattr(ledger.after, kind)
+            lines = ledger.removed[kind]
             if kind == "days":
-                for limit in ("legal", "promised"):
+                for limit, amount in (("legal", "amount"), ("promised", "amount_promised")):
                     b, a = before[limit], after[limit]
-                    pct = f" ({(b - a) * 100 // b}% faster)" if b else ""
-                    table.add_row(f"days ({limit})", str(b), str(a), f"{b - a}{pct}")
+                    gone = sum(getattr(r, amount) for r in lines)
+                    pct = f" ({gone * 100 // b}% faster)" if b else ""
+                    table.add_row(
+                        f"days ({limit})", str(b), str(a), f"{gone}{pct}", str(len(lines))
+                    )
             else:
-                table.add_row(kind, str(before), str(after), str(before - after))
+                gone = sum(r.amount for r in lines)
+                table.add_row(kind, str(before), str(after), str(gone), str(len(lines)))
         console.print(table)
         for kind in LEDGER_KINDS:
             for r in ledger.removed[kind]:
+                source = f" ← {r.source}" if r.source else ""
                 console.print(
-                    f"  - {kind}: {r.item} {r.code} {r.name} [{r.rule}] {r.reason}", highlight=False
+                    f"  - {kind}: {r.item} {r.code} {r.name} [{r.rule}] {r.reason}{source}",
+                    highlight=False,
                 )
         for c in ledger.conflicts:
             console.print(f"  ! conflict: {c.message}", highlight=False)
