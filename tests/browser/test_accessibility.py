@@ -133,3 +133,26 @@ def test_no_serious_axe_violations(
             print(describe(found))
     finally:
         context.close()
+
+
+def test_the_check_names_what_to_fix(page: Page, axe: Axe) -> None:
+    """The check itself: a page with a nameless button, an unlabelled input and grey-on-white
+    text fails, and the message gives each rule with its selector and HTML."""
+    page.set_content(
+        "<!doctype html><html lang='en'><head><title>bad</title></head><body><main>"
+        "<h1>Bad</h1><button id='nameless'></button>"
+        "<input id='unlabelled' type='text'>"
+        "<p id='faint' style='color:#bbb;background:#fff'>faint text</p>"
+        "</main></body></html>"
+    )
+    with pytest.raises(pytest.fail.Exception) as failed:
+        axe.check(page, "the bad page")
+    message = str(failed.value)
+    for rule, selector in [
+        ("button-name", "#nameless"),
+        ("label", "#unlabelled"),
+        ("color-contrast", "#faint"),
+    ]:
+        assert rule in message
+        assert selector in message
+    assert '<button id="nameless"></button>' in message
