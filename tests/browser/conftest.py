@@ -22,6 +22,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from tests.browser.axe import Axe, install_axe
+
 CHROMIUM = Path("/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -210,3 +212,10 @@ def login(page: Page) -> Login:
         page.get_by_test_id("who").wait_for()
 
     return log_in
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    """axe-core (``axe-core@4`` from npm, installed into test-artifacts/npm/ on first use):
+    ``axe.check(page)`` fails listing every serious or critical violation on the page."""
+    return Axe(install_axe())
