@@ -8,6 +8,7 @@ of the CPSV-AP repository); the test skips if they are not on this machine
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,10 @@ STANDARDS = Path(os.environ.get("TONGBAN_CPSV_AP_SHAPES", "/work/shared/standard
 SHAPES = STANDARDS / "cpsv-ap-SHACL.ttl"
 VOCABULARY = STANDARDS / "cpsv-ap.ttl"
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+BASE = "https://zwfw.example.gov.cn/qx/"
+#: IRIs of the export that are not ours: the EU currency authority table
+FOREIGN = ("http://publications.europa.eu/resource/authority/currency",)
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @pytest.fixture
@@ -34,6 +39,7 @@ def demo_client(
     from tongban.config import get_settings
 
     monkeypatch.setenv("TONGBAN_UPLOAD_DIR", str(tmp_path / "uploads"))
+    monkeypatch.setenv("TONGBAN_PUBLIC_BASE_URL", BASE.rstrip("/"))
     get_settings.cache_clear()
     load_demo(session=session)
     session.commit()
@@ -87,3 +93,23 @@ def test_demo_export_conforms_to_cpsv_ap_shacl(demo_client: TestClient) -> None:
     lines = "\n".join(f"{n:5}  {shape}  {path}  {message}" for n, shape, path, message in grouped)
     assert conforms, f"{total} SHACL results:\n{lines}"
     assert total == 0
+
+
+def test_demo_export_uses_the_public_base_url_and_honest_language_tags(
+    demo_client: TestClient,
+) -> None:
+    response = demo_client.get("/api/v1/catalog/export", params={"format": "cpsv-jsonld"})
+    assert "tongban.example" not in response.text
+    data = rdflib.Graph().parse(data=response.text, format="json-ld")
+    subjects = {str(s) for s in data.subjects() if isinstance(s, rdflib.URIRef)}
+    assert subjects
+    assert all(s.startswith((BASE, *FOREIGN)) for s in subjects), sorted(
+        s for s in subjects if not s.startswith((BASE, *FOREIGN))
+    )[:5]
+    literals = [o for o in data.objects() if isinstance(o, rdflib.Literal)]
+    tagged_en = [str(o) for o in literals if o.language == "en"]
+    assert tagged_en
+    assert [t for t in tagged_en if CJK.search(t)] == []
+    assert {o.language for o in literals if o.language} == {"zh", "en"}
+    # Working days are never passed off as calendar-day durations.
+    assert not list(data.objects(None, rdflib.URIRef("http://data.europa.eu/m8g/processingTime")))
