@@ -1,5 +1,5 @@
 """The CPSV-AP export of the demo county (catalogue and one-thing bundles) validates against the
-official CPSV-AP 3.2.0 SHACL shapes, used unchanged from ``/work/shared/standards``.
+official CPSV-AP 3.2.0 SHACL shapes, used unchanged from ``../shared/standards``.
 
 The shapes and the vocabulary are SEMIC's files (``releases/3.2.0/shacl`` and ``releases/3.2.0/rdf``
 of the CPSV-AP repository); the test skips if they are not on this machine
@@ -22,7 +22,13 @@ from tongban.demo.loader import load_demo
 pyshacl = pytest.importorskip("pyshacl")
 rdflib = pytest.importorskip("rdflib")
 
-STANDARDS = Path(os.environ.get("TONGBAN_CPSV_AP_SHAPES", "/work/shared/standards/cpsv-ap-3.2.0"))
+#: ../shared/standards beside the project (the checkout's parent), or TONGBAN_CPSV_AP_SHAPES
+STANDARDS = Path(
+    os.environ.get(
+        "TONGBAN_CPSV_AP_SHAPES",
+        Path(__file__).resolve().parents[3] / "shared" / "standards" / "cpsv-ap-3.2.0",
+    )
+)
 SHAPES = STANDARDS / "cpsv-ap-SHACL.ttl"
 VOCABULARY = STANDARDS / "cpsv-ap.ttl"
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
@@ -93,6 +99,22 @@ def test_demo_export_conforms_to_cpsv_ap_shacl(demo_client: TestClient) -> None:
     lines = "\n".join(f"{n:5}  {shape}  {path}  {message}" for n, shape, path, message in grouped)
     assert conforms, f"{total} SHACL results:\n{lines}"
     assert total == 0
+
+
+def test_public_base_url_setting() -> None:
+    from pydantic import ValidationError
+
+    from tongban.config import Settings
+
+    assert Settings(public_base_url="https://zwfw.example.gov.cn/qx").public_base() == (
+        "https://zwfw.example.gov.cn/qx/"
+    )
+    assert Settings(public_base_url="", host="127.0.0.1", port=8080).public_base() == (
+        "http://127.0.0.1:8080/"
+    )
+    for bad in ("zwfw.example.gov.cn", "ftp://x/", "https://x/?a=1", "https://x/#f"):
+        with pytest.raises(ValidationError):
+            Settings(public_base_url=bad)
 
 
 def test_demo_export_uses_the_public_base_url_and_honest_language_tags(
