@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="Seconds between the in-process runner's sweeps in `serve` (escalation "
         "ladder, due jobs); 0 = off.",
     )
+    public_base_url: str = Field(
+        default="",
+        description="The platform's public address (https://zwfw.example.gov.cn/), with which "
+        "every IRI of the CPSV-AP export starts; empty: http://<host>:<port>/, fit only for a "
+        "test or a demo.",
+    )
     data_dir: Path | None = Field(
         default=None,
         description="Where the platform keeps files of its own (the demo bank's ledger, the "
@@ -51,6 +57,21 @@ class Settings(BaseSettings):
         description="How long a runner's claim on a job holds; a runner killed mid-job is "
         "taken for dead after it, and the job runs again (its effect is keyed, so once).",
     )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("TONGBAN_PUBLIC_BASE_URL must start with https:// or http://")
+        if value and any(c in value for c in ' <>"{}|\\^`#?'):
+            raise ValueError("TONGBAN_PUBLIC_BASE_URL must be a plain URL (no query, no fragment)")
+        return value
+
+    def public_base(self) -> str:
+        """The public base URL, ending in ``/``."""
+        base = self.public_base_url or f"http://{self.host}:{self.port}/"
+        return base if base.endswith("/") else base + "/"
 
     def data_folder(self) -> Path:
         if self.data_dir is not None:

@@ -788,17 +788,26 @@ def test_cpsv_jsonld() -> None:
     assert main["cpsv:produces"][0]["@type"] == "cv:Output"
     (cost,) = main["cv:hasCost"]
     assert cost["@type"] == "cv:Cost"
-    assert cost["cv:hasValue"] == {"@type": "xsd:decimal", "@value": "12.50"}
+    # CPSV-AP's shape types the value xsd:double; the lexical form stays the exact yuan
+    assert cost["cv:hasValue"] == {"@type": "xsd:double", "@value": "12.50"}
+    assert cost["tb:amountFen"] == 1250
     assert cost["cv:currency"]["@id"].endswith("/currency/CNY")
     assert (
         _node(graph, base + "item/QX-RSJ-0001-01")["cv:hasCost"][0]["cv:hasValue"]["@value"]
         == "0.00"
     )
     assert [c["@type"] for c in main["cv:hasChannel"]] == ["cv:Channel"] * 3
-    assert main["cv:processingTime"] == {"@type": "xsd:duration", "@value": "P5D"}
-    assert main["tb:processingTimeUnit"] == "working-day"
+    # Working days are not an xsd:duration's calendar days: no cv:processingTime; the limits are
+    # numbers of working days and a sentence of the description.
+    assert "cv:processingTime" not in main
+    assert main["tb:promisedWorkingDays"] == 5
+    assert any("个工作日" in d["@value"] for d in main["dct:description"])
     assert main["dct:hasPart"] == [{"@id": base + "item/QX-RSJ-0001-01"}]
-    assert sub["dct:isPartOf"] == {"@id": base + "item/QX-RSJ-0001"}
+    # dct:isPartOf is CPSV-AP's link to a dcat:Dataset, not to the main item
+    assert "dct:isPartOf" not in sub
+    assert sub["tb:mainItem"] == {"@id": base + "item/QX-RSJ-0001"}
+    assert {"@id": base + "item/QX-RSJ-0001"} in sub["cv:relatedService"]
+    assert {"@id": base + "item/QX-RSJ-0001-01"} in main["cv:relatedService"]
     concept = _node(graph, base + "element/MARITAL_STATUS")
     assert concept["@type"] == "skos:Concept"
     assert concept["tb:allowedValues"] == ["未婚", "已婚", "离异", "丧偶"]
@@ -816,8 +825,8 @@ def test_cpsv_jsonld_events_group_their_services() -> None:
             ("QX-RSJ-0001",),
         ),
     ]
-    graph = to_cpsv_jsonld(_doc(), events=events)["@graph"]
-    base = "https://tongban.example/"
+    base = "https://zwfw.example.gov.cn/"
+    graph = to_cpsv_jsonld(_doc(), events=events, base_uri=base)["@graph"]
     life = _node(graph, base + "event/employment")
     business = _node(graph, base + "event/open-a-shop")
     assert (life["@type"], business["@type"]) == ("cv:LifeEvent", "cv:BusinessEvent")
@@ -833,6 +842,61 @@ def test_cpsv_jsonld_events_group_their_services() -> None:
     assert "cv:isGroupedBy" not in _node(graph, base + "item/QX-RSJ-0001-01")
 
 
+def test_cpsv_code_values_are_declared_concepts() -> None:
+    """Every dct:type, cv:role and cv:currency names a skos:Concept of a skos:ConceptScheme in
+    the same graph, and every value of our enums has a labelled concept."""
+    from tongban.catalog.io.cpsv import CODE_LISTS
+    from tongban.catalog.models import Channel, ItemType, OutputKind
+
+    for vocab, enum in (("item-type", ItemType), ("channel", Channel), ("output-kind", OutputKind)):
+        assert set(CODE_LISTS[vocab][2]) == {m.value for m in enum}
+    base = "https://zwfw.example.gov.cn/"
+    graph = to_cpsv_jsonld(_doc(), base_uri=base)["@graph"]
+    by_id = {n["@id"]: n for n in graph}
+    named: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("dct:type", "cv:role", "cv:currency"):
+                if isinstance(node.get(key), dict):
+                    named.append(node[key]["@id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(graph)
+    assert len(named) > 5
+    for iri in named:
+        concept = by_id[iri]
+        assert concept["@type"] == "skos:Concept"
+        assert by_id[concept["skos:inScheme"]["@id"]]["@type"] == "skos:ConceptScheme"
+
+
+def test_cpsv_organisations_have_a_title_and_their_jurisdiction() -> None:
+    from tongban.catalog.io import CpsvDepartment, CpsvPlace
+
+    base = "https://zwfw.example.gov.cn/"
+    graph = to_cpsv_jsonld(
+        _doc(),
+        base_uri=base,
+        departments={"RSJ": CpsvDepartment("人社局", "人社局", "330182")},
+        places={
+            "330182": CpsvPlace("330182", "某县", "A county", "330100"),
+            "330100": CpsvPlace("330100", "某市", "A city"),
+        },
+    )["@graph"]
+    org = _node(graph, base + "department/RSJ")
+    # Chinese offered as the English name is not tagged @en
+    assert org["skos:prefLabel"] == org["dct:title"] == [{"@language": "zh", "@value": "人社局"}]
+    assert org["dct:spatial"] == {"@id": base + "jurisdiction/330182"}
+    county = _node(graph, base + "jurisdiction/330182")
+    assert county["@type"] == ["dct:Location", "skos:Concept"]
+    assert county["skos:broader"] == {"@id": base + "jurisdiction/330100"}
+    assert _node(graph, base + "jurisdiction/330100")["skos:notation"] == "330100"
+
+
 @pytest.mark.parametrize(
     ("fen", "yuan"),
     [(0, "0.00"), (5, "0.05"), (1250, "12.50"), (10**12 - 1, "9999999999.99")],
@@ -840,18 +904,22 @@ def test_cpsv_jsonld_events_group_their_services() -> None:
 def test_cost_is_exact(fen: int, yuan: str) -> None:
     data = _data()
     data["items"][0]["fees"][0]["amount_fen"] = fen
-    graph = to_cpsv_jsonld(CatalogDocument.model_validate(data))["@graph"]
-    value = _node(graph, "https://tongban.example/item/QX-RSJ-0001")["cv:hasCost"][0]
+    base = "https://zwfw.example.gov.cn/"
+    graph = to_cpsv_jsonld(CatalogDocument.model_validate(data), base_uri=base)["@graph"]
+    value = _node(graph, base + "item/QX-RSJ-0001")["cv:hasCost"][0]
     assert value["cv:hasValue"]["@value"] == yuan
     assert Decimal(yuan) * 100 == fen
 
 
 def test_write_jsonld(tmp_path: Path) -> None:
     path = tmp_path / "catalog.jsonld"
-    write_jsonld(_doc(), path, departments={"RSJ": ("人社局", "HR Bureau")})
+    base = "https://zwfw.example.gov.cn/"
+    write_jsonld(_doc(), path, base_uri=base, departments={"RSJ": ("人社局", "HR Bureau")})
     text = path.read_text(encoding="utf-8")
     assert "人社局" in text  # ensure_ascii=False
-    assert json.loads(text) == to_cpsv_jsonld(_doc(), departments={"RSJ": ("人社局", "HR Bureau")})
+    assert json.loads(text) == to_cpsv_jsonld(
+        _doc(), base_uri=base, departments={"RSJ": ("人社局", "HR Bureau")}
+    )
     assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 

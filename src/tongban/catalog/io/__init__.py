@@ -23,7 +23,13 @@ Otherwise the database layer checks those against what it already holds.
 
 from __future__ import annotations
 
-from tongban.catalog.io.cpsv import CpsvEvent, to_cpsv_jsonld, write_jsonld
+from tongban.catalog.io.cpsv import (
+    CpsvDepartment,
+    CpsvEvent,
+    CpsvPlace,
+    to_cpsv_jsonld,
+    write_jsonld,
+)
 from tongban.catalog.io.document import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from tongban.catalog.io.reader import parse_catalog, read_catalog, validate_catalog_file
 from tongban.catalog.io.xlsx import LIST_SEPARATOR, SHEETS, dump_xlsx, write_xlsx
@@ -34,7 +40,9 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SHEETS",
     "SUPPORTED_SUFFIXES",
+    "CpsvDepartment",
     "CpsvEvent",
+    "CpsvPlace",
     "dump_xlsx",
     "dump_yaml",
     "parse_catalog",
