@@ -42,7 +42,14 @@ STEP_COLUMNS = (
     "responsible_department_id",
     "name_zh",
 )
-CASE_COLUMNS = ("number", "status", "event_seq", "last_event_hash", "applicant_jurisdiction_id")
+CASE_COLUMNS = (
+    "number",
+    "status",
+    "event_seq",
+    "last_event_hash",
+    "applicant_jurisdiction_id",
+    "applicant_phone",
+)
 SUCCESSOR_COLUMNS = ("id", "limit_days", "waits_for", "status", "kind")
 
 

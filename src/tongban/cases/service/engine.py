@@ -62,6 +62,7 @@ class LoadedCase(NamedTuple):
     event_seq: int
     last_event_hash: str | None
     applicant_jurisdiction_id: int
+    applicant_phone: str | None
 
 
 class Successor(NamedTuple):
@@ -239,14 +240,17 @@ def finish_loaded(
         chain.add(status.value, actor_id=actor_id, at=now, data=data)
     chain.write(cursor, sql)
     touched = [step.id, *(s.id for s in loaded.successors)]
-    notices: list[tuple[str, str]] = []
-    if step.kind == "acceptance":
-        notices.append(("accepted", ""))
-    if closing is not None:
-        status, data = closing
-        decided = "rejected" if status is CaseStatus.REJECTED else "approved"
-        notices.append((decided, str(data.get("reason", ""))))
-    return Finished(touched, checks, closing is not None, tuple(notices))
+    # What the applicant is told; nothing when they cannot be texted, so that no ORM session
+    # is opened for it on the hot path.
+    told: list[tuple[str, str]] = []
+    if notices.can_text(case.applicant_phone):
+        if step.kind == "acceptance":
+            told.append(("accepted", ""))
+        if closing is not None:
+            status, data = closing
+            decided = "rejected" if status is CaseStatus.REJECTED else "approved"
+            told.append((decided, str(data.get("reason", ""))))
+    return Finished(touched, checks, closing is not None, tuple(told))
 
 
 def after_finish(session: Session, case_id: int, finished: Finished) -> None:

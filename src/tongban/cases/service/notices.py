@@ -17,6 +17,15 @@ from tongban.notify.port import compose, normalize_phone
 APPLICANT_EVENTS = ("accepted", "corrections", "approved", "rejected")
 
 
+def can_text(phone: str | None) -> bool:
+    """Whether the applicant gave a mainland mobile number (checked before any work is done)."""
+    try:
+        normalize_phone(phone or "")
+    except ValueError:
+        return False
+    return True
+
+
 def tell_applicant(
     session: Session, case: Case, event: str, *, detail: str = "", seq: int = 0
 ) -> bool:
