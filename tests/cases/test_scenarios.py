@@ -502,7 +502,12 @@ def test_property_transfer_bundle_fans_out_in_parallel(client: TestClient, demo:
 
     csrf = _as(client, "officer.zjj")
     assert _complete(client, csrf, number, "QX-ZJJ-0201#S2") == 204
-    assert _complete(client, csrf, number, "QX-ZJJ-0201#S3", {"contract": "QXWQ1"}) == 204
+    # The filing issues the contract number the tax and the registration need: its officer
+    # records it (the applicant was not asked for a number that did not exist yet).
+    assert _complete(client, csrf, number, "QX-ZJJ-0201#S3", {"contract": "QXWQ1"}) == 422
+    produced = {"produced": {"DE.CONTRACT_NO": "QXWQ2026000777"}}
+    assert _complete(client, csrf, number, "QX-ZJJ-0201#S3", produced) == 204
+    assert _case(client, number)["form"]["DE.CONTRACT_NO"] == "QXWQ2026000777"
     _stand_in(session, "officer.swj")
     csrf = _as(client, "officer.swj")
     assert _complete(client, csrf, number, "QX-SWJ-0001#S2") == 204

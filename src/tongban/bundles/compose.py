@@ -333,6 +333,24 @@ def _fields(
             forms_before += 1
         for f in item.form:
             fields_before += 1
+            if f.element in fields:
+                kept = fields[f.element]
+                kept["asked_by"].append(f"{code}#{f.code}")
+                kept["required"] = kept["required"] or f.required
+                first = kept["asked_by"][0]
+                removed["fields"].append(
+                    Removal(
+                        code,
+                        f.code,
+                        f.label_zh,
+                        "same_element",
+                        f"{f.element} is already asked by {first}",
+                        first,
+                        f.label_en,
+                        source=first,
+                    )
+                )
+                continue
             source = next(
                 (
                     producers[a][f.element]
@@ -355,24 +373,6 @@ def _fields(
                     )
                 )
                 continue
-            if f.element in fields:
-                kept = fields[f.element]
-                kept["asked_by"].append(f"{code}#{f.code}")
-                kept["required"] = kept["required"] or f.required
-                first = kept["asked_by"][0]
-                removed["fields"].append(
-                    Removal(
-                        code,
-                        f.code,
-                        f.label_zh,
-                        "same_element",
-                        f"{f.element} is already asked by {first}",
-                        first,
-                        f.label_en,
-                        source=first,
-                    )
-                )
-                continue
             fields[f.element] = {
                 "element": f.element,
                 "label_zh": f.label_zh,
@@ -380,6 +380,9 @@ def _fields(
                 "required": f.required,
                 "asked_by": [f"{code}#{f.code}"],
             }
+    # A datum that the applicant is asked anyway (for a member that does not run after its
+    # producer) is on the form: nothing waits for the producer to record it.
+    produced = {e: src for e, src in produced.items() if e not in fields}
     with_forms = [c for c in order if by_code[c].item.form]
     # The first member's form grows into the unified form; every other form is folded into it
     # (when no field is left to ask, every form goes and no unified form is needed).

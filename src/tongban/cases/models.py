@@ -54,6 +54,10 @@ class Case(Base):
     applicant_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     form_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: data the bundle produces for its own later steps, not asked of the applicant: element →
+    #: ``ITEM#OUTPUT`` of the member that produces it; the element moves into ``form_data`` when
+    #: that member's officer records it (``complete_step`` with ``outcome.produced``)
+    produced_pending: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel: Mapped[str] = mapped_column(String(16), default="window")
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -41,6 +41,7 @@ STEP_COLUMNS = (
     "lock_version",
     "responsible_department_id",
     "name_zh",
+    "item_code",
 )
 CASE_COLUMNS = (
     "number",
@@ -49,6 +50,7 @@ CASE_COLUMNS = (
     "last_event_hash",
     "applicant_jurisdiction_id",
     "applicant_phone",
+    "produced_pending",
 )
 SUCCESSOR_COLUMNS = ("id", "limit_days", "waits_for", "status", "kind")
 

@@ -154,7 +154,6 @@ def property_transfer_application(key: str = "demo-2026-property-transfer-a") ->
             "DE.CO_OWNERSHIP": "共同共有",
             "DE.TRANSFER_REASON": "买卖",
             "DE.TRANSFER_PRICE": 98_000_000,
-            "DE.CONTRACT_NO": "QXWQ2026000123",
             "DE.WATER_ACCOUNT_NO": "QXS0012345",
             "DE.POWER_ACCOUNT_NO": "3300123456",
             "DE.BANK_ACCOUNT": "6217000099010123",
@@ -369,7 +368,12 @@ def seed_demo_cases(session: Session) -> SeedReport:
     transfer = seed.submit(property_transfer_application(), "frontdesk")
     seed.complete(transfer, "BUNDLE#acceptance", "frontdesk")
     seed.complete(transfer, "QX-ZJJ-0201#S2", "officer.zjj", {"opinion": "房源无查封、无抵押"})
-    seed.complete(transfer, "QX-ZJJ-0201#S3", "officer.zjj", {"contract": "QXWQ2026000123"})
+    seed.complete(
+        transfer,
+        "QX-ZJJ-0201#S3",
+        "officer.zjj",
+        {"produced": {"DE.CONTRACT_NO": "QXWQ2026000123"}},  # the filing issues the number
+    )
     numbers["property_transfer"] = transfer.number
     session.flush()
     return SeedReport(numbers, sorted(seed.missing))

@@ -4,6 +4,7 @@ clocks, close the case. Prepared statements, no ORM on the hot path (decision 00
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -34,6 +35,8 @@ from tongban.cases.service.access import (
     case_visible,
     check_open,
 )
+from tongban.catalog import service as catalog_service
+from tongban.catalog.values import check_value
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.kit import workdays
@@ -51,6 +54,7 @@ class LoadedStep(NamedTuple):
     lock_version: int
     responsible_department_id: int | None
     name_zh: str
+    item_code: str | None
 
 
 class LoadedCase(NamedTuple):
@@ -63,6 +67,7 @@ class LoadedCase(NamedTuple):
     last_event_hash: str | None
     applicant_jurisdiction_id: int
     applicant_phone: str | None
+    produced_pending: Any  # a dict, or its JSON text where the driver returns text
 
 
 class Successor(NamedTuple):
@@ -367,6 +372,10 @@ def complete_step(
             errors=[FieldError("outcome.reason", "Give the reason for the rejection.")],
             code="reason_required",
         )
+    produced = _produced_here(case, step, result)
+    if produced is not None:
+        with orm_session(session, connection) as orm:
+            check_produced(orm, case, step, produced)
     finished = finish_loaded(
         cursor,
         sql,
@@ -377,9 +386,86 @@ def complete_step(
         outcome=result,
         action="step_done",
     )
-    if session is not None or finished.checks or finished.notices:
+    if session is not None or finished.checks or finished.notices or produced:
         with orm_session(session, connection) as orm:
+            if produced:
+                record_produced(orm, case.id, produced)
             after_finish(orm, case.id, finished)
+
+
+def _pending(case: LoadedCase) -> dict[str, str]:
+    raw = case.produced_pending
+    found = json.loads(raw) if isinstance(raw, str) else raw
+    return dict(found or {})
+
+
+def _produced_here(
+    case: LoadedCase, step: LoadedStep, outcome: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The data this step records for later steps (``outcome.produced``), or None when the
+    step neither records nor owes any (the hot path then stays on its statements)."""
+    produced = outcome.get("produced")
+    owed = [e for e, src in _pending(case).items() if src.split("#", 1)[0] == step.item_code]
+    if produced is None and not owed:
+        return None
+    if produced is not None and not isinstance(produced, dict):
+        raise ValidationFailed(
+            "the produced data is a mapping of data elements to values",
+            errors=[FieldError("outcome.produced", "an object")],
+            code="bad_produced_data",
+        )
+    return dict(produced or {})
+
+
+def check_produced(
+    session: Session, case: LoadedCase, step: LoadedStep, produced: dict[str, Any]
+) -> None:
+    """Only data this step's member produces for the case, each valid for its element; and the
+    member's last open step records whatever of it is still owed (later steps need it)."""
+    pending = _pending(case)
+    mine = {e for e, src in pending.items() if src.split("#", 1)[0] == step.item_code}
+    elements = {e.code: e for e in catalog_service.list_elements(session=session)}
+    errors: list[FieldError] = []
+    for code, value in produced.items():
+        if code not in mine:
+            errors.append(FieldError(f"outcome.produced.{code}", "not produced by this step"))
+            continue
+        try:
+            check_value(elements[code], value)
+        except (KeyError, ValueError) as exc:
+            errors.append(FieldError(f"outcome.produced.{code}", str(exc)))
+    if errors:
+        raise ValidationFailed(
+            "the produced data does not fit this step", errors=errors, code="bad_produced_data"
+        )
+    others_open = session.scalar(
+        select(func.count())
+        .select_from(CaseStep)
+        .where(
+            CaseStep.case_id == case.id,
+            CaseStep.item_code == step.item_code,
+            CaseStep.id != step.id,
+            CaseStep.status.in_((StepStatus.WAITING.value, StepStatus.READY.value)),
+        )
+    )
+    missing = sorted(mine - set(produced))
+    if missing and not others_open:
+        raise ValidationFailed(
+            "record the data this step produces for the later steps",
+            errors=[FieldError(f"outcome.produced.{code}", "required") for code in missing],
+            code="produced_data_missing",
+        )
+
+
+def record_produced(session: Session, case_id: int, produced: dict[str, Any]) -> None:
+    """The produced data joins the form (the step's event holds it in its outcome)."""
+    case = session.get(Case, case_id, populate_existing=True)
+    assert case is not None
+    case.form_data = {**case.form_data, **produced}
+    case.produced_pending = {
+        e: src for e, src in case.produced_pending.items() if e not in produced
+    }
+    session.flush()
 
 
 @contextlib.contextmanager

@@ -83,6 +83,17 @@ def plan_item(
 def plan_bundle(
     code: str, answers: dict[str, str] | None, session: Session, principal: Principal | None
 ) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
+    """The steps, links, limits and required fields of a bundle case for these answers."""
+    steps, links, limits, required, _produced = plan_bundle_with_data(
+        code, answers, session, principal
+    )
+    return steps, links, limits, required
+
+
+def plan_bundle_with_data(
+    code: str, answers: dict[str, str] | None, session: Session, principal: Principal | None
+) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str], dict[str, str]]:
+    """:func:`plan_bundle`, and the data the bundle produces for its own later steps."""
     detail = bundle_service.get_bundle(session=session, principal=principal, code=code)
     if detail.status != "published":
         raise Conflict(
@@ -118,7 +129,7 @@ def plan_bundle(
     ]
     links = compose.step_links(ledger, depends)
     required = [f.element for f in ledger.fields if f.required]
-    return steps, links, dict(ledger.after.days), required
+    return steps, links, dict(ledger.after.days), required, dict(ledger.produced)
 
 
 def validate_form(session: Session, form: dict[str, Any], required: list[str]) -> None:
@@ -216,11 +227,12 @@ def submit_application(
             ],
             code="unknown_jurisdiction",
         )
+    produced: dict[str, str] = {}
     if application.item:
         planned, links, limits, required = plan_item(application.item, session)
     else:
         assert application.bundle is not None
-        planned, links, limits, required = plan_bundle(
+        planned, links, limits, required, produced = plan_bundle_with_data(
             application.bundle, application.answers, session, principal
         )
     validate_form(session, application.form, required)
@@ -242,6 +254,8 @@ def submit_application(
         applicant_jurisdiction_id=applicant_place.id,
         form_data=dict(application.form),
         answers=dict(application.answers or {}),
+        # what the applicant gave already waits for nobody
+        produced_pending={e: src for e, src in produced.items() if e not in application.form},
         channel=application.channel,
         idempotency_key=application.idempotency_key,
         submitted_by_id=principal.user_id if principal else None,
