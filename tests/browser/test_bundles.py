@@ -86,8 +86,8 @@ def test_citizen_answers_and_gets_a_personal_form(
     first = expected["fields"][0]
     field_input = page.get_by_label(first["label_zh"], exact=False).first
     expect(field_input).to_have_attribute("readonly", "")
-    prefilled = [f for f in expected["fields"] if f["prefilled_from"]]
-    expect(page.locator(".preview-field .prefilled")).to_have_count(len(prefilled))
+    sourced = [f for f in expected["fields"] if f["authority"]]
+    expect(page.locator(".preview-field .authority")).to_have_count(len(sourced))
     materials = page.get_by_test_id("materials").locator("li")
     expect(materials).to_have_count(len(expected["materials"]))
     for material in expected["materials"]:
