@@ -314,3 +314,34 @@ def test_a_result_sent_by_post_or_as_an_e_licence_needs_no_trip() -> None:
     remote = compose([Member(posted), Member(licensed)], elements=ELEMENTS)
     assert remote.after.visits == 1 + 0 + 1  # submit, no trip to collect, the licence's own
     _check_accounting(remote)
+
+
+def test_the_critical_path_is_the_engines_graph() -> None:
+    """The days follow the steps the engine runs (``links_between``): a member with no step of
+    its own beyond acceptance and delivery spends none of its days, and passes its place in the
+    graph on to the members that depend on it."""
+    a = _item(
+        "X-A-1",
+        steps=[_step("S1", "acceptance", 1), _step("S2", "review", 3), _step("S3", "delivery", 1)],
+        time_limit={"legal": 8, "promised": 5},
+    )
+    hollow = _item(
+        "X-B-1",
+        steps=[_step("S1", "acceptance", 1), _step("S3", "delivery", 1)],
+        time_limit={"legal": 10, "promised": 10},
+    )
+    c = _item(
+        "X-C-1",
+        steps=[_step("S1", "acceptance", 1), _step("S2", "review", 2), _step("S3", "delivery", 1)],
+        time_limit={"legal": 4, "promised": 4},
+    )
+    ledger = compose(
+        [Member(a), Member(hollow, depends_on=("X-A-1",)), Member(c, depends_on=("X-B-1",))],
+        elements=ELEMENTS,
+    )
+    # acceptance 1 + A's own 6 + C's own 2 + delivery 1 (B runs no step of its own)
+    assert ledger.after.days["legal"] == 1 + 6 + 2 + 1
+    assert ledger.critical_path["legal"] == ["X-A-1", "X-C-1"]
+    rules = {(r.item, r.rule): r.amount for r in ledger.removed["days"]}
+    assert rules[("X-B-1", "no_own_steps")] == 10 - 2
+    _check_accounting(ledger)

@@ -35,10 +35,13 @@ Rules (each has a stable id, used in the ledger):
   the bundle's lead department. Their limit is the shortest of the members' own (the strictest
   law binds the joint step).
 - Days: before is the sum of the members' limits (separate applications, one after another).
-  A member's own part is its limit less its own acceptance and delivery days. After is the
-  longest path of the graph the case engine runs (``step_links``): acceptance, the members' own
-  parts along the dependency graph, delivery. Removed: the members off the critical path
-  (``parallel_review``, their days) and the window days saved (``single_window_acceptance``).
+  A member's own part is its limit less its own acceptance and delivery days, spent along its
+  chain of steps. After is the longest path of the graph the case engine runs
+  (``links_between`` the composed steps, the one function the engine and the BPMN export read):
+  acceptance, the members' own parts along the dependency graph, delivery. Removed: the members
+  off the critical path (``parallel_review``, their days), a member with no step of its own
+  (``no_own_steps``: the engine spends none of its days), and the window days saved
+  (``single_window_acceptance``, ``single_delivery``).
 - Visits are counted per trip: a member with ``visits`` ≥ 1 makes one trip to submit, with
   ``visits`` ≥ 2 one more to collect its result, and any further trips its own. The bundle makes
   one trip to submit (``single_window_visit`` removes the others), one to collect unless every
@@ -269,7 +272,7 @@ def compose(
     )
     steps, steps_before, bundle_steps, added = _steps(order, by_code, lead, removed)
     depends = {c: list(by_code[c].depends_on) for c in order}
-    days_before, days_after, critical = _days(order, by_code, bundle_steps, depends, removed)
+    days_before, days_after, critical = _days(order, by_code, steps, bundle_steps, depends, removed)
     visits_before, visits_after = _visits(order, by_code, removed)
 
     conflicts = _conflicts({f.element: f for f in unified_fields}, elements)
@@ -584,18 +587,26 @@ def _steps(
 def _days(
     order: Sequence[str],
     by_code: Mapping[str, Member],
+    steps: Sequence[ComposedStep],
     bundle_steps: Mapping[str, ComposedStep],
     depends: Mapping[str, Sequence[str]],
     removed: dict[str, list[Any]],
 ) -> tuple[dict[str, int], dict[str, int], dict[str, list[str]]]:
     """Before: the members' limits one after another. After: the longest path of the graph the
-    engine runs (the members along ``depends_on``, between the bundle's acceptance and
-    delivery). The removed lines add up to the difference, legal (``amount``) and promised
+    case engine runs (``links_between`` the composed steps: the one function the engine and the
+    BPMN export read too); a member's own part (its limit less its own acceptance and delivery
+    days) is spent along its chain of steps, the bundle's acceptance and delivery take their
+    limit. The removed lines add up to the difference, legal (``amount``) and promised
     (``amount_promised``) alike."""
-    before: dict[str, int] = {}
-    after: dict[str, int] = {}
-    critical: dict[str, list[str]] = {}
-    lines: dict[tuple[str, str, str], dict[str, Any]] = {}
+    links = links_between(steps, order, depends)
+    codes = [s.code for s in steps]
+    incoming: dict[str, list[str]] = {c: [] for c in codes}
+    for a, b in links:
+        incoming[b].append(a)
+    first_of: dict[str, str] = {}
+    for s in steps:
+        if s.item is not None:
+            first_of.setdefault(s.item, s.code)
     merged_days = {
         code: {
             k: sum(s.limit_days for s in by_code[code].item.steps if s.kind.value == k)
@@ -603,6 +614,10 @@ def _days(
         }
         for code in order
     }
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    critical: dict[str, list[str]] = {}
+    lines: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def line(item: str, code: str, name: tuple[str, str], rule: str, reason: str) -> dict[str, Any]:
         return lines.setdefault(
@@ -624,27 +639,27 @@ def _days(
             for c in order
         }
         before[kind] = sum(getattr(by_code[c].item.time_limit, kind) for c in order)
+        weight = {s.code: s.limit_days for s in bundle_steps.values()}
+        weight.update({first: own[member] for member, first in first_of.items()})
         finish: dict[str, int] = {}
         via: dict[str, str | None] = {}
-        for code in order:  # dependency order: every dependency is finished first
-            deps = depends[code]
-            slowest = max(deps, key=lambda d: finish[d]) if deps else None
+        for code in _in_link_order(codes, incoming):
+            slowest = max(incoming[code], key=lambda c: finish[c]) if incoming[code] else None
             via[code] = slowest
-            finish[code] = (finish[slowest] if slowest else 0) + own[code]
-        end = max(order, key=lambda c: finish[c]) if order else None
+            finish[code] = (finish[slowest] if slowest else 0) + weight.get(code, 0)
+        end = max(codes, key=lambda c: finish[c]) if codes else None
         path: list[str] = []
         while end is not None:
             path.append(end)
             end = via[end]
-        critical[kind] = list(reversed(path))
-        after[kind] = (
-            sum(s.limit_days for s in bundle_steps.values()) + sum(own[c] for c in path)
-            if order
-            else 0
-        )
+        on_path = list(dict.fromkeys(s.item for s in steps if s.code in path and s.item))
+        critical[kind] = [c for c in order if c in on_path]
+        after[kind] = finish[path[0]] if path else 0
         for code in order:
-            if code not in path and own[code]:
-                item = by_code[code].item
+            if code in critical[kind] or not own[code]:
+                continue
+            item = by_code[code].item
+            if code in first_of:
                 entry = line(
                     code,
                     code,
@@ -652,7 +667,15 @@ def _days(
                     "parallel_review",
                     "runs beside the critical path",
                 )
-                entry[kind] += own[code]
+            else:
+                entry = line(
+                    code,
+                    code,
+                    (item.name_zh, item.name_en),
+                    "no_own_steps",
+                    "it has no step of its own beyond the bundle's acceptance and delivery",
+                )
+            entry[kind] += own[code]
         for k, step in bundle_steps.items():
             saved = sum(merged_days[c][k] for c in order) - step.limit_days
             entry = line(
@@ -676,11 +699,32 @@ def _days(
                     amount=entry["legal"],
                     source="BUNDLE#parallel"
                     if entry["rule"] == "parallel_review"
-                    else entry["code"],
+                    else entry["code"]
+                    if entry["item"] == "BUNDLE"
+                    else "BUNDLE#acceptance",
                     amount_promised=entry["promised"],
                 )
             )
     return before, after, critical
+
+
+def _in_link_order(codes: Sequence[str], incoming: Mapping[str, Sequence[str]]) -> list[str]:
+    """The steps so that every step comes after the steps it waits for (the links are a DAG:
+    the members' dependency graph is checked for cycles first)."""
+    done: set[str] = set()
+    order: list[str] = []
+
+    def visit(code: str) -> None:
+        if code in done:
+            return
+        done.add(code)
+        for before in incoming[code]:
+            visit(before)
+        order.append(code)
+
+    for code in codes:
+        visit(code)
+    return order
 
 
 def _visits(
@@ -787,6 +831,13 @@ def _conflicts(fields: Mapping[str, Any], elements: Mapping[str, ElementInfo]) -
 
 
 def step_links(ledger: Ledger, depends_on: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    """:func:`links_between` the ledger's steps."""
+    return links_between(ledger.steps, ledger.members, depends_on)
+
+
+def links_between(
+    steps: Sequence[ComposedStep], members: Sequence[str], depends_on: Mapping[str, Sequence[str]]
+) -> list[tuple[str, str]]:
     """The links between the composed steps (``ComposedStep.code``), as the case engine runs
     them: one function, read by the engine (a case's ``step_link`` rows), the BPMN export and the
     ledger, so that what the ledger counts and the chart shows is what a case will do.
@@ -797,7 +848,7 @@ def step_links(ledger: Ledger, depends_on: Mapping[str, Sequence[str]]) -> list[
     that nothing depends on."""
     by_member: dict[str, list[str]] = {}
     window: dict[str, str] = {}
-    for step in ledger.steps:
+    for step in steps:
         if step.item is None:
             window.setdefault(step.kind, step.code)
         else:
@@ -819,14 +870,14 @@ def step_links(ledger: Ledger, depends_on: Mapping[str, Sequence[str]]) -> list[
         return found or start
 
     links: list[tuple[str, str]] = []
-    for member in ledger.members:
+    for member in members:
         own = by_member.get(member, [])
         links += list(itertools.pairwise(own))
         if own:
             entries = [e for d in depends_on.get(member, ()) for e in exits(d)] or start
             links += [(e, own[0]) for e in dict.fromkeys(entries)]
     if delivery:
-        needed = {d for m in ledger.members for d in depends_on.get(m, ())}
-        ends = [e for m in ledger.members if m not in needed for e in exits(m)] or start
+        needed = {d for m in members for d in depends_on.get(m, ())}
+        ends = [e for m in members if m not in needed for e in exits(m)] or start
         links += [(e, delivery) for e in dict.fromkeys(ends)]
     return list(dict.fromkeys(links))
