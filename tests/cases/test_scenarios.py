@@ -486,6 +486,10 @@ def test_property_transfer_bundle_fans_out_in_parallel(client: TestClient, demo:
     assert codes[-1] == "BUNDLE#delivery"
     assert codes.count("BUNDLE#acceptance") == 1
     assert codes.count("BUNDLE#delivery") == 1
+    # The single window's steps belong to the bundle's lead (the registration), not to the
+    # first member's department (the housing bureau), as the BPMN always drew them.
+    window = {s["code"]: s["responsible_department"] for s in case["steps"] if not s["item_code"]}
+    assert window == {"BUNDLE#acceptance": "QX-ZRZY", "BUNDLE#delivery": "QX-ZRZY"}
     members = {s["item_code"] for s in case["steps"] if s["item_code"]}
     assert members == {
         "QX-ZJJ-0201",
