@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from tongban.bundles import bpmn
 from tongban.bundles import service as bundle_service
 from tongban.bundles.io import read_bundles
 from tongban.bundles.schemas import BundleIn
 from tongban.cases.service import intake
+from tongban.cli import common
+from tongban.cli.main import app
 from tongban.config import get_settings
 from tongban.demo.loader import BUNDLES_FILE, load_demo
 from tongban.errors import ValidationFailed
@@ -159,3 +164,72 @@ def test_spiffworkflow_runs_the_whole_bundle_as_the_engine_plans_it(
     runs = {frozenset(check(demo, code, answers, whole)) for answers in answer_sets(bundle)}
     if any(m.when for m in bundle.members):
         assert len(runs) > 1  # the answers decide: not every set runs the same steps
+
+
+PROPERTY = {"has_gas": "yes", "has_tv": "no", "has_broadband": "yes"}
+
+
+def test_the_api_exports_the_personalised_process(demo: Session, client: TestClient) -> None:
+    query = [("answer", f"{q}={a}") for q, a in PROPERTY.items()]
+    response = client.get("/api/v1/bundles/property-transfer/bpmn", params=query)
+    assert response.status_code == 200, response.text
+    expected = bpmn.bundle_bpmn(
+        session=demo, principal=None, code="property-transfer", answers=PROPERTY
+    )
+    assert response.text == expected
+    assert "conditionExpression" not in response.text  # only the members that apply
+    assert "Step_QX_TV_0001" not in response.text
+    assert "Step_QX_GAS_0001" in response.text
+    whole = client.get("/api/v1/bundles/property-transfer/bpmn").text
+    assert "conditionExpression" in whole
+    assert "Step_QX_TV_0001" in whole
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [("answer", "has_gas=maybe"), ("answer", "has_tv=no"), ("answer", "has_broadband=no")],
+        [("answer", "has_gas=yes")],  # the other deciding questions are not answered
+        [("answer", "colour=red")],
+        [("answer", "has_gas")],  # not QUESTION=ANSWER
+    ],
+)
+def test_bad_answers_are_refused_as_compose_refuses_them(
+    demo: Session, client: TestClient, query: list[tuple[str, str]]
+) -> None:
+    response = client.get("/api/v1/bundles/property-transfer/bpmn", params=query)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "answers_invalid"
+    if all("=" in v for _, v in query):
+        answers = dict(v.split("=", 1) for _, v in query)
+        composed = client.post(
+            "/api/v1/bundles/property-transfer/compose", json={"answers": answers}
+        )
+        assert composed.status_code == 422
+        assert composed.json()["code"] == response.json()["code"]
+        assert composed.json()["errors"] == response.json()["errors"]
+
+
+@pytest.fixture
+def cli(demo: Session, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI, on the demo's session."""
+
+    def scope() -> Iterator[Session]:
+        yield demo
+
+    monkeypatch.setattr(common, "_scope", scope)
+    return CliRunner()
+
+
+def test_the_cli_exports_the_personalised_process(demo: Session, cli: CliRunner) -> None:
+    args = [f"--answer={q}={a}" for q, a in PROPERTY.items()]
+    result = cli.invoke(app, ["bundle", "export-bpmn", "property-transfer", *args])
+    assert result.exit_code == 0, result.output
+    expected = bpmn.bundle_bpmn(
+        session=demo, principal=None, code="property-transfer", answers=PROPERTY
+    )
+    assert result.stdout == expected
+    bad = cli.invoke(app, ["bundle", "export-bpmn", "property-transfer", "-a", "has_gas=maybe"])
+    assert bad.exit_code == 1
+    assert "answers_invalid" in bad.stderr
+    assert "answers.has_gas: 'maybe' is not an answer" in bad.stderr
