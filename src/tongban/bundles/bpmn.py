@@ -348,17 +348,23 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
         )
         centre[node.id] = (cx, cy, w, h)
         shape(node.id, cx - w // 2, cy - h // 2, w, h)
+    skips = {f for g, f in graph.defaults.items() if g != "Gate_Applies"}
     for flow_id, s, t in graph.flows:
-        sx, sy, sw, _ = centre[s]
-        tx, ty, tw, _ = centre[t]
+        sx, sy, sw, sh = centre[s]
+        tx, ty, tw, th = centre[t]
         edge = ET.SubElement(
             plane, f"{di}BPMNEdge", {"id": f"{flow_id}_di", "bpmnElement": flow_id}
         )
         points = [(sx + sw // 2, sy)]
-        if sy != ty:
+        if flow_id in skips and sy == ty:
+            # A member's skip path runs below its steps, from the gate's foot to the merge's.
+            below = sy + SIZES["task"][1] // 2 + 10
+            points = [(sx, sy + sh // 2), (sx, below), (tx, below), (tx, ty + th // 2)]
+        elif sy != ty:
             mid = (sx + sw // 2 + tx - tw // 2) // 2
             points += [(mid, sy), (mid, ty)]
-        points.append((tx - tw // 2, ty))
+        if not (flow_id in skips and sy == ty):
+            points.append((tx - tw // 2, ty))
         for x, y in points:
             ET.SubElement(edge, f"{dd}waypoint", {"x": str(x), "y": str(y)})
     ET.indent(defs)
