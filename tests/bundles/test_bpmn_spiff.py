@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from tongban.bundles import bpmn
 from tongban.bundles import service as bundle_service
+from tongban.bundles.compose import ComposedStep, Ledger
 from tongban.bundles.io import read_bundles
 from tongban.bundles.schemas import BundleIn
 from tongban.cases.service import intake
@@ -233,3 +234,28 @@ def test_the_cli_exports_the_personalised_process(demo: Session, cli: CliRunner)
     assert bad.exit_code == 1
     assert "answers_invalid" in bad.stderr
     assert "answers.has_gas: 'maybe' is not an answer" in bad.stderr
+
+
+def test_the_single_window_step_is_skipped_when_no_member_that_has_one_applies() -> None:
+    """A case has the single window's acceptance only if a member that applies had one: here
+    only B, which applies when q is yes; A always applies and has no acceptance of its own."""
+    steps = [
+        ComposedStep("BUNDLE#acceptance", "acceptance", "受理", "", "single_window", 1, None, "D"),
+        ComposedStep("A#S1", "review", "审查", "", "x", 1, "A", "D"),
+        ComposedStep("B#S1", "review", "审查", "", "x", 1, "B", "D"),
+    ]
+    ledger = Ledger({}, {}, {}, {}, [], [], steps, [], {}, ["A", "B"])  # type: ignore[arg-type]
+    graph = bpmn.build_graph(
+        ledger,
+        {"A": [], "B": []},
+        "D",
+        when={"A": {}, "B": {"q": ["yes"]}},
+        window={"acceptance": ["B"]},
+    )
+    xml = bpmn.to_xml(graph, process_id="Process_t", name="t", lanes=[("D", "D")])
+    visited, ends = run(xml, "Process_t", {"q": "yes"})
+    assert visited[0] == "Step_BUNDLE_acceptance"
+    assert sorted(visited) == ["Step_A_S1", "Step_BUNDLE_acceptance", "Step_B_S1"]
+    visited, ends = run(xml, "Process_t", {"q": "no"})
+    assert visited == ["Step_A_S1"]
+    assert ends == ["EndEvent_1"]
