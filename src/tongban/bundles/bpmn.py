@@ -1,10 +1,16 @@
-"""BPMN 2.0 export of a composed bundle: a pool with a lane per department, parallel gateways
-where members run side by side, and diagram information (BPMN DI) so that any BPMN 2.0 tool
-draws it.
+"""BPMN 2.0 export of a composed bundle: an executable process in a pool with a lane per
+department, parallel gateways where members run side by side, and diagram information (BPMN DI)
+so that any BPMN 2.0 tool draws it.
 
 The flow is the case engine's own (``compose.step_links``): start → single-window acceptance →
 the members' own steps along the dependency graph (a parallel split where one step feeds several,
 a parallel join where one waits for several) → single delivery → end.
+
+The whole bundle's process decides on the applicant's answers (the process variable ``answers``):
+a member that applies only under some answers sits between an exclusive gate, whose flow into it
+carries its ``when`` as a Python condition (SpiffWorkflow's expression language), and an exclusive
+merge that its skip path reaches too. A personalised export (answers given) holds only the
+members that apply, without conditions.
 """
 
 from __future__ import annotations
