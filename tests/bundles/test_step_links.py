@@ -1,6 +1,5 @@
 """One set of step links: every demo case the engine made runs along exactly the sequence flows
-of its bundle's BPMN export (for the same answers), and a real BPMN engine (SpiffWorkflow) runs
-that export to the end in an order the links allow."""
+of its bundle's BPMN export (for the same answers)."""
 
 from __future__ import annotations
 
@@ -20,11 +19,6 @@ from tongban.cases.service import intake
 from tongban.config import get_settings
 from tongban.demo.loader import load_demo
 from tongban.errors import ValidationFailed
-
-SpiffWorkflow = pytest.importorskip("SpiffWorkflow")
-from SpiffWorkflow import TaskState  # noqa: E402
-from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.bpmn.parser import BpmnParser  # noqa: E402
 
 MODEL = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -97,46 +91,8 @@ def test_a_case_would_run_along_the_bpmn_of_its_bundle(demo: Session, code: str)
         assert _ids(set(links)) == _task_edges(xml)[0], answers
 
 
-@pytest.mark.parametrize(
-    "code", ["property-transfer", "civil-servant-career", "disability-benefits"]
-)
-def test_spiffworkflow_runs_the_export_in_an_order_the_links_allow(
-    demo: Session, code: str
-) -> None:
-    xml = bpmn.bundle_bpmn(session=demo, principal=None, code=code)
-    edges, _tags = _task_edges(xml)
-    process_id = "Process_" + bpmn._safe(code)
-    parser = BpmnParser()
-    parser.add_bpmn_str(xml.replace('isExecutable="false"', 'isExecutable="true"').encode())
-    workflow = BpmnWorkflow(parser.get_spec(process_id))
-    workflow.do_engine_steps()
-    done: list[str] = []
-    for _ in range(500):
-        # Service and send tasks (payments, automatic checks, notices) wait, started, for the
-        # system that does them: complete those, then run one person's task.
-        started = workflow.get_tasks(state=TaskState.STARTED)
-        for task in started:
-            task.complete()
-            done.append(task.task_spec.name)
-        workflow.do_engine_steps()
-        ready = workflow.get_tasks(state=TaskState.READY, manual=True)
-        if not ready and not started:
-            break
-        if ready:
-            ready[0].run()
-            done.append(ready[0].task_spec.name)
-            workflow.do_engine_steps()
-    assert workflow.is_completed()
-    finished = [
-        t.task_spec.name
-        for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if t.task_spec.name.startswith("Step_")
-    ]
-    assert {a for a, _ in edges} | {b for _, b in edges} <= set(finished)
-    order = {name: i for i, name in enumerate(done)}
-    for a, b in edges:
-        if a in order and b in order:
-            assert order[a] < order[b], (a, b)
+# SpiffWorkflow runs the exports (the whole bundle's, deciding on the answers, and the
+# personalised one) as intake plans them: tests/bundles/test_bpmn_spiff.py.
 
 
 def _ledger(steps: list[tuple[str, str | None, str]], members: list[str]) -> Ledger:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tongban.bundles import bpmn, service
 from tongban.bundles.schemas import BundleIn
+from tongban.errors import FieldError, ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
 router = APIRouter(tags=["bundles"])
@@ -129,9 +130,41 @@ def publish(code: str, session: DbSession, principal: CurrentPrincipal) -> Bundl
     return _out(service.publish(session=session, principal=principal, code=code))
 
 
+def _answers_query(pairs: list[str]) -> dict[str, str] | None:
+    """``answer=QUESTION=ANSWER``, repeated (as the CLI's ``--answer``); none: the whole bundle."""
+    if not pairs:
+        return None
+    answers: dict[str, str] = {}
+    errors = []
+    for i, pair in enumerate(pairs):
+        question, sep, answer = pair.partition("=")
+        if not sep or not question.strip():
+            errors.append(FieldError(f"answer.{i}", f"'{pair}' is not QUESTION=ANSWER"))
+        else:
+            answers[question.strip()] = answer.strip()
+    if errors:
+        raise ValidationFailed(
+            "the answers do not fit the bundle's questions", errors=errors, code="answers_invalid"
+        )
+    return answers
+
+
 @router.get("/bundles/{code}/bpmn", response_class=Response)
-def export_bpmn(code: str, session: DbSession, principal: CurrentPrincipal) -> Response:
-    xml = bpmn.bundle_bpmn(session=session, principal=principal, code=code)
+def export_bpmn(
+    code: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    answer: Annotated[
+        list[str] | None,
+        Query(
+            description="QUESTION=ANSWER, repeated: the personalised process of the members "
+            "that apply. Without any, the whole bundle, whose gateways decide on the answers.",
+        ),
+    ] = None,
+) -> Response:
+    """The composed process as executable BPMN 2.0 XML, a lane per department."""
+    answers = _answers_query(answer or [])
+    xml = bpmn.bundle_bpmn(session=session, principal=principal, code=code, answers=answers)
     return Response(
         xml,
         media_type="application/xml",

@@ -1,15 +1,23 @@
-"""BPMN 2.0 export of a composed bundle: a pool with a lane per department, parallel gateways
-where members run side by side, and diagram information (BPMN DI) so that any BPMN 2.0 tool
-draws it.
+"""BPMN 2.0 export of a composed bundle: an executable process in a pool with a lane per
+department, parallel gateways where members run side by side, and diagram information (BPMN DI)
+so that any BPMN 2.0 tool draws it.
 
 The flow is the case engine's own (``compose.step_links``): start → single-window acceptance →
 the members' own steps along the dependency graph (a parallel split where one step feeds several,
 a parallel join where one waits for several) → single delivery → end.
+
+The whole bundle's process decides on the applicant's answers (the process variable ``answers``):
+a member that applies only under some answers sits between an exclusive gate, whose flow into it
+carries its ``when`` as a Python condition (SpiffWorkflow's expression language), and an exclusive
+merge that its skip path reaches too. A personalised export (answers given) holds only the
+members that apply, without conditions.
 """
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -17,13 +25,17 @@ from sqlalchemy.orm import Session
 from tongban.auth.principal import Principal
 from tongban.bundles import compose, service
 from tongban.bundles.compose import Ledger
+from tongban.catalog import service as catalog_service
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
+#: the language of the conditions (BPMN's ``expressionLanguage``): Python, as SpiffWorkflow runs
+PYTHON = "https://docs.python.org/3/reference/expressions.html"
 SIZES = {"task": (110, 70), "gateway": (50, 50), "event": (36, 36)}
 COLUMN_WIDTH = 170
 LANE_HEIGHT = 130
@@ -54,28 +66,74 @@ class Node:
 class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     flows: list[tuple[str, str, str]] = field(default_factory=list)
+    #: flow → the condition (a Python expression on the process data) under which it is taken
+    conditions: dict[str, str] = field(default_factory=dict)
+    #: exclusive gateway → its default flow (taken when no condition holds)
+    defaults: dict[str, str] = field(default_factory=dict)
 
     def add(self, node: Node) -> Node:
         self.nodes[node.id] = node
         return node
 
-    def connect(self, source: str, target: str) -> None:
+    def connect(self, source: str, target: str) -> str:
         flow_id = f"Flow_{len(self.flows) + 1}"
         self.flows.append((flow_id, source, target))
         self.nodes[source].outgoing.append(flow_id)
         self.nodes[target].incoming.append(flow_id)
+        return flow_id
 
 
 def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text)
 
 
-def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> Graph:
+#: The process's input: the applicant's answers, a dict question → answer in the task data.
+ANSWERS = "answers"
+
+
+def condition(when: Mapping[str, Sequence[str]]) -> str | None:
+    """A member's ``when`` as a Python expression on the process data (what SpiffWorkflow's
+    script engine evaluates): every question named has one of the allowed answers. ``None``
+    when the member always applies."""
+    if not when:
+        return None
+    return " and ".join(
+        f"{ANSWERS}.get({json.dumps(q)}) in [{', '.join(json.dumps(a) for a in allowed)}]"
+        for q, allowed in when.items()
+    )
+
+
+def any_of(conditions: Sequence[str | None]) -> str | None:
+    """True when one of these holds; ``None`` (always) when one of them always holds."""
+    if not conditions or any(c is None for c in conditions):
+        return None
+    found = list(dict.fromkeys(c for c in conditions if c is not None))
+    return found[0] if len(found) == 1 else " or ".join(f"({c})" for c in found)
+
+
+def build_graph(
+    ledger: Ledger,
+    depends_on: Mapping[str, Sequence[str]],
+    lead: str,
+    when: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    window: Mapping[str, Sequence[str]] | None = None,
+) -> Graph:
     """The process the case engine runs: a task per composed step, a sequence flow per step
     link (``compose.step_links``, the engine's own), a parallel split where a step feeds
-    several, a parallel join where one waits for several."""
+    several, a parallel join where one waits for several.
+
+    ``when`` (member → its ``when``) makes the whole bundle's process decide on the answers:
+    the chain of steps of a member that does not always apply sits between an exclusive
+    gateway, whose flow into the chain carries the member's condition and whose default flow
+    skips it, and an exclusive merge; so every join downstream is reached whether the member
+    ran or not. ``window`` (step kind → the members that have such a step) does the same for
+    the single window's acceptance and delivery, which a case has only if some member that
+    applies has one. If no member always applies, a first gateway ends the process when none
+    applies: the engine refuses such an application."""
+    conditions = {m: condition(w) for m, w in (when or {}).items()}
     graph = Graph()
     ids: dict[str, str] = {}
+    chains: dict[str, list[str]] = {}
     for step in ledger.steps:
         # The task's id is its step's code, as a case's steps are named: a chart, a running
         # engine and a case speak of the same steps.
@@ -86,16 +144,58 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
         lane = lead if step.item is None else step.lane
         tag = TASK_KIND.get(step.kind, "userTask")
         graph.add(Node(node_id, "task", tag, step.name_zh, lane))
-    links = [(ids[a], ids[b]) for a, b in compose.step_links(ledger, depends_on)]
+        chains.setdefault(step.item or step.code, []).append(node_id)
+    # A chain that applies only under some answers: its steps are entered through a gate and
+    # left through a merge.
+    entry_at: dict[str, str] = {}
+    exit_at: dict[str, str] = {}
+    gated: list[tuple[str, str, str, str, str]] = []  # gate, first, last, merge, condition
+    for step in ledger.steps:
+        key = step.item or step.code
+        chain = chains[key]
+        if step.item is None:
+            cond = any_of([conditions.get(m) for m in (window or {}).get(step.kind, [])])
+        else:
+            cond = conditions.get(step.item)
+        if cond is None or ids[step.code] != chain[0]:
+            continue
+        name = _safe(key)
+        gate, merge = f"Gate_{name}", f"Merge_{name}"
+        first, last = chain[0], chain[-1]
+        graph.add(Node(gate, "gateway", "exclusiveGateway", "", graph.nodes[first].lane))
+        graph.add(Node(merge, "gateway", "exclusiveGateway", "", graph.nodes[last].lane))
+        entry_at[first], exit_at[last] = gate, merge
+        gated.append((gate, first, last, merge, cond))
+
+    links = [
+        (exit_at.get(ids[a], ids[a]), entry_at.get(ids[b], ids[b]))
+        for a, b in compose.step_links(ledger, depends_on)
+    ]
     targets = {b for _, b in links}
     sources = {a for a, _ in links}
-    roots = [n for n in ids.values() if n not in targets]
-    sinks = [n for n in ids.values() if n not in sources]
+    roots = list(
+        dict.fromkeys(e for e in (entry_at.get(n, n) for n in ids.values()) if e not in targets)
+    )
+    sinks = list(
+        dict.fromkeys(e for e in (exit_at.get(n, n) for n in ids.values()) if e not in sources)
+    )
     graph.add(Node("StartEvent_1", "event", "startEvent", "申请", lead))
+    applies = any_of(list(conditions.values())) if ledger.members else None
+    origin = "StartEvent_1"
+    if applies is not None or not ledger.members:
+        # Nothing may apply: the process ends there, as the engine refuses such an application.
+        graph.add(Node("EndEvent_Refused", "event", "endEvent", "无适用事项，不予受理", lead))
+    if applies is not None:
+        origin = "Gate_Applies"
+        graph.add(Node(origin, "gateway", "exclusiveGateway", "有适用事项？", lead))
+        graph.connect("StartEvent_1", origin)
+    if not ledger.members:
+        graph.connect("StartEvent_1", "EndEvent_Refused")
+        return graph
     graph.add(Node("EndEvent_1", "event", "endEvent", "办结", lead))
-    links = [("StartEvent_1", r) for r in roots] + links + [(s, "EndEvent_1") for s in sinks]
+    links = [(origin, r) for r in roots] + links + [(s, "EndEvent_1") for s in sinks]
     if not ids:
-        links = [("StartEvent_1", "EndEvent_1")]
+        links = [(origin, "EndEvent_1")]
     outgoing: dict[str, list[str]] = {}
     incoming: dict[str, list[str]] = {}
     for a, b in links:
@@ -105,7 +205,7 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
     def exit_of(node: str) -> str:
         if len(outgoing[node]) < 2:
             return node
-        split = "Fork" if node == "StartEvent_1" else f"Split_{node}"
+        split = "Fork" if node == origin else f"Split_{node}"
         if split not in graph.nodes:
             graph.add(Node(split, "gateway", "parallelGateway", "", graph.nodes[node].lane))
             graph.connect(node, split)
@@ -122,6 +222,14 @@ def build_graph(ledger: Ledger, depends_on: dict[str, list[str]], lead: str) -> 
 
     for a, b in links:
         graph.connect(exit_of(a), entry_of(b))
+    for gate, first, last, merge, cond in gated:
+        graph.conditions[graph.connect(gate, first)] = cond
+        graph.defaults[gate] = graph.connect(gate, merge)
+        graph.connect(last, merge)
+    if applies is not None:
+        (onward,) = graph.nodes[origin].outgoing
+        graph.conditions[onward] = applies
+        graph.defaults[origin] = graph.connect(origin, "EndEvent_Refused")
     return graph
 
 
@@ -151,7 +259,8 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
             "id": "Definitions_" + process_id,
             "targetNamespace": "https://tongban.example/bpmn",
             "exporter": "tongban",
-            "exporterVersion": "1",
+            "exporterVersion": "2",
+            "expressionLanguage": PYTHON,
         },
     )
     collab = ET.SubElement(defs, f"{b}collaboration", {"id": "Collaboration_1"})
@@ -159,7 +268,7 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
         collab, f"{b}participant", {"id": "Participant_1", "name": name, "processRef": process_id}
     )
     process = ET.SubElement(
-        defs, f"{b}process", {"id": process_id, "name": name, "isExecutable": "false"}
+        defs, f"{b}process", {"id": process_id, "name": name, "isExecutable": "true"}
     )
     lane_set = ET.SubElement(process, f"{b}laneSet", {"id": "LaneSet_1"})
     for code, label in lanes:
@@ -171,13 +280,24 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
         attrs = {"id": node.id}
         if node.name:
             attrs["name"] = node.name
+        if node.id in graph.defaults:
+            attrs["default"] = graph.defaults[node.id]
         el = ET.SubElement(process, f"{b}{node.tag}", attrs)
         for f in node.incoming:
             ET.SubElement(el, f"{b}incoming").text = f
         for f in node.outgoing:
             ET.SubElement(el, f"{b}outgoing").text = f
     for flow_id, s, t in graph.flows:
-        ET.SubElement(process, f"{b}sequenceFlow", {"id": flow_id, "sourceRef": s, "targetRef": t})
+        flow = ET.SubElement(
+            process, f"{b}sequenceFlow", {"id": flow_id, "sourceRef": s, "targetRef": t}
+        )
+        if flow_id in graph.conditions:
+            expression = ET.SubElement(
+                flow,
+                f"{b}conditionExpression",
+                {"{{{}}}type".format(NS["xsi"]): "bpmn:tFormalExpression"},
+            )
+            expression.text = graph.conditions[flow_id]
 
     # Diagram interchange: columns left to right, a band per lane.
     col = _columns(graph)
@@ -234,17 +354,23 @@ def to_xml(graph: Graph, *, process_id: str, name: str, lanes: list[tuple[str, s
         )
         centre[node.id] = (cx, cy, w, h)
         shape(node.id, cx - w // 2, cy - h // 2, w, h)
+    skips = {f for g, f in graph.defaults.items() if g != "Gate_Applies"}
     for flow_id, s, t in graph.flows:
-        sx, sy, sw, _ = centre[s]
-        tx, ty, tw, _ = centre[t]
+        sx, sy, sw, sh = centre[s]
+        tx, ty, tw, th = centre[t]
         edge = ET.SubElement(
             plane, f"{di}BPMNEdge", {"id": f"{flow_id}_di", "bpmnElement": flow_id}
         )
         points = [(sx + sw // 2, sy)]
-        if sy != ty:
+        if flow_id in skips and sy == ty:
+            # A member's skip path runs below its steps, from the gate's foot to the merge's.
+            below = sy + SIZES["task"][1] // 2 + 10
+            points = [(sx, sy + sh // 2), (sx, below), (tx, below), (tx, ty + th // 2)]
+        elif sy != ty:
             mid = (sx + sw // 2 + tx - tw // 2) // 2
             points += [(mid, sy), (mid, ty)]
-        points.append((tx - tw // 2, ty))
+        if not (flow_id in skips and sy == ty):
+            points.append((tx - tw // 2, ty))
         for x, y in points:
             ET.SubElement(edge, f"{dd}waypoint", {"x": str(x), "y": str(y)})
     ET.indent(defs)
@@ -266,7 +392,17 @@ def bundle_bpmn(
     members = service.applicable(detail.bundle, answers)
     depends_on = {m.item: list(m.depends_on) for m in members}
     lead = detail.bundle.lead_department
-    graph = build_graph(ledger, depends_on, lead)
+    when: dict[str, dict[str, list[str]]] = {}
+    window: dict[str, list[str]] = {}
+    if answers is None:
+        # The whole bundle: the process itself decides, on the answers, what applies.
+        when = {m.item: dict(m.when) for m in members}
+        items = catalog_service.published_items(session=session, codes=list(when))
+        for code_, item in items.items():
+            for s in item.steps:
+                if s.kind.value in compose.MERGED_STEP_KINDS:
+                    window.setdefault(s.kind.value, []).append(code_)
+    graph = build_graph(ledger, depends_on, lead, when, window)
     names = service.department_names(session=session)
     used = []
     for node in graph.nodes.values():

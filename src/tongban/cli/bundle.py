@@ -149,10 +149,21 @@ def lint(code: str = typer.Argument(...)) -> None:
 def export_bpmn(
     code: str = typer.Argument(...),
     output: Path | None = typer.Option(None, "--output", "-o"),
+    answer: list[str] = typer.Option(
+        [],
+        "--answer",
+        "-a",
+        help="QUESTION=ANSWER; repeat: the process of the members that apply. Without any, "
+        "the whole bundle, whose gateways decide on the answers.",
+    ),
 ) -> None:
-    """The composed process as BPMN 2.0 XML, a lane per department, with diagram information."""
+    """The composed process as executable BPMN 2.0 XML, a lane per department, with diagram
+    information."""
+    answers = _parse_answers(answer)
     with command_session() as session:
-        xml = bpmn.bundle_bpmn(session=session, principal=None, code=code, as_system=True)
+        xml = bpmn.bundle_bpmn(
+            session=session, principal=None, code=code, answers=answers, as_system=True
+        )
     if output is None:
         sys.stdout.write(xml)
     else:
