@@ -162,3 +162,13 @@ def export_bpmn(
         sys.stdout.write(xml)
     else:
         output.write_text(xml, encoding="utf-8")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the file format, for an editor to validate a
+    file as it is typed (committed as ``docs/schemas/*.schema.json``)."""
+    from tongban.bundles.schemas import json_schema
+    from tongban.kit.jsonschema import schema_text
+
+    typer.echo(schema_text(json_schema()), nl=False)

@@ -125,3 +125,13 @@ def _write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the file format, for an editor to validate a
+    file as it is typed (committed as ``docs/schemas/*.schema.json``)."""
+    from tongban.catalog.schemas import json_schema
+    from tongban.kit.jsonschema import schema_text
+
+    typer.echo(schema_text(json_schema()), nl=False)
