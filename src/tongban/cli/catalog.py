@@ -57,11 +57,10 @@ def _trial_import_errors(path: Path) -> list[FieldError]:
 def _located(errors: list[FieldError], path: Path) -> list[FieldError]:
     """The import service's errors (``items[3] (CODE).materials[2].source_ref``) with the file's
     name and, for a YAML file, the line of the place."""
-    locate = lambda place: f"{path.name}: {place}"  # noqa: E731
-    if path.suffix.lower() in (".yaml", ".yml"):
-        loaded = load_yaml(path.read_bytes(), path.name, max_bytes=io.MAX_FILE_BYTES)
-        locate = lambda place: loaded.locate(place, path.name)  # noqa: E731
-    return [FieldError(locate(e.loc), e.message) for e in errors]
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return [FieldError(f"{path.name}: {e.loc}", e.message) for e in errors]
+    loaded = load_yaml(path.read_bytes(), path.name, max_bytes=io.MAX_FILE_BYTES)
+    return [FieldError(loaded.locate(e.loc, path.name), e.message) for e in errors]
 
 
 @app.command("import")
