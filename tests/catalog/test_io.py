@@ -81,7 +81,7 @@ def _data() -> dict[str, Any]:
                         "format": "paper",
                         "copies": 2,
                         "source": "e_licence",
-                        "source_ref": "RESIDENT_ID",
+                        "source_ref": "QX-RSJ-0001#REG_CERT",
                         "elements": ["ID_NUMBER", "MARITAL_STATUS"],
                     },
                     {
@@ -165,7 +165,7 @@ def _data() -> dict[str, Any]:
                         "name_zh": "原登记证明",
                         "name_en": "Previous certificate",
                         "source": "item_output",
-                        "source_ref": "QX-RSJ-0001",
+                        "source_ref": "QX-RSJ-0001#REG_CERT",
                         "copies": 0,
                     }
                 ],

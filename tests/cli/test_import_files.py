@@ -123,3 +123,79 @@ def test_org_validation_errors_name_the_line(engine: Engine, tmp_path: Path) -> 
     assert code == 1, output
     assert "org.yaml: jurisdictions.0.name_zh (line 4):" in output
     assert _jurisdictions(engine) == 0
+
+
+BUNDLES_INVALID = """\
+format: tongban-bundles/1
+bundles:
+  - code: first-thing
+    name_zh: 第一件事
+    name_en: First thing
+    kind: life_event
+    lead_department: QX-NOPE
+    members:
+      - item: QX-NOPE-1
+      - item: QX-NOPE-2
+        stage: 0
+"""
+
+
+def test_bundle_errors_name_the_bundle_and_the_line(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "bundles.yaml"
+    path.write_text(BUNDLES_INVALID, encoding="utf-8")
+    code, output = _invoke("bundle", "import", str(path))
+    assert code == 1, output
+    assert (
+        "bundles.yaml: bundles[0] (first-thing).members[1].stage (line 11): "
+        "Input should be greater than or equal to 1"
+    ) in output
+    # once the file is valid, the import service's own errors are located the same way
+    path.write_text(BUNDLES_INVALID.replace("stage: 0", "stage: 2"), encoding="utf-8")
+    code, output = _invoke("bundle", "import", str(path))
+    assert code == 1, output
+    assert (
+        "bundles.yaml: bundles[0] (first-thing).lead_department (line 7): "
+        "unknown department 'QX-NOPE'"
+    ) in output
+    assert (
+        "bundles.yaml: bundles[0] (first-thing).members[1].item (line 10): unknown item 'QX-NOPE-2'"
+    ) in output
+    assert _bundles(engine) == 0
+
+
+CATALOG_UNKNOWN_REFS = """\
+format: tongban-catalog/1
+items:
+  - implementation_code: QX-X-1
+    basic_code: B.1
+    name_zh: 事项
+    name_en: Item
+    type: public_service
+    department: QX-NOPE
+    materials:
+      - code: M1
+        name_zh: 证照
+        name_en: Licence
+        source: e_licence
+        source_ref: QX-NOPE-9#CARD
+    steps:
+      - {code: S1, kind: acceptance, name_zh: 受理, name_en: Acceptance, responsible: county}
+    time_limit: {legal: 5, promised: 3}
+"""
+
+
+def test_catalogue_errors_from_the_database_name_the_line(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(CATALOG_UNKNOWN_REFS, encoding="utf-8")
+    code, output = _invoke("catalog", "validate", str(path))
+    assert code == 1, output
+    assert (
+        "catalog.yaml: items[0] (QX-X-1).department (line 8): unknown department code 'QX-NOPE'"
+    ) in output
+    assert (
+        "catalog.yaml: items[0] (QX-X-1).materials[0].source_ref (line 14): material 'M1': "
+        "'QX-NOPE-9#CARD' is not an e-licence type"
+    ) in output
+    code, output = _invoke("catalog", "import", str(path))
+    assert code == 1, output
+    assert "catalog.yaml: items[0] (QX-X-1).department (line 8):" in output

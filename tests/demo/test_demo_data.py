@@ -392,7 +392,7 @@ def test_disability_benefits(catalog: CatalogDocument) -> None:
     for item in paying:
         assert any(s.kind.value == "payment" for s in item.steps), item.implementation_code
         assert any(
-            m.source is MaterialSource.E_LICENCE and m.source_ref == "残疾人证"
+            m.source is MaterialSource.E_LICENCE and m.source_ref == "QX-CL-0001#CERT"
             for m in item.materials
         ), item.implementation_code
     township_checks = [

@@ -11,27 +11,41 @@ from pydantic import ValidationError
 
 from tongban.bundles.compose import Ledger
 from tongban.bundles.schemas import BundleDocument
-from tongban.errors import ValidationFailed
-from tongban.kit.safeyaml import read_yaml
+from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.safeyaml import YamlDocument, read_yaml
 from tongban.kit.spreadsheet import csv_writer
 
 MAX_BYTES: Final = 5 * 1024 * 1024
+#: a bundle is named by its code in error locations: ``bundles[1] (property-transfer).…``
+LABELS: Final = {"bundles": "code"}
 
 
 def read_bundles(path: Path) -> BundleDocument:
     """The validated document, read through the hardened loader (``tongban.kit.safeyaml``):
     duplicate keys, aliases and oversized files are refused (``YamlRefused``) with the line they
-    are on; otherwise ``ValidationFailed`` lists every problem with its line."""
+    are on; otherwise ``ValidationFailed`` lists every problem, located
+    ``bundles.yaml: bundles[1] (property-transfer).members[2].item (line 57)``."""
+    return read_bundle_file(path)[0]
+
+
+def read_bundle_file(path: Path) -> tuple[BundleDocument, YamlDocument]:
+    """``read_bundles``, and the loaded YAML to locate later errors in (``locate_errors``)."""
     path = Path(path)
     loaded = read_yaml(path, max_bytes=MAX_BYTES, what="bundle file")
     try:
-        return BundleDocument.model_validate(loaded.data)
+        return BundleDocument.model_validate(loaded.data), loaded
     except ValidationError as exc:
         raise ValidationFailed(
             f"{path.name}: bundle document is invalid",
-            errors=loaded.field_errors(exc, path.name),
+            errors=loaded.field_errors(exc, path.name, labels=LABELS),
             code="bundle_file_invalid",
         ) from None
+
+
+def locate_errors(errors: list[FieldError], loaded: YamlDocument, name: str) -> list[FieldError]:
+    """The import service's errors (``bundles[1] (code).members[2].item``) with the file's name
+    and the line of the place (of the deepest part of it that is in the file)."""
+    return [FieldError(loaded.locate(e.loc, name), e.message) for e in errors]
 
 
 LEDGER_KINDS = ("forms", "fields", "materials", "steps", "visits", "days")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -18,22 +18,31 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, use_attribute_docstrings=True
+    )
 
 
 class AnswerIn(Strict):
     code: Code
+    """The answer's code (what `when` names)."""
     zh: ShortText
+    """Chinese text."""
     en: ShortText
+    """English text."""
 
 
 class QuestionIn(Strict):
     """A situation question (情形) whose answer decides which members apply."""
 
     code: Code
+    """The question's code (what `when` names)."""
     text_zh: ShortText
+    """Chinese text."""
     text_en: ShortText
+    """English text."""
     answers: list[AnswerIn] = Field(min_length=1)
+    """The possible answers, each once."""
 
     @model_validator(mode="after")
     def _answers_unique(self) -> QuestionIn:
@@ -45,8 +54,12 @@ class QuestionIn(Strict):
 
 class MemberIn(Strict):
     item: Code
+    """The member item, by implementation code (published in the catalogue)."""
     stage: Annotated[int, Field(ge=1, le=20)] = 1
+    """Display order of independent members (1 first); the order that counts is `depends_on`."""
     depends_on: list[Code] = Field(default_factory=list)
+    """Members that must finish before this one starts (their item codes); only an output of a
+    member this one depends on, directly or through others, replaces its materials and fields."""
     when: dict[str, list[Code]] = Field(
         default_factory=dict,
         description="Applies only when, for every question named, the answer is one of these.",
@@ -55,15 +68,25 @@ class MemberIn(Strict):
 
 class BundleIn(Strict):
     code: Code
+    """The bundle's code, unique."""
     status: Literal["draft", "published", "retired"] = "published"
+    """The version's status: `draft`, `published` or `retired`."""
     name_zh: ShortText
+    """Chinese name, e.g. 房产过户一件事."""
     name_en: ShortText
+    """English name."""
     kind: BundleKind
+    """For an individual (`life_event`) or a business (`business_event`), as CPSV-AP says."""
     description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    """Free text."""
     lead_department: Code
+    """The department that leads (its single window accepts and delivers), by code."""
     partners: list[Code] = Field(default_factory=list)
+    """Other departments taking part, by code."""
     questions: list[QuestionIn] = Field(default_factory=list)
+    """Situation questions (情形) whose answers decide which members apply."""
     members: list[MemberIn] = Field(min_length=1)
+    """The member items."""
 
     @model_validator(mode="after")
     def _consistent(self) -> BundleIn:
@@ -91,4 +114,17 @@ class BundleIn(Strict):
 
 class BundleDocument(Strict):
     format: Literal["tongban-bundles/1"] = "tongban-bundles/1"
+    """The format and its version."""
     bundles: list[BundleIn]
+    """The bundles (一件事)."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a bundle file (``tongban bundle schema``)."""
+    from tongban.kit.jsonschema import file_schema
+
+    return file_schema(
+        BundleDocument,
+        title="Tongban bundle file (tongban-bundles/1)",
+        description="One-thing bundles (一件事); see docs/bundles.md.",
+    )

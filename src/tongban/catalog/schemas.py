@@ -45,20 +45,32 @@ LongText = Annotated[str, StringConstraints(max_length=20000)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, use_attribute_docstrings=True
+    )
 
 
 class ElementIn(Strict):
     code: Code
+    """The data element's code (数据元编码), unique in the catalogue: letters, digits, `_ . -`."""
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     type: ElementType = ElementType.STRING
+    """The datum's type."""
     format: Annotated[str, StringConstraints(max_length=100)] = ""
+    """A display or input format, free text (e.g. `YYYY-MM-DD`)."""
     max_length: Annotated[int, Field(ge=1, le=100000)] | None = None
+    """Longest value, in characters."""
     allowed_values: list[ShortText] = Field(default_factory=list)
+    """The values an `enum` element takes (required for `type: enum`, each once)."""
     validator: Validator = Validator.NONE
+    """A check applied to every value."""
     source_department: Code | None = None
+    """The department that holds the datum by law (权威数据源), by code."""
     description: LongText = ""
+    """Free text."""
 
     @model_validator(mode="after")
     def _enum_has_values(self) -> ElementIn:
@@ -71,25 +83,43 @@ class ElementIn(Strict):
 
 class BilingualText(Strict):
     zh: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    """Chinese text."""
     en: Annotated[str, StringConstraints(max_length=4000)] = ""
+    """English text."""
 
 
 class LegalBasisIn(Strict):
     law: ShortText
+    """The law or regulation, e.g. 《中华人民共和国行政许可法》."""
     article: Annotated[str, StringConstraints(max_length=100)] = ""
+    """The article, e.g. 第四十二条."""
     text: LongText = ""
+    """The article's text."""
 
 
 class MaterialIn(Strict):
     code: Code
+    """The material's code, unique within the item."""
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     necessity: Necessity = Necessity.REQUIRED
+    """Whether the applicant must bring it."""
     format: MaterialFormat = MaterialFormat.BOTH
+    """Paper, electronic, or either."""
     copies: Annotated[int, Field(ge=0, le=100)] = 1
+    """Paper copies asked for."""
     source: MaterialSource = MaterialSource.APPLICANT
+    """Where it comes from: `applicant` (brought by the applicant), `item_output` (another item's
+    result), `shared_data` (shared by a department), `e_licence` (an electronic licence)."""
     source_ref: Annotated[str, StringConstraints(max_length=100)] = ""
+    """With `item_output`: `ITEM#OUTPUT`, an item's implementation code and the code of one of its
+    outputs. With `e_licence`: `ITEM#OUTPUT` of an output marked `e_licence: true` (the
+    e-licence type is the output of the item that issues it). With `shared_data`: the code of
+    the department that shares the data. Empty with `applicant`."""
     elements: list[Code] = Field(default_factory=list)
+    """The data elements the material carries (their codes)."""
 
     @model_validator(mode="after")
     def _source_ref_needed(self) -> MaterialIn:
@@ -103,24 +133,39 @@ class MaterialIn(Strict):
 
 class FormFieldIn(Strict):
     code: Code
+    """The field's code, unique within the item's form."""
     label_zh: ShortText
+    """Chinese label."""
     label_en: ShortText
+    """English label."""
     element: Code
+    """The data element the field asks for (its code)."""
     required: bool = True
+    """Whether the applicant must fill it."""
 
 
 class StepIn(Strict):
     code: Code
+    """The step's code, unique within the item."""
     kind: StepKind
+    """What the step does; a bundle's single window takes over `acceptance` and `delivery`."""
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     responsible: Code
+    """A department code, or a level: `township`, `village`, `county`, `applicant` (the unit of the
+    applicant's jurisdiction at that level)."""
     limit_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    """Working days of this step; none may exceed the item's legal limit, and acceptance + delivery
+    together must fit in the legal and the promised limit."""
 
 
 class TimeLimitIn(Strict):
     legal: Annotated[int, Field(ge=0, le=3650)]
+    """The legal time limit (法定办结时限), in working days (0: on the spot)."""
     promised: Annotated[int, Field(ge=0, le=3650)]
+    """The promised time limit (承诺办结时限), in working days, at most the legal one."""
 
     @model_validator(mode="after")
     def _promised_within_legal(self) -> TimeLimitIn:
@@ -133,43 +178,74 @@ class TimeLimitIn(Strict):
 
 class FeeIn(Strict):
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     amount_fen: Annotated[int, Field(ge=0, le=10**12, strict=True)]
+    """The amount in fen (1 yuan = 100 fen), an integer."""
     basis: Annotated[str, StringConstraints(max_length=500)] = ""
+    """What the fee is charged under."""
 
 
 class OutputIn(Strict):
     code: Code
+    """The output's code, unique within the item; `ITEM#CODE` names it elsewhere."""
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     kind: OutputKind
+    """What the result is."""
     e_licence: bool = False
+    """Issued as an electronic licence (电子证照): `ITEM#CODE` is then an e-licence type that
+    materials can name."""
     elements: list[Code] = Field(default_factory=list)
+    """The data elements the output carries (a bundle member that runs later is not asked them)."""
 
 
 class ItemIn(Strict):
     """One service item as it stands in a catalogue file (the latest version's content)."""
 
     implementation_code: Code
+    """The item's stable identity (实施编码), unique in the catalogue."""
     basic_code: Code
+    """The basic code (基本编码) of the item in the national list."""
     parent: Code | None = None
+    """A sub-item (办理项) names its main item by implementation code."""
     status: Literal["draft", "published", "retired"] = VersionStatus.PUBLISHED.value
+    """The version's status: `draft`, `published` or `retired`."""
     name_zh: ShortText
+    """Chinese name."""
     name_en: ShortText
+    """English name."""
     type: ItemType
+    """The kind of power or service (事项类型)."""
     department: Code
+    """The competent department, by code."""
     co_handlers: list[Code] = Field(default_factory=list)
+    """Departments that co-handle the item, by code."""
     description: LongText = ""
+    """Free text."""
     legal_basis: list[LegalBasisIn] = Field(default_factory=list)
+    """The laws it rests on (needed to publish, but for `public_service` and `other`)."""
     conditions: list[BilingualText] = Field(default_factory=list)
+    """Who may apply (受理条件)."""
     materials: list[MaterialIn] = Field(default_factory=list)
+    """What the applicant hands in, or what is fetched for them."""
     form: list[FormFieldIn] = Field(default_factory=list)
+    """The application form's fields."""
     steps: list[StepIn] = Field(default_factory=list)
+    """The steps, in the order they run."""
     time_limit: TimeLimitIn
+    """Time limits, in working days."""
     fees: list[FeeIn] = Field(default_factory=list)
+    """Fees charged."""
     channels: list[Channel] = Field(default_factory=list)
+    """How one can apply."""
     outputs: list[OutputIn] = Field(default_factory=list)
+    """What the item issues."""
     visits: Annotated[int, Field(ge=0, le=20)] = 1
+    """Trips to a window: 0 (none), 1 (to submit), 2 (to submit and to collect), more."""
 
     @field_validator("materials", "form", "steps", "outputs")
     @classmethod
@@ -190,6 +266,22 @@ class ItemIn(Strict):
 
 
 class CatalogDocument(Strict):
+    """A catalogue file (``tongban-catalog/1``)."""
+
     format: Literal["tongban-catalog/1"] = "tongban-catalog/1"
+    """The format and its version."""
     elements: list[ElementIn] = Field(default_factory=list)
+    """The data element dictionary (数据元)."""
     items: list[ItemIn] = Field(default_factory=list)
+    """The service items (事项)."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a catalogue file (``tongban catalog schema``)."""
+    from tongban.kit.jsonschema import file_schema
+
+    return file_schema(
+        CatalogDocument,
+        title="Tongban catalogue file (tongban-catalog/1)",
+        description="Data elements and service items; see docs/catalog-format.md.",
+    )

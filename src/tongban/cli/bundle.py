@@ -11,9 +11,9 @@ import typer
 from rich.table import Table
 
 from tongban.bundles import bpmn, service
-from tongban.bundles.io import LEDGER_KINDS, ledger_csv, read_bundles
+from tongban.bundles.io import LEDGER_KINDS, ledger_csv, locate_errors, read_bundle_file
 from tongban.cli.common import command_session, console, print_app_error
-from tongban.errors import AppError
+from tongban.errors import AppError, ValidationFailed
 
 app = typer.Typer(help="One-thing bundles (一件事).", no_args_is_help=True)
 
@@ -60,12 +60,17 @@ def import_(
 ) -> None:
     """Import bundles; all or nothing."""
     try:
-        document = read_bundles(path)
+        document, loaded = read_bundle_file(path)
+        with command_session() as session:
+            try:
+                report = service.import_bundles(session=session, document=document)
+            except ValidationFailed as exc:
+                # the service names places in the document; the file's lines are known here
+                exc.errors = locate_errors(exc.errors, loaded, path.name)
+                raise
     except AppError as exc:
         print_app_error(exc)
         raise typer.Exit(1) from None
-    with command_session() as session:
-        report = service.import_bundles(session=session, document=document)
     console.print(
         f"{path}: {report.created} created, {report.versions} versions, "
         f"{report.unchanged} unchanged"
@@ -168,3 +173,13 @@ def export_bpmn(
         sys.stdout.write(xml)
     else:
         output.write_text(xml, encoding="utf-8")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the file format, for an editor to validate a
+    file as it is typed (committed as ``docs/schemas/*.schema.json``)."""
+    from tongban.bundles.schemas import json_schema
+    from tongban.kit.jsonschema import schema_text
+
+    typer.echo(schema_text(json_schema()), nl=False)

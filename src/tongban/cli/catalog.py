@@ -12,8 +12,9 @@ import typer
 from tongban.catalog import io, service
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
-from tongban.errors import AppError, FieldError
+from tongban.errors import AppError, FieldError, ValidationFailed
 from tongban.exports.cpsv import catalog_jsonld
+from tongban.kit.safeyaml import load_yaml
 
 app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
 
@@ -46,13 +47,20 @@ def _trial_import_errors(path: Path) -> list[FieldError]:
     try:
         service.import_catalog(session=session, document=document)
     except AppError as exc:
-        return [FieldError(f"{path.name}: {e.loc}", e.message) for e in exc.errors] or [
-            FieldError(path.name, exc.message)
-        ]
+        return _located(exc.errors, path) or [FieldError(path.name, exc.message)]
     finally:
         session.rollback()
         session.close()
     return []
+
+
+def _located(errors: list[FieldError], path: Path) -> list[FieldError]:
+    """The import service's errors (``items[3] (CODE).materials[2].source_ref``) with the file's
+    name and, for a YAML file, the line of the place."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return [FieldError(f"{path.name}: {e.loc}", e.message) for e in errors]
+    loaded = load_yaml(path.read_bytes(), path.name, max_bytes=io.MAX_FILE_BYTES)
+    return [FieldError(loaded.locate(e.loc, path.name), e.message) for e in errors]
 
 
 @app.command("import")
@@ -69,7 +77,11 @@ def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue fi
         command_session() as session,
         progress_bar("importing items", len(document.items)) as advance,
     ):
-        report = service.import_catalog(session=session, document=document, on_item=advance)
+        try:
+            report = service.import_catalog(session=session, document=document, on_item=advance)
+        except ValidationFailed as exc:
+            exc.errors = _located(exc.errors, path)
+            raise
     console.print(
         f"{path}: {report.items_created} items created, "
         f"{report.versions_created} versions created, "
@@ -112,3 +124,13 @@ def _write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the file format, for an editor to validate a
+    file as it is typed (committed as ``docs/schemas/*.schema.json``)."""
+    from tongban.catalog.schemas import json_schema
+    from tongban.kit.jsonschema import schema_text
+
+    typer.echo(schema_text(json_schema()), nl=False)

@@ -30,3 +30,13 @@ def import_(
         f"{path}: {report.jurisdictions} jurisdictions, {report.departments} departments, "
         f"{report.modules} modules, {report.users} users"
     )
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the file format, for an editor to validate a
+    file as it is typed (committed as ``docs/schemas/*.schema.json``)."""
+    from tongban.kit.jsonschema import schema_text
+    from tongban.org.schemas import json_schema
+
+    typer.echo(schema_text(json_schema()), nl=False)

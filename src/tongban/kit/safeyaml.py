@@ -30,7 +30,7 @@ located ``"<name>"`` or ``"<name>: line L column C"``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -50,6 +50,7 @@ __all__ = [
     "YamlDocument",
     "YamlRefused",
     "load_yaml",
+    "place_loc",
     "read_yaml",
     "too_big_message",
 ]
@@ -92,17 +93,67 @@ class YamlDocument:
                 break
         return line
 
-    def field_errors(self, exc: ValidationError, name: str) -> list[FieldError]:
+    def field_errors(
+        self, exc: ValidationError, name: str, *, labels: Mapping[str, str] | None = None
+    ) -> list[FieldError]:
         """Pydantic's errors about this data, each located ``<name>: a.0.b (line L)``
-        (``<name>`` alone when the whole document is at fault)."""
+        (``<name>`` alone when the whole document is at fault).
+
+        With ``labels`` (a top-level list → the key of its entries' code, ``{"bundles":
+        "code"}``) a place is written ``bundles[1] (property-transfer).members[2].item``."""
         out: list[FieldError] = []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
-            path = ".".join(str(step) for step in loc)
+            if labels is None:
+                path = ".".join(str(step) for step in loc)
+            else:
+                path = self.path_text(loc, labels)
             line = self.line_of(loc)
             where = f"{name}: {path}" if path else name
-            out.append(FieldError(f"{where} (line {line})" if line else where, error["msg"]))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            out.append(FieldError(f"{where} (line {line})" if line else where, message))
         return out
+
+    def path_text(self, loc: Loc, labels: Mapping[str, str]) -> str:
+        """``bundles[1] (property-transfer).members[2].item``: 0-based indexes, and the code of a
+        top-level entry (its key named by ``labels``) when it has one."""
+        out = ""
+        for i, step in enumerate(loc):
+            if isinstance(step, int):
+                out += f"[{step}]"
+                if i == 1:
+                    code = _entry_code(self.data, loc[0], step, labels)
+                    out += f" ({code})" if code else ""
+            else:
+                out += ("." if out else "") + str(step)
+        return out
+
+    def locate(self, place: str, name: str) -> str:
+        """``<name>: <place> (line L)`` for a place written as ``path_text`` writes it (a code
+        in brackets is skipped; a part not in the file is located by the deepest part that is)."""
+        line = self.line_of(place_loc(place))
+        return f"{name}: {place} (line {line})" if line else f"{name}: {place}"
+
+
+def _entry_code(data: Any, section: Any, index: int, labels: Mapping[str, str]) -> str:
+    key = labels.get(str(section))
+    rows = data.get(section) if key is not None and isinstance(data, dict) else None
+    if not isinstance(rows, list) or not 0 <= index < len(rows):
+        return ""
+    row = rows[index]
+    code = row.get(key) if isinstance(row, dict) else None
+    return str(code).strip() if isinstance(code, str | int) and not isinstance(code, bool) else ""
+
+
+_PLACE_PART: Final = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def place_loc(place: str) -> tuple[str | int, ...]:
+    """``bundles[1] (x.y).members[2].item`` → ``("bundles", 1, "members", 2, "item")``."""
+    bare = re.sub(r" \([^)]*\)", "", place)
+    return tuple(
+        int(index) if index else key for index, key in _PLACE_PART.findall(bare) if index or key
+    )
 
 
 def too_big_message(max_bytes: int) -> str:

@@ -1,11 +1,15 @@
 """Cross-references within one catalogue document that need no database: duplicate element and
-item codes, an item that is its own parent or a parent loop, and (``strict_refs``) parents and
-data elements the file does not define."""
+item codes, an item that is its own parent or a parent loop, a material's ``source_ref`` (an
+``item_output`` or ``e_licence`` material names ``ITEM#OUTPUT``; when that item is in the file, it
+must have that output, marked ``e_licence`` for an e-licence), step days against the item's time
+limits, and (``strict_refs``) parents, source items and data elements the file does not
+define."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from tongban.catalog.io.document import Loc, Locator
 
@@ -14,6 +18,16 @@ def _as_code(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
+
+
+#: ``ITEM#OUTPUT``: an item's implementation code and the code of one of its outputs
+SOURCE_REF: Final = re.compile(r"^([A-Za-z0-9_.\-]{1,40})#([A-Za-z0-9_.\-]{1,40})$")
+#: the step kinds the single window takes over from every member (see bundles/compose.py)
+WINDOW_STEP_KINDS: Final = ("acceptance", "delivery")
+
+
+def _days(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _rows(raw: Mapping[Any, Any], key: str) -> list[Any]:
@@ -59,10 +73,20 @@ def _reference_problems(
             if parent is not None:
                 parents[code] = parent
 
+    outputs: dict[str, dict[str, bool]] = {}
+    for code, i in item_codes.items():
+        outputs[code] = {
+            out_code: sub.get("e_licence") is True
+            for sub in _rows(items[i], "outputs")
+            if isinstance(sub, Mapping) and (out_code := _as_code(sub.get("code"))) is not None
+        }
+
     for i, row in enumerate(items):
         if not isinstance(row, Mapping):
             continue
         code = _as_code(row.get("implementation_code"))
+        yield from _source_problems(i, row, outputs, strict_refs=strict_refs)
+        yield from _limit_problems(i, row)
         parent = _as_code(row.get("parent"))
         if parent is not None:
             if parent == code:
@@ -92,6 +116,91 @@ def _reference_problems(
                     ("items", i, "form", j, "element"),
                     f"data element '{ref_code}' is not defined in this file",
                 )
+
+
+def _source_problems(
+    i: int, row: Mapping[Any, Any], outputs: Mapping[str, Mapping[str, bool]], *, strict_refs: bool
+) -> Iterator[tuple[Loc, str]]:
+    """An ``item_output`` or ``e_licence`` material's ``source_ref`` is ``ITEM#OUTPUT``; an item
+    of this file must have that output (marked ``e_licence`` for an e-licence)."""
+    for j, sub in enumerate(_rows(row, "materials")):
+        if not isinstance(sub, Mapping):
+            continue
+        source, ref = sub.get("source"), sub.get("source_ref")
+        if source not in ("item_output", "e_licence") or not isinstance(ref, str) or not ref:
+            continue
+        loc: Loc = ("items", i, "materials", j, "source_ref")
+        name = _as_code(sub.get("code")) or f"materials[{j}]"
+        match = SOURCE_REF.match(ref.strip())
+        if match is None:
+            what = "an e-licence type" if source == "e_licence" else "another item's output"
+            yield (
+                loc,
+                f"material '{name}': source_ref '{ref}' must name {what} as ITEM#OUTPUT "
+                "(an implementation code and the code of one of that item's outputs)",
+            )
+            continue
+        item, output = match.groups()
+        if item not in outputs:
+            if strict_refs:
+                yield loc, f"material '{name}': item '{item}' is not in this file"
+            continue  # the database layer checks it against what is published
+        if output not in outputs[item]:
+            known = ", ".join(sorted(outputs[item])) or "none"
+            yield (
+                loc,
+                f"material '{name}': item '{item}' has no output '{output}' (its outputs: {known})",
+            )
+        elif source == "e_licence" and not outputs[item][output]:
+            yield (
+                loc,
+                f"material '{name}': '{ref}' is not an e-licence type "
+                f"(output '{output}' of '{item}' is not marked e_licence: true)",
+            )
+
+
+def _limit_problems(i: int, row: Mapping[Any, Any]) -> Iterator[tuple[Loc, str]]:
+    """A step's ``limit_days`` are working days of that step: none may exceed the item's legal
+    limit, and the acceptance and delivery days together must fit in the legal and the promised
+    limit (the single window takes them over; the rest is the item's own part)."""
+    limits = row.get("time_limit")
+    if not isinstance(limits, Mapping):
+        return
+    legal, promised = _days(limits.get("legal")), _days(limits.get("promised"))
+    if legal is None:
+        return
+    window: list[tuple[str, int]] = []
+    too_long = False
+    for j, step in enumerate(_rows(row, "steps")):
+        if not isinstance(step, Mapping):
+            continue
+        days = _days(step.get("limit_days"))
+        if days is None:
+            continue
+        name = _as_code(step.get("code")) or f"steps[{j}]"
+        if days > legal:
+            too_long = True
+            yield (
+                ("items", i, "steps", j, "limit_days"),
+                f"step '{name}' takes {days} working days, more than the item's legal time "
+                f"limit ({legal})",
+            )
+        if step.get("kind") in WINDOW_STEP_KINDS:
+            window.append((name, days))
+    total = sum(days for _, days in window)
+    names = ", ".join(name for name, _ in window)
+    if not too_long and total > legal:
+        yield (
+            ("items", i, "time_limit", "legal"),
+            f"the acceptance and delivery steps ({names}) take {total} working days together, "
+            f"more than the item's legal time limit ({legal})",
+        )
+    elif total <= legal and promised is not None and total > promised:
+        yield (
+            ("items", i, "time_limit", "promised"),
+            f"the acceptance and delivery steps ({names}) take {total} working days together, "
+            f"more than the item's promised time limit ({promised})",
+        )
 
 
 def _in_loop(start: str, parents: Mapping[str, str]) -> bool:

@@ -1,14 +1,21 @@
-"""Checks of an item beyond its schema: references to departments, elements and other items,
-and what publishing needs on top of a valid draft."""
+"""Checks of an item beyond its schema: references to departments, elements, other items and
+their outputs, e-licence types, and what publishing needs on top of a valid draft (steps, a
+legal basis, step days within the item's time limits)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.catalog.io.refs import SOURCE_REF, WINDOW_STEP_KINDS
 from tongban.catalog.models import (
+    ItemVersion,
     MaterialSource,
+    Output,
     ServiceItem,
+    VersionStatus,
 )
 from tongban.catalog.schemas import (
     ItemIn,
@@ -29,7 +36,12 @@ def _item_reference_errors(
     lookups: Lookups,
     element_codes: set[str],
     item_codes: set[str],
+    outputs: Mapping[str, Mapping[str, bool]] | None = None,
+    e_licences: Collection[str] | None = None,
 ) -> list[FieldError]:
+    """``outputs``: the outputs of every item (code → output code → marked ``e_licence``), to
+    check an ``item_output`` material's ``ITEM#OUTPUT``; ``e_licences``: the e-licence types
+    that exist (``ITEM#OUTPUT``), to check an ``e_licence`` material's. None: not checked."""
     errors: list[FieldError] = []
 
     def dept(code: str, where: str) -> None:
@@ -57,12 +69,34 @@ def _item_reference_errors(
     for i, m in enumerate(item.materials):
         for j, code in enumerate(m.elements):
             element(code, f"materials[{i}].elements[{j}]")
+        where = f"{loc}.materials[{i}].source_ref"
         if m.source is MaterialSource.ITEM_OUTPUT:
-            ref_item = m.source_ref.split("#", 1)[0]
+            ref_item, _, ref_output = m.source_ref.partition("#")
             if ref_item not in item_codes:
                 errors.append(
+                    FieldError(where, f"material '{m.code}': unknown item '{ref_item}' as source")
+                )
+            elif (
+                outputs is not None
+                and SOURCE_REF.match(m.source_ref)
+                and ref_output not in outputs.get(ref_item, {})
+            ):
+                known = ", ".join(sorted(outputs.get(ref_item, {}))) or "none"
+                errors.append(
                     FieldError(
-                        f"{loc}.materials[{i}].source_ref", f"unknown item '{ref_item}' as source"
+                        where,
+                        f"material '{m.code}': item '{ref_item}' has no output "
+                        f"'{ref_output}' (its outputs: {known})",
+                    )
+                )
+        if m.source is MaterialSource.E_LICENCE and e_licences is not None:
+            if m.source_ref not in e_licences:
+                errors.append(
+                    FieldError(
+                        where,
+                        f"material '{m.code}': '{m.source_ref}' is not an e-licence type: no "
+                        "published item (nor an item of this file) has that output marked "
+                        "e_licence: true",
                     )
                 )
         if m.source is MaterialSource.SHARED_DATA and m.source_ref:
@@ -87,7 +121,76 @@ def publish_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
                 f"{loc}.legal_basis", f"an item of type '{item.type.value}' needs a legal basis"
             )
         )
+    errors += limit_errors(item, loc)
     return errors
+
+
+def limit_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
+    """A step's ``limit_days`` are working days of that step: none may exceed the item's legal
+    limit, and its acceptance and delivery days together must fit in the legal and the promised
+    limit (``tongban.catalog.io.refs`` checks a file the same way, with lines)."""
+    errors: list[FieldError] = []
+    legal, promised = item.time_limit.legal, item.time_limit.promised
+    too_long = False
+    for i, s in enumerate(item.steps):
+        if s.limit_days > legal:
+            too_long = True
+            errors.append(
+                FieldError(
+                    f"{loc}.steps[{i}].limit_days",
+                    f"step '{s.code}' takes {s.limit_days} working days, more than the item's "
+                    f"legal time limit ({legal})",
+                )
+            )
+    window = [s for s in item.steps if s.kind.value in WINDOW_STEP_KINDS]
+    total = sum(s.limit_days for s in window)
+    names = ", ".join(s.code for s in window)
+    if not too_long and total > legal:
+        errors.append(
+            FieldError(
+                f"{loc}.time_limit.legal",
+                f"the acceptance and delivery steps ({names}) take {total} working days "
+                f"together, more than the item's legal time limit ({legal})",
+            )
+        )
+    elif total <= legal and total > promised:
+        errors.append(
+            FieldError(
+                f"{loc}.time_limit.promised",
+                f"the acceptance and delivery steps ({names}) take {total} working days "
+                f"together, more than the item's promised time limit ({promised})",
+            )
+        )
+    return errors
+
+
+def source_ref_form_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
+    """An ``item_output`` or ``e_licence`` material names ``ITEM#OUTPUT``."""
+    return [
+        FieldError(
+            f"{loc}.materials[{i}].source_ref",
+            f"material '{m.code}': source_ref '{m.source_ref}' must be ITEM#OUTPUT",
+        )
+        for i, m in enumerate(item.materials)
+        if m.source in (MaterialSource.ITEM_OUTPUT, MaterialSource.E_LICENCE)
+        and not SOURCE_REF.match(m.source_ref)
+    ]
+
+
+def output_index(session: Session) -> dict[str, dict[str, bool]]:
+    """The outputs of every item's published and draft versions: item code → output code →
+    marked ``e_licence``."""
+    rows = session.execute(
+        select(ServiceItem.implementation_code, Output.code, Output.e_licence)
+        .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
+        .join(Output, Output.version_id == ItemVersion.id)
+        .where(ItemVersion.status != VersionStatus.RETIRED.value)
+    )
+    index: dict[str, dict[str, bool]] = {}
+    for item, output, e_licence in rows:
+        outputs = index.setdefault(item, {})
+        outputs[output] = outputs.get(output, False) or bool(e_licence)
+    return index
 
 
 def _all_item_codes(session: Session) -> set[str]:

@@ -28,7 +28,9 @@ from tongban.catalog.service.access import (
 from tongban.catalog.service.checks import (
     _all_item_codes,
     _item_reference_errors,
+    output_index,
     publish_errors,
+    source_ref_form_errors,
 )
 from tongban.catalog.service.convert import (
     Lookups,
@@ -38,6 +40,7 @@ from tongban.catalog.service.convert import (
     element_to_in,
     version_to_item,
 )
+from tongban.catalog.service.published import e_licence_types
 from tongban.db import utcnow
 from tongban.errors import FieldError, ValidationFailed
 
@@ -89,6 +92,19 @@ def import_catalog(
     doc_items = [item_doc.implementation_code for item_doc in document.items]
     existing_items = repository.items_by_codes(session, doc_items)
     known_items = set(doc_items) | _all_item_codes(session)
+    # The file's items replace what the database holds of them: their outputs are the file's.
+    outputs = output_index(session) | {
+        d.implementation_code: {o.code: o.e_licence for o in d.outputs} for d in document.items
+    }
+    in_file = set(doc_items)
+    e_licences = {
+        t for t in e_licence_types(session=session) if t.partition("#")[0] not in in_file
+    } | {
+        f"{d.implementation_code}#{o.code}"
+        for d in document.items
+        for o in d.outputs
+        if o.e_licence
+    }
     seen_items: set[str] = set()
     for i, item_doc in enumerate(document.items):
         loc = f"items[{i}] ({item_doc.implementation_code})"
@@ -97,8 +113,15 @@ def import_catalog(
                 FieldError(f"{loc}.implementation_code", "implementation code appears twice")
             )
         seen_items.add(item_doc.implementation_code)
+        errors += source_ref_form_errors(item_doc, loc)
         errors += _item_reference_errors(
-            item_doc, loc, lookups=lookups, element_codes=element_codes, item_codes=known_items
+            item_doc,
+            loc,
+            lookups=lookups,
+            element_codes=element_codes,
+            item_codes=known_items,
+            outputs=outputs,
+            e_licences=e_licences,
         )
         if item_doc.status == VersionStatus.PUBLISHED.value:
             errors += publish_errors(item_doc, loc)
