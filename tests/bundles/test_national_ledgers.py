@@ -1,0 +1,360 @@
+"""The national key one-things of the demo county, each with its reduction ledger counted by hand.
+
+The bundles are named as 国发〔2024〕3号 (附件《首批重点事项清单》) names them; their member items
+are demo data (``src/tongban/demo/data``). Every figure below was counted by hand from the YAML and
+the rules of ``tongban.bundles.compose`` (module docstring), not copied from the composer: a change
+of the composer or of the data that changes a figure fails here, naming the bundle and the figure.
+
+Notation in the comments: ``own`` is a member's limit less its own acceptance and delivery days;
+``after = acceptance + Σ own along the longest path + delivery`` (the bundle's acceptance and
+delivery take the shortest of the members' own); visits: one trip to submit, one to collect unless
+every collecting member delivers by post or as an e-licence, plus each member's trips beyond two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from tongban.bundles import service as bundle_service
+from tongban.bundles.compose import Ledger
+from tongban.bundles.io import read_bundles
+from tongban.catalog import io
+from tongban.catalog import service as catalog_service
+from tongban.demo.loader import BUNDLES_FILE, CATALOG_FILE, ORG_FILE
+from tongban.org import service as org_service
+from tongban.org.io import read_org
+
+FIGURES = ("forms", "fields", "materials", "steps", "visits")
+ACC, DEL, PAR = "BUNDLE#acceptance", "BUNDLE#delivery", "BUNDLE#parallel"
+ID_CARD = "QX-GAJ-0001#CARD"  # the resident ID card, an e-licence of the demo catalogue
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A ledger counted by hand: (before, after) per figure, days as (legal, promised) pairs, and
+    the removed lines as (figure, item, code, rule, source); days lines also carry their amounts
+    as (figure, item, code, rule, source, legal, promised)."""
+
+    forms: tuple[int, int]
+    fields: tuple[int, int]
+    materials: tuple[int, int]
+    steps: tuple[int, int]
+    visits: tuple[int, int]
+    days_before: tuple[int, int]
+    days_after: tuple[int, int]
+    removed: set[tuple[str, ...]] = field(default_factory=set)
+    days: set[tuple[object, ...]] = field(default_factory=set)
+
+
+def one_form(keep: str, *folded: str) -> set[tuple[str, ...]]:
+    return {("forms", code, code, "one_form", keep) for code in folded}
+
+
+def window_steps(*steps: tuple[str, str, str]) -> set[tuple[str, ...]]:
+    """(item, acceptance step, delivery step) of every member but the first one that has them."""
+    out: set[tuple[str, ...]] = set()
+    for item, acceptance, delivery in steps:
+        if acceptance:
+            out.add(("steps", item, acceptance, "single_window_acceptance", ACC))
+        if delivery:
+            out.add(("steps", item, delivery, "single_delivery", DEL))
+    return out
+
+
+def submit(*items: str) -> set[tuple[str, ...]]:
+    return {("visits", i, f"{i}#submit", "single_window_visit", ACC) for i in items}
+
+
+def collect(rule: str, *items: str) -> set[tuple[str, ...]]:
+    return {("visits", i, f"{i}#collect", rule, DEL) for i in items}
+
+
+def parallel(item: str, legal: int, promised: int) -> tuple[object, ...]:
+    return ("days", item, item, "parallel_review", PAR, legal, promised)
+
+
+def delivery_days(legal: int, promised: int) -> tuple[object, ...]:
+    return ("days", "BUNDLE", DEL, "single_delivery", DEL, legal, promised)
+
+
+def acceptance_days(legal: int, promised: int) -> tuple[object, ...]:
+    return ("days", "BUNDLE", ACC, "single_window_acceptance", ACC, legal, promised)
+
+
+# ------------------------------------------------------------------ 新生儿出生一件事
+
+WJJ, GAJ, YBJ, RSJ = "QX-WJJ-0101", "QX-GAJ-0101", "QX-YBJ-0101", "QX-RSJ-0201"
+BIRTHCERT, HUKOU = f"{WJJ}#BIRTHCERT", f"{GAJ}#HUKOU"
+
+NEWBORN_FIELDS = {
+    ("fields", GAJ, "name", "same_element", f"{WJJ}#mother_name"),
+    ("fields", GAJ, "id_no", "same_element", f"{WJJ}#mother_id"),
+    ("fields", GAJ, "child_name", "member_output", BIRTHCERT),
+    ("fields", GAJ, "child_birth_date", "member_output", BIRTHCERT),
+    ("fields", YBJ, "child_name", "member_output", BIRTHCERT),  # first ancestor producing it
+    ("fields", YBJ, "child_id_no", "member_output", HUKOU),
+    ("fields", YBJ, "guardian_name", "same_element", f"{WJJ}#mother_name"),
+}
+NEWBORN_MATERIALS = {
+    ("materials", WJJ, "M-ID", "e_licence", ID_CARD),
+    ("materials", WJJ, "M-FATHER", "e_licence", ID_CARD),
+    ("materials", GAJ, "M-BIRTHCERT", "member_output", BIRTHCERT),
+    ("materials", GAJ, "M-HUKOU", "shared_data", "QX-GAJ"),
+    ("materials", GAJ, "M-ID", "e_licence", ID_CARD),
+    ("materials", YBJ, "M-HUKOU", "member_output", HUKOU),
+    ("materials", YBJ, "M-ID", "e_licence", ID_CARD),
+}
+
+# Whole bundle. Legal: before 10+10+5+20 = 45; own WJJ 10−1 = 9, GAJ 10−1 = 9, YBJ 5−0 = 5,
+# RSJ 20−2 = 18; longest path WJJ→GAJ→RSJ = 36; acceptance min(0,0,0,0) = 0, delivery
+# min(1,1,0,2) = 0 → after 36; removed YBJ 5 (parallel) + delivery 1+1+0+2−0 = 4 → 45−9 = 36.
+# Promised: 5+5+2+10 = 22; own 4, 4, 2, 8; path WJJ→GAJ→RSJ = 16; removed YBJ 2 + delivery 4.
+# Visits: 1+1+1+2 = 5; one trip to submit; RSJ collects but posts the card → after 1.
+NEWBORN = Expected(
+    forms=(4, 1),
+    fields=(5 + 6 + 4 + 5, 9),
+    materials=(10, 2),
+    steps=(16, 10),
+    visits=(5, 1),
+    days_before=(45, 22),
+    days_after=(36, 16),
+    removed=one_form(WJJ, GAJ, YBJ, RSJ)
+    | NEWBORN_FIELDS
+    | {
+        ("fields", RSJ, "child_name", "member_output", BIRTHCERT),
+        ("fields", RSJ, "child_id_no", "member_output", HUKOU),
+        ("fields", RSJ, "guardian_name", "same_element", f"{WJJ}#mother_name"),
+        ("fields", RSJ, "phone", "same_element", f"{YBJ}#phone"),
+    }
+    | NEWBORN_MATERIALS
+    | {("materials", RSJ, "M-HUKOU", "member_output", HUKOU)}
+    | window_steps((GAJ, "S1", "S4"), (YBJ, "S1", "S4"), (RSJ, "S1", "S4"))
+    | submit(GAJ, YBJ, RSJ)
+    | collect("remote_delivery", RSJ),
+    days={parallel(YBJ, 5, 2), delivery_days(4, 4)},
+)
+
+# needs_sscard = no: WJJ, GAJ, YBJ. Legal: before 25; own 9+9+5 = 23, all on the path;
+# delivery min(1,1,0) = 0 → after 23; removed delivery 1+1+0 = 2. Promised: 12 → 4+4+2 = 10.
+# Visits: 3 → one trip to submit, nobody collects → 1.
+NEWBORN_NO_CARD = Expected(
+    forms=(3, 1),
+    fields=(15, 8),
+    materials=(8, 1),
+    steps=(12, 8),
+    visits=(3, 1),
+    days_before=(25, 12),
+    days_after=(23, 10),
+    removed=one_form(WJJ, GAJ, YBJ)
+    | NEWBORN_FIELDS
+    | NEWBORN_MATERIALS
+    | window_steps((GAJ, "S1", "S4"), (YBJ, "S1", "S4"))
+    | submit(GAJ, YBJ),
+    days={delivery_days(2, 2)},
+)
+
+# ------------------------------------------------------------------ 教育入学一件事
+
+ZRZY, ZJJ, JYJ = "QX-ZRZY-0201", "QX-ZJJ-0401", "QX-JYJ-0101"
+ENROL_OWNED_LINES = {
+    ("fields", JYJ, "guardian_name", "member_output", f"{ZRZY}#PROOF"),  # the owner's name
+    ("fields", JYJ, "guardian_id_no", "same_element", f"{ZRZY}#id_no"),
+    ("fields", JYJ, "home_address", "member_output", f"{ZRZY}#PROOF"),
+    ("materials", ZRZY, "M-ID", "e_licence", ID_CARD),
+    ("materials", JYJ, "M-HUKOU", "shared_data", "QX-GAJ"),
+    ("materials", JYJ, "M-BIRTHCERT", "e_licence", BIRTHCERT),
+    ("materials", JYJ, "M-PROPERTY", "member_output", f"{ZRZY}#PROOF"),
+}
+
+# Whole bundle (both housing members). Legal: before 3+5+15 = 23; own ZRZY 3, ZJJ 5−1 = 4,
+# JYJ 15−1 = 14; JYJ waits for the slower ZJJ → path ZJJ→JYJ = 18; delivery min(0,1,1) = 0 →
+# after 18; removed ZRZY 3 (parallel) + delivery 0+1+1 = 2. Promised: 1+3+10 = 14; own 1, 2, 9;
+# path ZJJ→JYJ = 11; removed ZRZY 1 + delivery 2. Visits: 0+1+1 = 2 → one trip to submit = 1.
+ENROLMENT = Expected(
+    forms=(3, 1),
+    fields=(3 + 4 + 7, 8),
+    materials=(8, 1),
+    steps=(10, 6),
+    visits=(2, 1),
+    days_before=(23, 14),
+    days_after=(18, 11),
+    removed=one_form(ZRZY, ZJJ, JYJ)
+    | ENROL_OWNED_LINES
+    | {
+        ("fields", ZJJ, "name", "same_element", f"{ZRZY}#name"),
+        ("fields", ZJJ, "id_no", "same_element", f"{ZRZY}#id_no"),
+        ("fields", ZJJ, "property_address", "same_element", f"{ZRZY}#property_address"),
+        ("materials", ZJJ, "M-ID", "e_licence", ID_CARD),
+        ("materials", ZJJ, "M-CERT", "e_licence", "QX-ZRZY-0101#CERT"),
+        ("materials", JYJ, "M-LEASE", "member_output", f"{ZJJ}#PROOF"),
+    }
+    | window_steps((ZJJ, "S1", "S3"), (JYJ, "S1", "S4"))
+    | submit(JYJ),
+    days={parallel(ZRZY, 3, 1), delivery_days(2, 2)},
+)
+
+# housing = owned: ZRZY, JYJ. The lease proof (conditional) stays asked: its producer, ZJJ, is
+# not in this case's bundle. Legal: before 18; own 3 + 14 = 17; delivery min(0,1) = 0 → 17;
+# removed delivery 1. Promised: 11 → 1 + 9 = 10. Visits: 0+1 = 1 → 1.
+ENROLMENT_OWNED = Expected(
+    forms=(2, 1),
+    fields=(10, 7),
+    materials=(5, 1),
+    steps=(7, 5),
+    visits=(1, 1),
+    days_before=(18, 11),
+    days_after=(17, 10),
+    removed=one_form(ZRZY, JYJ) | ENROL_OWNED_LINES | window_steps((JYJ, "S1", "S4")),
+    days={delivery_days(1, 1)},
+)
+
+# ------------------------------------------------------------------ 社保卡居民服务“一卡通”一件事
+
+CARD, SETTLE, SUBSIDY = "QX-RSJ-0203", "QX-YBJ-0102", "QX-CZJ-0101"
+ONE_CARD_LINES = {
+    ("fields", SETTLE, "name", "same_element", f"{CARD}#name"),
+    ("fields", SETTLE, "id_no", "same_element", f"{CARD}#id_no"),
+    ("fields", SETTLE, "sscard_no", "member_output", f"{CARD}#CARD"),
+    ("materials", CARD, "M-ID", "e_licence", ID_CARD),
+    ("materials", CARD, "M-PHOTO", "shared_data", "QX-GAJ"),
+    ("materials", SETTLE, "M-CARD", "member_output", f"{CARD}#CARD"),
+}
+
+# Whole bundle. Legal: before 20+3+5 = 28; own CARD 20−2 = 18, SETTLE 3, SUBSIDY 5; path
+# CARD→SUBSIDY = 23; delivery min(2,0,0) = 0 → 23; removed SETTLE 3 + delivery 2. Promised:
+# 10+1+3 = 14; own 8, 1, 3; path CARD→SUBSIDY = 11; removed SETTLE 1 + delivery 2.
+# Visits: 2+0+1 = 3; one trip to submit; the card is posted → after 1.
+ONE_CARD = Expected(
+    forms=(3, 1),
+    fields=(14, 7),
+    materials=(5, 0),
+    steps=(10, 6),
+    visits=(3, 1),
+    days_before=(28, 14),
+    days_after=(23, 11),
+    removed=one_form(CARD, SETTLE, SUBSIDY)
+    | ONE_CARD_LINES
+    | {
+        ("fields", SUBSIDY, "name", "same_element", f"{CARD}#name"),
+        ("fields", SUBSIDY, "id_no", "same_element", f"{CARD}#id_no"),
+        ("fields", SUBSIDY, "sscard_no", "member_output", f"{CARD}#CARD"),
+        ("fields", SUBSIDY, "bank_account", "member_output", f"{CARD}#CARD"),
+        ("materials", SUBSIDY, "M-CARD", "member_output", f"{CARD}#CARD"),
+        ("materials", SUBSIDY, "M-HUKOU", "shared_data", "QX-GAJ"),
+    }
+    | window_steps((SETTLE, "S1", "S3"), (SUBSIDY, "S1", "S3"))
+    | submit(SUBSIDY)
+    | collect("remote_delivery", CARD),
+    days={parallel(SETTLE, 3, 1), delivery_days(2, 2)},
+)
+
+# receives_subsidy = no: CARD, SETTLE. Legal: before 23; path CARD→SETTLE 18+3 = 21; removed
+# delivery 2. Promised: 11 → 8+1 = 9. Visits: 2 → 1 (the card is posted).
+ONE_CARD_NO_SUBSIDY = Expected(
+    forms=(2, 1),
+    fields=(9, 6),
+    materials=(3, 0),
+    steps=(7, 5),
+    visits=(2, 1),
+    days_before=(23, 11),
+    days_after=(21, 9),
+    removed=one_form(CARD, SETTLE)
+    | ONE_CARD_LINES
+    | window_steps((SETTLE, "S1", "S3"))
+    | collect("remote_delivery", CARD),
+    days={delivery_days(2, 2)},
+)
+
+CASES: list[tuple[str, dict[str, str] | None, Expected]] = [
+    ("newborn-birth", None, NEWBORN),
+    ("newborn-birth", {"needs_sscard": "no"}, NEWBORN_NO_CARD),
+    ("school-enrolment", None, ENROLMENT),
+    ("school-enrolment", {"housing": "owned"}, ENROLMENT_OWNED),
+    ("sscard-one-card", None, ONE_CARD),
+    ("sscard-one-card", {"receives_subsidy": "no"}, ONE_CARD_NO_SUBSIDY),
+]
+
+
+# ------------------------------------------------------------------ the check
+
+
+@pytest.fixture(scope="module")
+def demo(engine: Engine) -> Iterator[Session]:
+    """The demo county's organisation, catalogue and bundles (no cases), rolled back after."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        org_service.load_org(session=db, document=read_org(ORG_FILE))
+        catalog_service.import_catalog(session=db, document=io.read_catalog(CATALOG_FILE))
+        bundle_service.import_bundles(session=db, document=read_bundles(BUNDLES_FILE))
+        yield db
+    finally:
+        db.close()
+        outer.rollback()
+        connection.close()
+
+
+def _compose(demo: Session, code: str, answers: dict[str, str] | None) -> Ledger:
+    return bundle_service.compose_bundle(
+        session=demo, principal=None, code=code, answers=answers, as_system=True
+    )
+
+
+def _removed(ledger: Ledger) -> tuple[set[tuple[str, ...]], set[tuple[object, ...]]]:
+    lines = {
+        (figure, r.item, r.code, r.rule, r.source)
+        for figure in FIGURES
+        for r in ledger.removed[figure]
+    }
+    days = {
+        ("days", r.item, r.code, r.rule, r.source, r.amount, r.amount_promised)
+        for r in ledger.removed["days"]
+    }
+    return lines, days
+
+
+def _case_id(code: str, answers: dict[str, str] | None) -> str:
+    return (
+        code
+        + "-"
+        + ("whole" if answers is None else ",".join(f"{k}={v}" for k, v in answers.items()))
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "answers", "expected"), CASES, ids=[_case_id(c, a) for c, a, _ in CASES]
+)
+def test_national_one_thing_ledger_matches_the_hand_count(
+    demo: Session, code: str, answers: dict[str, str] | None, expected: Expected
+) -> None:
+    ledger = _compose(demo, code, answers)
+    for figure in FIGURES:
+        got = (getattr(ledger.before, figure), getattr(ledger.after, figure))
+        assert got == getattr(expected, figure), f"{code}: {figure}"
+    for i, kind in enumerate(("legal", "promised")):
+        assert ledger.before.days[kind] == expected.days_before[i], f"{code}: days {kind} before"
+        assert ledger.after.days[kind] == expected.days_after[i], f"{code}: days {kind} after"
+    lines, days = _removed(ledger)
+    for figure in FIGURES:
+        want = {line for line in expected.removed if line[0] == figure}
+        have = {line for line in lines if line[0] == figure}
+        assert have == want, f"{code}: removed {figure}"
+    assert days == expected.days, f"{code}: removed days"
+    # and the hand count is consistent with itself: before − Σ removed = after
+    for figure in FIGURES:
+        before, after = getattr(expected, figure)
+        amounts = sum(r.amount for r in ledger.removed[figure])
+        assert before - amounts == after, f"{code}: {figure} does not add up"
+    assert not ledger.conflicts, f"{code}: {ledger.conflicts}"
+
+
+def test_every_national_one_thing_passes_its_lints(demo: Session) -> None:
+    for code in dict.fromkeys(c for c, _, _ in CASES):
+        bundle = bundle_service.get_bundle(session=demo, principal=None, code=code, as_system=True)
+        assert bundle_service.lint(session=demo, bundle=bundle.bundle) == [], code
