@@ -270,6 +270,244 @@ ONE_CARD_NO_SUBSIDY = Expected(
     days={delivery_days(2, 2)},
 )
 
+# ------------------------------------------------------------------ 退休一件事
+
+PENSION, RETMED, HFUND = "QX-RSJ-0204", "QX-YBJ-0103", "QX-GJJ-0101"
+PENSION_OUT = f"{PENSION}#DECISION"
+RETIRE_LINES = {
+    ("fields", RETMED, "name", "same_element", f"{PENSION}#name"),
+    ("fields", RETMED, "id_no", "same_element", f"{PENSION}#id_no"),
+    ("fields", RETMED, "retire_date", "member_output", PENSION_OUT),
+    ("materials", PENSION, "M-ID", "e_licence", ID_CARD),
+    ("materials", PENSION, "M-RECORD", "shared_data", "QX-RSJ"),
+    ("materials", PENSION, "M-CARD", "e_licence", "QX-RSJ-0203#CARD"),
+    ("materials", RETMED, "M-DECISION", "member_output", PENSION_OUT),
+    ("materials", RETMED, "M-ID", "e_licence", ID_CARD),
+}
+
+# Whole bundle. Legal: before 20+10+3 = 33; own PENSION 20−1 = 19, RETMED 10, HFUND 3; path
+# PENSION→RETMED = 29; delivery min(1,0,0) = 0 → after 29; removed HFUND 3 + delivery 1.
+# Promised: 10+5+1 = 16; own 9, 5, 1; path PENSION→RETMED = 14; removed HFUND 1 + delivery 1.
+# Visits: 1+1+0 = 2 → one trip to submit = 1.
+RETIREMENT = Expected(
+    forms=(3, 1),
+    fields=(12, 7),
+    materials=(7, 1),
+    steps=(11, 7),
+    visits=(2, 1),
+    days_before=(33, 16),
+    days_after=(29, 14),
+    removed=one_form(PENSION, RETMED, HFUND)
+    | RETIRE_LINES
+    | {
+        ("fields", HFUND, "name", "same_element", f"{PENSION}#name"),
+        ("fields", HFUND, "id_no", "same_element", f"{PENSION}#id_no"),
+        ("materials", HFUND, "M-DECISION", "member_output", PENSION_OUT),
+    }
+    | window_steps((RETMED, "S1", "S3"), (HFUND, "S1", "S4"))
+    | submit(RETMED),
+    days={parallel(HFUND, 3, 1), delivery_days(1, 1)},
+)
+
+# has_housing_fund = no: PENSION, RETMED. Legal 30 → 19+10 = 29 (delivery 1 removed); promised
+# 15 → 9+5 = 14. Visits 2 → 1.
+RETIREMENT_NO_FUND = Expected(
+    forms=(2, 1),
+    fields=(8, 5),
+    materials=(5, 0),
+    steps=(7, 5),
+    visits=(2, 1),
+    days_before=(30, 15),
+    days_after=(29, 14),
+    removed=one_form(PENSION, RETMED)
+    | RETIRE_LINES
+    | window_steps((RETMED, "S1", "S3"))
+    | submit(RETMED),
+    days={delivery_days(1, 1)},
+)
+
+# ------------------------------------------------------------------ 身后一件事
+
+DEATH, CANCEL, CREMATE, GRANT = "QX-WJJ-0102", "QX-GAJ-0103", "QX-MZJ-0301", "QX-RSJ-0206"
+DEATHCERT = f"{DEATH}#DEATHCERT"
+DEATH_LINES = {
+    *(("fields", item, f, "member_output", DEATHCERT)
+      for item in (CANCEL, CREMATE) for f in ("name", "id_no", "death_date")),
+    ("fields", CANCEL, "agent_name", "same_element", f"{DEATH}#agent_name"),
+    ("fields", CREMATE, "agent_name", "same_element", f"{DEATH}#agent_name"),
+    ("materials", DEATH, "M-ID", "e_licence", ID_CARD),
+    ("materials", DEATH, "M-AGENT", "e_licence", ID_CARD),
+    ("materials", CANCEL, "M-DEATHCERT", "member_output", DEATHCERT),
+    ("materials", CANCEL, "M-HUKOU", "shared_data", "QX-GAJ"),
+    ("materials", CREMATE, "M-DEATHCERT", "member_output", DEATHCERT),
+    ("materials", CREMATE, "M-AGENT", "e_licence", ID_CARD),
+}  # fmt: skip
+
+# Whole bundle. Legal: before 3+3+3+20 = 29; own DEATH 3, CANCEL 3, CREMATE 3−1 = 2, GRANT 20;
+# GRANT waits for the slower CANCEL (6 > 5) → path DEATH→CANCEL→GRANT = 26; delivery
+# min(0,0,1,0) = 0 → 26; removed CREMATE 2 + delivery 1. Promised: 1+1+2+10 = 14; own 1, 1, 1,
+# 10; CANCEL and CREMATE both finish at 2, the first (CANCEL) is taken → 12; removed CREMATE 1
+# + delivery 1. Visits: 1+1+2+1 = 5; one trip to submit, one to collect the cremation
+# certificate in person (window only, not an e-licence) → 2.
+AFTER_DEATH = Expected(
+    forms=(4, 1),
+    fields=(20, 8),
+    materials=(9, 1),
+    steps=(13, 7),
+    visits=(5, 2),
+    days_before=(29, 14),
+    days_after=(26, 12),
+    removed=one_form(DEATH, CANCEL, CREMATE, GRANT)
+    | DEATH_LINES
+    | {
+        ("fields", GRANT, "name", "member_output", DEATHCERT),
+        ("fields", GRANT, "id_no", "member_output", DEATHCERT),
+        ("fields", GRANT, "agent_name", "same_element", f"{DEATH}#agent_name"),
+        ("fields", GRANT, "relation", "same_element", f"{CANCEL}#relation"),
+        ("materials", GRANT, "M-CANCEL", "member_output", f"{CANCEL}#CANCEL"),
+        ("materials", GRANT, "M-CREMATION", "member_output", f"{CREMATE}#CREMATION"),
+    }
+    | window_steps((CANCEL, "S1", "S3"), (CREMATE, "S1", "S3"), (GRANT, "S1", "S4"))
+    | submit(CANCEL, CREMATE, GRANT),
+    days={parallel(CREMATE, 2, 1), delivery_days(1, 1)},
+)
+
+# insured_pension = no: DEATH, CANCEL, CREMATE. Legal: before 9; path DEATH→CANCEL 3+3 = 6;
+# removed CREMATE 2 + delivery 1. Promised: 4; path DEATH→CANCEL 1+1 = 2 (CANCEL is first of the
+# two finishing at 2); removed CREMATE 1 + delivery 1. Visits: 4 → submit 1 + collect 1 = 2.
+AFTER_DEATH_UNINSURED = Expected(
+    forms=(3, 1),
+    fields=(14, 6),
+    materials=(6, 0),
+    steps=(9, 5),
+    visits=(4, 2),
+    days_before=(9, 4),
+    days_after=(6, 2),
+    removed=one_form(DEATH, CANCEL, CREMATE)
+    | DEATH_LINES
+    | window_steps((CANCEL, "S1", "S3"), (CREMATE, "S1", "S3"))
+    | submit(CANCEL, CREMATE),
+    days={parallel(CREMATE, 2, 1), delivery_days(1, 1)},
+)
+
+# ------------------------------------------------------------------ 开办餐饮店一件事
+
+SOLE, FOOD, SIGN, FIRE = "QX-SCJ-0101", "QX-SCJ-0102", "QX-ZHZF-0101", "QX-XF-0101"
+BL = f"{SOLE}#LICENCE"
+FOOD_LINES = {
+    *(("fields", FOOD, f, "member_output", BL)
+      for f in ("enterprise_name", "uscc", "legal_rep", "business_address")),
+    ("fields", FOOD, "phone", "same_element", f"{SOLE}#phone"),
+    ("materials", SOLE, "M-ID", "e_licence", ID_CARD),
+    ("materials", FOOD, "M-BL", "member_output", BL),
+}  # fmt: skip
+
+# Whole bundle. Legal: before 3+20+5+10 = 38; no member has acceptance or delivery days, so own =
+# limit; path SOLE→FOOD = 23; removed SIGN 5 + FIRE 10 (parallel). Promised: 1+5+3+5 = 14; FOOD
+# and FIRE both finish at 6, FOOD (first) is on the path → 6; removed SIGN 3 + FIRE 5.
+# Visits: 0+1+0+1 = 2 → one trip to submit = 1.
+RESTAURANT = Expected(
+    forms=(4, 1),
+    fields=(21, 7),
+    materials=(9, 5),
+    steps=(17, 11),
+    visits=(2, 1),
+    days_before=(38, 14),
+    days_after=(23, 6),
+    removed=one_form(SOLE, FOOD, SIGN, FIRE)
+    | FOOD_LINES
+    | {
+        *(("fields", item, f, "member_output", BL)
+          for item in (SIGN, FIRE) for f in ("enterprise_name", "uscc", "business_address")),
+        ("fields", SIGN, "phone", "same_element", f"{SOLE}#phone"),
+        ("fields", FIRE, "business_area", "same_element", f"{FOOD}#business_area"),
+        ("fields", FIRE, "phone", "same_element", f"{SOLE}#phone"),
+        ("materials", SIGN, "M-BL", "member_output", BL),
+        ("materials", FIRE, "M-BL", "member_output", BL),
+    }
+    | window_steps((FOOD, "S1", "S5"), (SIGN, "S1", "S3"), (FIRE, "S1", "S5"))
+    | submit(FIRE),
+    days={parallel(SIGN, 5, 3), parallel(FIRE, 10, 5)},
+)  # fmt: skip
+
+# No sign, not a public venue: SOLE, FOOD. Legal 23 → 23, promised 6 → 6: nothing runs beside
+# the path and no window days to save. Visits 1 → 1.
+RESTAURANT_SMALL = Expected(
+    forms=(2, 1),
+    fields=(12, 7),
+    materials=(5, 3),
+    steps=(9, 7),
+    visits=(1, 1),
+    days_before=(23, 6),
+    days_after=(23, 6),
+    removed=one_form(SOLE, FOOD) | FOOD_LINES | window_steps((FOOD, "S1", "S5")),
+)
+
+# ------------------------------------------------------------------ 水电气网联合报装一件事
+
+WATER, POWER, GAS, NET = "QX-WATER-0101", "QX-POWER-0101", "QX-GAS-0101", "QX-BROADBAND-0101"
+CERT = "QX-ZRZY-0101#CERT"
+
+
+def asked_again(item: str, *codes: str) -> set[tuple[str, ...]]:
+    return {("fields", item, c, "same_element", f"{WATER}#{c}") for c in codes}
+
+
+def licences(item: str, with_cert: bool = True) -> set[tuple[str, ...]]:
+    out = {("materials", item, "M-ID", "e_licence", ID_CARD)}
+    if with_cert:
+        out.add(("materials", item, "M-CERT", "e_licence", CERT))
+    return out
+
+
+# Whole bundle: four independent members side by side. Legal: before 10+8+15+5 = 38; own WATER
+# 10−1 = 9, POWER 8, GAS 15−1 = 14, NET 5; the path is GAS alone = 14; delivery min(1,0,1,0) = 0
+# → 14; removed WATER 9 + POWER 8 + NET 5 + delivery 2 = 24. Promised: 5+4+8+2 = 19; own 4, 4, 7,
+# 2; path GAS = 7; removed 4+4+2 + delivery 2 = 12. Visits: 1+1+2+0 = 4; one trip to submit, one
+# for the gas (ignition at the window-only gas company) → 2.
+UTILITIES = Expected(
+    forms=(4, 1),
+    fields=(16, 5),
+    materials=(7, 0),
+    steps=(15, 9),
+    visits=(4, 2),
+    days_before=(38, 19),
+    days_after=(14, 7),
+    removed=one_form(WATER, POWER, GAS, NET)
+    | asked_again(POWER, "name", "id_no", "address", "phone")
+    | asked_again(GAS, "name", "id_no", "address")
+    | asked_again(NET, "name", "id_no", "address", "phone")
+    | licences(WATER)
+    | licences(POWER)
+    | licences(GAS)
+    | licences(NET, with_cert=False)
+    | window_steps((POWER, "S1", "S4"), (GAS, "S1", "S4"), (NET, "S1", "S3"))
+    | submit(POWER, GAS),
+    days={parallel(WATER, 9, 4), parallel(POWER, 8, 4), parallel(NET, 5, 2), delivery_days(2, 2)},
+)
+
+# No gas, broadband: WATER, POWER, NET. Legal: before 23; path WATER = 9 (the longest own);
+# delivery min(1,0,0) = 0; removed POWER 8 + NET 5 + delivery 1. Promised: 11; WATER and POWER
+# both 4, WATER first → 4; removed POWER 4 + NET 2 + delivery 1. Visits 2 → 1.
+UTILITIES_NO_GAS = Expected(
+    forms=(3, 1),
+    fields=(12, 4),
+    materials=(5, 0),
+    steps=(11, 7),
+    visits=(2, 1),
+    days_before=(23, 11),
+    days_after=(9, 4),
+    removed=one_form(WATER, POWER, NET)
+    | asked_again(POWER, "name", "id_no", "address", "phone")
+    | asked_again(NET, "name", "id_no", "address", "phone")
+    | licences(WATER)
+    | licences(POWER)
+    | licences(NET, with_cert=False)
+    | window_steps((POWER, "S1", "S4"), (NET, "S1", "S3"))
+    | submit(POWER),
+    days={parallel(POWER, 8, 4), parallel(NET, 5, 2), delivery_days(1, 1)},
+)
+
 CASES: list[tuple[str, dict[str, str] | None, Expected]] = [
     ("newborn-birth", None, NEWBORN),
     ("newborn-birth", {"needs_sscard": "no"}, NEWBORN_NO_CARD),
@@ -277,6 +515,14 @@ CASES: list[tuple[str, dict[str, str] | None, Expected]] = [
     ("school-enrolment", {"housing": "owned"}, ENROLMENT_OWNED),
     ("sscard-one-card", None, ONE_CARD),
     ("sscard-one-card", {"receives_subsidy": "no"}, ONE_CARD_NO_SUBSIDY),
+    ("retirement", None, RETIREMENT),
+    ("retirement", {"has_housing_fund": "no"}, RETIREMENT_NO_FUND),
+    ("after-death", None, AFTER_DEATH),
+    ("after-death", {"insured_pension": "no"}, AFTER_DEATH_UNINSURED),
+    ("open-restaurant", None, RESTAURANT),
+    ("open-restaurant", {"has_signboard": "no", "public_venue": "no"}, RESTAURANT_SMALL),
+    ("utility-connection", None, UTILITIES),
+    ("utility-connection", {"has_gas": "no", "has_broadband": "yes"}, UTILITIES_NO_GAS),
 ]
 
 
