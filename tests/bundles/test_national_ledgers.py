@@ -508,6 +508,164 @@ UTILITIES_NO_GAS = Expected(
     days={parallel(POWER, 8, 4), parallel(NET, 5, 2), delivery_days(1, 1)},
 )
 
+# ------------------------------------------------------------------ 企业信息变更一件事
+
+CHANGE, TAXCHG, SICHG, HFCHG = "QX-SCJ-0103", "QX-SWJ-0101", "QX-RSJ-0207", "QX-GJJ-0102"
+NEW_BL = f"{CHANGE}#LICENCE"
+BL_ELICENCE = "QX-SCJ-0001#LICENCE"  # the business licence, an e-licence of the demo catalogue
+CHANGE_LINES = {
+    *(("fields", TAXCHG, f, "member_output", NEW_BL)
+      for f in ("enterprise_name", "uscc", "legal_rep", "business_address")),
+    *(("fields", SICHG, f, "member_output", NEW_BL)
+      for f in ("enterprise_name", "uscc", "legal_rep")),
+    ("fields", SICHG, "phone", "same_element", f"{CHANGE}#phone"),
+    ("materials", CHANGE, "M-BL", "e_licence", BL_ELICENCE),
+    ("materials", TAXCHG, "M-BL", "member_output", NEW_BL),
+    ("materials", SICHG, "M-BL", "member_output", NEW_BL),
+}  # fmt: skip
+
+# Whole bundle: no acceptance or delivery days, so own = limit. Legal: before 3+3+5+5 = 16;
+# SICHG and HFCHG both finish at 8, SICHG (first) is on the path → 8; removed TAXCHG 3 + HFCHG 5.
+# Promised: 1+1+2+3 = 7; finishes 2, 3, 4 → path CHANGE→HFCHG = 4; removed TAXCHG 1 + SICHG 2.
+# So SICHG is off the promised path only, HFCHG off the legal path only. Visits: all online, 0.
+ENTERPRISE_CHANGE = Expected(
+    forms=(4, 1),
+    fields=(19, 7),
+    materials=(5, 1),
+    steps=(13, 7),
+    visits=(0, 0),
+    days_before=(16, 7),
+    days_after=(8, 4),
+    removed=one_form(CHANGE, TAXCHG, SICHG, HFCHG)
+    | CHANGE_LINES
+    | {
+        *(("fields", HFCHG, f, "member_output", NEW_BL)
+          for f in ("enterprise_name", "uscc", "business_address")),
+        ("fields", HFCHG, "contact_name", "same_element", f"{SICHG}#contact_name"),
+        ("materials", HFCHG, "M-BL", "member_output", NEW_BL),
+    }
+    | window_steps((TAXCHG, "S1", "S3"), (SICHG, "S1", "S3"), (HFCHG, "S1", "S3")),
+    days={parallel(TAXCHG, 3, 1), parallel(HFCHG, 5, 0), parallel(SICHG, 0, 2)},
+)  # fmt: skip
+
+# has_housing_fund = no: CHANGE, TAXCHG, SICHG. Legal 11 → CHANGE→SICHG 3+5 = 8, removed TAXCHG
+# 3; promised 4 → 1+2 = 3, removed TAXCHG 1.
+ENTERPRISE_CHANGE_NO_FUND = Expected(
+    forms=(3, 1),
+    fields=(15, 7),
+    materials=(4, 1),
+    steps=(10, 6),
+    visits=(0, 0),
+    days_before=(11, 4),
+    days_after=(8, 3),
+    removed=one_form(CHANGE, TAXCHG, SICHG)
+    | CHANGE_LINES
+    | window_steps((TAXCHG, "S1", "S3"), (SICHG, "S1", "S3")),
+    days={parallel(TAXCHG, 3, 1)},
+)
+
+# ------------------------------------------------------------------ 企业注销登记一件事
+
+CLEAR, CLOSE, SIOFF, HFOFF = "QX-SWJ-0102", "QX-SCJ-0104", "QX-RSJ-0208", "QX-GJJ-0103"
+CLEARANCE, NOTICE = f"{CLEAR}#CLEARANCE", f"{CLOSE}#NOTICE"
+CLOSE_LINES = {
+    ("fields", CLOSE, "enterprise_name", "same_element", f"{CLEAR}#enterprise_name"),
+    ("fields", CLOSE, "uscc", "member_output", CLEARANCE),
+    ("fields", CLOSE, "legal_rep", "same_element", f"{CLEAR}#legal_rep"),
+    ("fields", CLOSE, "phone", "same_element", f"{CLEAR}#phone"),
+    ("fields", SIOFF, "enterprise_name", "member_output", NOTICE),
+    ("fields", SIOFF, "uscc", "member_output", CLEARANCE),  # the first ancestor producing it
+    ("materials", CLEAR, "M-BL", "e_licence", BL_ELICENCE),
+    ("materials", CLOSE, "M-CLEAR", "member_output", CLEARANCE),
+    ("materials", CLOSE, "M-BL", "e_licence", BL_ELICENCE),
+    ("materials", SIOFF, "M-NOTICE", "member_output", NOTICE),
+}
+
+# Whole bundle: own = limit (no acceptance or delivery days). Legal: before 5+3+5+5 = 18;
+# finishes CLEAR 5, CLOSE 8, SIOFF 13, HFOFF 13 → SIOFF (first) on the path = 13; removed HFOFF 5.
+# Promised: 2+1+2+3 = 8; finishes 2, 3, 5, 6 → path CLEAR→CLOSE→HFOFF = 6; removed SIOFF 2.
+# Visits: all online, 0.
+DEREGISTRATION = Expected(
+    forms=(4, 1),
+    fields=(15, 7),
+    materials=(6, 1),
+    steps=(13, 7),
+    visits=(0, 0),
+    days_before=(18, 8),
+    days_after=(13, 6),
+    removed=one_form(CLEAR, CLOSE, SIOFF, HFOFF)
+    | CLOSE_LINES
+    | {
+        ("fields", HFOFF, "enterprise_name", "member_output", NOTICE),
+        ("fields", HFOFF, "uscc", "member_output", CLEARANCE),
+        ("materials", HFOFF, "M-NOTICE", "member_output", NOTICE),
+    }
+    | window_steps((CLOSE, "S1", "S4"), (SIOFF, "S1", "S3"), (HFOFF, "S1", "S3")),
+    days={parallel(HFOFF, 5, 0), parallel(SIOFF, 0, 2)},
+)
+
+# has_housing_fund = no: a chain CLEAR→CLOSE→SIOFF, legal 5+3+5 = 13 and promised 2+1+2 = 5
+# before and after: nothing runs beside it, no window days.
+DEREGISTRATION_NO_FUND = Expected(
+    forms=(3, 1),
+    fields=(12, 6),
+    materials=(5, 1),
+    steps=(10, 6),
+    visits=(0, 0),
+    days_before=(13, 5),
+    days_after=(13, 5),
+    removed=one_form(CLEAR, CLOSE, SIOFF)
+    | CLOSE_LINES
+    | window_steps((CLOSE, "S1", "S4"), (SIOFF, "S1", "S3")),
+)
+
+# ------------------------------------------------------------------ 信用修复一件事
+
+CONFIRM, CREDIT, ABNORMAL = "QX-ZHZF-0103", "QX-FGJ-0101", "QX-SCJ-0105"
+CREDIT_LINES = {
+    ("fields", CREDIT, "enterprise_name", "same_element", f"{CONFIRM}#enterprise_name"),
+    ("fields", CREDIT, "uscc", "same_element", f"{CONFIRM}#uscc"),
+    ("fields", CREDIT, "penalty_doc_no", "member_output", f"{CONFIRM}#CONFIRM"),
+    ("fields", CREDIT, "phone", "same_element", f"{CONFIRM}#phone"),
+    ("materials", CONFIRM, "M-BL", "e_licence", BL_ELICENCE),
+    ("materials", CREDIT, "M-CONFIRM", "member_output", f"{CONFIRM}#CONFIRM"),
+}
+
+# Whole bundle. Order: CONFIRM and ABNORMAL (stage 1), then CREDIT (stage 2). Legal: 5+5+5 = 15;
+# own = limit; path CONFIRM→CREDIT = 10; removed ABNORMAL 5. Promised: 3+3+4 = 10; path 3+4 = 7;
+# removed ABNORMAL 3. ABNORMAL's report (enterprise name and code) stays asked: the business
+# licence that carries the same data is removed as an e-licence, not kept. Visits: 1 → 1.
+CREDIT_REPAIR = Expected(
+    forms=(3, 1),
+    fields=(13, 6),
+    materials=(5, 3),
+    steps=(11, 7),
+    visits=(1, 1),
+    days_before=(15, 10),
+    days_after=(10, 7),
+    removed=one_form(CONFIRM, ABNORMAL, CREDIT)
+    | CREDIT_LINES
+    | {
+        ("fields", ABNORMAL, "enterprise_name", "same_element", f"{CONFIRM}#enterprise_name"),
+        ("fields", ABNORMAL, "uscc", "same_element", f"{CONFIRM}#uscc"),
+        ("fields", ABNORMAL, "phone", "same_element", f"{CONFIRM}#phone"),
+    }
+    | window_steps((ABNORMAL, "S1", "S4"), (CREDIT, "S1", "S4")),
+    days={parallel(ABNORMAL, 5, 3)},
+)
+
+# listed_abnormal = no: CONFIRM→CREDIT, legal 10 and promised 7 before and after. Visits 1 → 1.
+CREDIT_REPAIR_NOT_LISTED = Expected(
+    forms=(2, 1),
+    fields=(9, 5),
+    materials=(4, 2),
+    steps=(7, 5),
+    visits=(1, 1),
+    days_before=(10, 7),
+    days_after=(10, 7),
+    removed=one_form(CONFIRM, CREDIT) | CREDIT_LINES | window_steps((CREDIT, "S1", "S4")),
+)
+
 CASES: list[tuple[str, dict[str, str] | None, Expected]] = [
     ("newborn-birth", None, NEWBORN),
     ("newborn-birth", {"needs_sscard": "no"}, NEWBORN_NO_CARD),
@@ -523,6 +681,12 @@ CASES: list[tuple[str, dict[str, str] | None, Expected]] = [
     ("open-restaurant", {"has_signboard": "no", "public_venue": "no"}, RESTAURANT_SMALL),
     ("utility-connection", None, UTILITIES),
     ("utility-connection", {"has_gas": "no", "has_broadband": "yes"}, UTILITIES_NO_GAS),
+    ("enterprise-change", None, ENTERPRISE_CHANGE),
+    ("enterprise-change", {"has_housing_fund": "no"}, ENTERPRISE_CHANGE_NO_FUND),
+    ("enterprise-deregistration", None, DEREGISTRATION),
+    ("enterprise-deregistration", {"has_housing_fund": "no"}, DEREGISTRATION_NO_FUND),
+    ("credit-repair", None, CREDIT_REPAIR),
+    ("credit-repair", {"listed_abnormal": "no"}, CREDIT_REPAIR_NOT_LISTED),
 ]
 
 
