@@ -94,9 +94,15 @@ BIRTHCERT, HUKOU = f"{WJJ}#BIRTHCERT", f"{GAJ}#HUKOU"
 NEWBORN_FIELDS = {
     ("fields", GAJ, "name", "same_element", f"{WJJ}#mother_name"),
     ("fields", GAJ, "id_no", "same_element", f"{WJJ}#mother_id"),
-    ("fields", GAJ, "child_name", "member_output", BIRTHCERT),
-    ("fields", GAJ, "child_birth_date", "member_output", BIRTHCERT),
-    ("fields", YBJ, "child_name", "member_output", BIRTHCERT),  # first ancestor producing it
+    ("fields", GAJ, "child_name", "same_element", f"{WJJ}#child_name"),
+    ("fields", GAJ, "child_birth_date", "same_element", f"{WJJ}#child_birth_date"),
+    (
+        "fields",
+        YBJ,
+        "child_name",
+        "same_element",
+        f"{WJJ}#child_name",
+    ),  # first ancestor producing it
     ("fields", YBJ, "child_id_no", "member_output", HUKOU),
     ("fields", YBJ, "guardian_name", "same_element", f"{WJJ}#mother_name"),
 }
@@ -126,7 +132,7 @@ NEWBORN = Expected(
     removed=one_form(WJJ, GAJ, YBJ, RSJ)
     | NEWBORN_FIELDS
     | {
-        ("fields", RSJ, "child_name", "member_output", BIRTHCERT),
+        ("fields", RSJ, "child_name", "same_element", f"{WJJ}#child_name"),
         ("fields", RSJ, "child_id_no", "member_output", HUKOU),
         ("fields", RSJ, "guardian_name", "same_element", f"{WJJ}#mother_name"),
         ("fields", RSJ, "phone", "same_element", f"{YBJ}#phone"),
@@ -162,9 +168,9 @@ NEWBORN_NO_CARD = Expected(
 
 ZRZY, ZJJ, JYJ = "QX-ZRZY-0201", "QX-ZJJ-0401", "QX-JYJ-0101"
 ENROL_OWNED_LINES = {
-    ("fields", JYJ, "guardian_name", "member_output", f"{ZRZY}#PROOF"),  # the owner's name
+    ("fields", JYJ, "guardian_name", "same_element", f"{ZRZY}#name"),  # the owner's name
     ("fields", JYJ, "guardian_id_no", "same_element", f"{ZRZY}#id_no"),
-    ("fields", JYJ, "home_address", "member_output", f"{ZRZY}#PROOF"),
+    ("fields", JYJ, "home_address", "same_element", f"{ZRZY}#property_address"),
     ("materials", ZRZY, "M-ID", "e_licence", ID_CARD),
     ("materials", JYJ, "M-HUKOU", "shared_data", "QX-GAJ"),
     ("materials", JYJ, "M-BIRTHCERT", "e_licence", BIRTHCERT),
@@ -277,7 +283,7 @@ PENSION_OUT = f"{PENSION}#DECISION"
 RETIRE_LINES = {
     ("fields", RETMED, "name", "same_element", f"{PENSION}#name"),
     ("fields", RETMED, "id_no", "same_element", f"{PENSION}#id_no"),
-    ("fields", RETMED, "retire_date", "member_output", PENSION_OUT),
+    ("fields", RETMED, "retire_date", "same_element", "QX-RSJ-0204#retire_date"),
     ("materials", PENSION, "M-ID", "e_licence", ID_CARD),
     ("materials", PENSION, "M-RECORD", "shared_data", "QX-RSJ"),
     ("materials", PENSION, "M-CARD", "e_licence", "QX-RSJ-0203#CARD"),
@@ -331,7 +337,9 @@ RETIREMENT_NO_FUND = Expected(
 DEATH, CANCEL, CREMATE, GRANT = "QX-WJJ-0102", "QX-GAJ-0103", "QX-MZJ-0301", "QX-RSJ-0206"
 DEATHCERT = f"{DEATH}#DEATHCERT"
 DEATH_LINES = {
-    *(("fields", item, f, "member_output", DEATHCERT)
+    # The death certificate carries name, ID and date, but the certificate's own form asks them
+    # of the applicant first: on the form already (same_element precedes member_output).
+    *(("fields", item, f, "same_element", f"{DEATH}#{f}")
       for item in (CANCEL, CREMATE) for f in ("name", "id_no", "death_date")),
     ("fields", CANCEL, "agent_name", "same_element", f"{DEATH}#agent_name"),
     ("fields", CREMATE, "agent_name", "same_element", f"{DEATH}#agent_name"),
@@ -360,8 +368,8 @@ AFTER_DEATH = Expected(
     removed=one_form(DEATH, CANCEL, CREMATE, GRANT)
     | DEATH_LINES
     | {
-        ("fields", GRANT, "name", "member_output", DEATHCERT),
-        ("fields", GRANT, "id_no", "member_output", DEATHCERT),
+        ("fields", GRANT, "name", "same_element", f"{DEATH}#name"),
+        ("fields", GRANT, "id_no", "same_element", f"{DEATH}#id_no"),
         ("fields", GRANT, "agent_name", "same_element", f"{DEATH}#agent_name"),
         ("fields", GRANT, "relation", "same_element", f"{CANCEL}#relation"),
         ("materials", GRANT, "M-CANCEL", "member_output", f"{CANCEL}#CANCEL"),
@@ -395,8 +403,11 @@ AFTER_DEATH_UNINSURED = Expected(
 SOLE, FOOD, SIGN, FIRE = "QX-SCJ-0101", "QX-SCJ-0102", "QX-ZHZF-0101", "QX-XF-0101"
 BL = f"{SOLE}#LICENCE"
 FOOD_LINES = {
-    *(("fields", FOOD, f, "member_output", BL)
-      for f in ("enterprise_name", "uscc", "legal_rep", "business_address")),
+    # The sole trader's form asks name, representative and address (on the form already); the
+    # credit code exists only once the registration issues it (produced).
+    *(("fields", FOOD, f, "same_element", f"{SOLE}#{f}")
+      for f in ("enterprise_name", "legal_rep", "business_address")),
+    ("fields", FOOD, "uscc", "member_output", BL),
     ("fields", FOOD, "phone", "same_element", f"{SOLE}#phone"),
     ("materials", SOLE, "M-ID", "e_licence", ID_CARD),
     ("materials", FOOD, "M-BL", "member_output", BL),
@@ -417,8 +428,9 @@ RESTAURANT = Expected(
     removed=one_form(SOLE, FOOD, SIGN, FIRE)
     | FOOD_LINES
     | {
-        *(("fields", item, f, "member_output", BL)
-          for item in (SIGN, FIRE) for f in ("enterprise_name", "uscc", "business_address")),
+        *(("fields", item, f, "same_element", f"{SOLE}#{f}")
+          for item in (SIGN, FIRE) for f in ("enterprise_name", "business_address")),
+        *(("fields", item, "uscc", "member_output", BL) for item in (SIGN, FIRE)),
         ("fields", SIGN, "phone", "same_element", f"{SOLE}#phone"),
         ("fields", FIRE, "business_area", "same_element", f"{FOOD}#business_area"),
         ("fields", FIRE, "phone", "same_element", f"{SOLE}#phone"),
@@ -514,9 +526,10 @@ CHANGE, TAXCHG, SICHG, HFCHG = "QX-SCJ-0103", "QX-SWJ-0101", "QX-RSJ-0207", "QX-
 NEW_BL = f"{CHANGE}#LICENCE"
 BL_ELICENCE = "QX-SCJ-0001#LICENCE"  # the business licence, an e-licence of the demo catalogue
 CHANGE_LINES = {
-    *(("fields", TAXCHG, f, "member_output", NEW_BL)
+    # The change form itself asks every datum the new licence carries: on the form already.
+    *(("fields", TAXCHG, f, "same_element", f"{CHANGE}#{f}")
       for f in ("enterprise_name", "uscc", "legal_rep", "business_address")),
-    *(("fields", SICHG, f, "member_output", NEW_BL)
+    *(("fields", SICHG, f, "same_element", f"{CHANGE}#{f}")
       for f in ("enterprise_name", "uscc", "legal_rep")),
     ("fields", SICHG, "phone", "same_element", f"{CHANGE}#phone"),
     ("materials", CHANGE, "M-BL", "e_licence", BL_ELICENCE),
@@ -539,7 +552,7 @@ ENTERPRISE_CHANGE = Expected(
     removed=one_form(CHANGE, TAXCHG, SICHG, HFCHG)
     | CHANGE_LINES
     | {
-        *(("fields", HFCHG, f, "member_output", NEW_BL)
+        *(("fields", HFCHG, f, "same_element", f"{CHANGE}#{f}")
           for f in ("enterprise_name", "uscc", "business_address")),
         ("fields", HFCHG, "contact_name", "same_element", f"{SICHG}#contact_name"),
         ("materials", HFCHG, "M-BL", "member_output", NEW_BL),
@@ -570,11 +583,11 @@ CLEAR, CLOSE, SIOFF, HFOFF = "QX-SWJ-0102", "QX-SCJ-0104", "QX-RSJ-0208", "QX-GJ
 CLEARANCE, NOTICE = f"{CLEAR}#CLEARANCE", f"{CLOSE}#NOTICE"
 CLOSE_LINES = {
     ("fields", CLOSE, "enterprise_name", "same_element", f"{CLEAR}#enterprise_name"),
-    ("fields", CLOSE, "uscc", "member_output", CLEARANCE),
+    ("fields", CLOSE, "uscc", "same_element", f"{CLEAR}#uscc"),
     ("fields", CLOSE, "legal_rep", "same_element", f"{CLEAR}#legal_rep"),
     ("fields", CLOSE, "phone", "same_element", f"{CLEAR}#phone"),
-    ("fields", SIOFF, "enterprise_name", "member_output", NOTICE),
-    ("fields", SIOFF, "uscc", "member_output", CLEARANCE),  # the first ancestor producing it
+    ("fields", SIOFF, "enterprise_name", "same_element", f"{CLEAR}#enterprise_name"),
+    ("fields", SIOFF, "uscc", "same_element", f"{CLEAR}#uscc"),  # the first ancestor producing it
     ("materials", CLEAR, "M-BL", "e_licence", BL_ELICENCE),
     ("materials", CLOSE, "M-CLEAR", "member_output", CLEARANCE),
     ("materials", CLOSE, "M-BL", "e_licence", BL_ELICENCE),
@@ -596,8 +609,8 @@ DEREGISTRATION = Expected(
     removed=one_form(CLEAR, CLOSE, SIOFF, HFOFF)
     | CLOSE_LINES
     | {
-        ("fields", HFOFF, "enterprise_name", "member_output", NOTICE),
-        ("fields", HFOFF, "uscc", "member_output", CLEARANCE),
+        ("fields", HFOFF, "enterprise_name", "same_element", f"{CLEAR}#enterprise_name"),
+        ("fields", HFOFF, "uscc", "same_element", f"{CLEAR}#uscc"),
         ("materials", HFOFF, "M-NOTICE", "member_output", NOTICE),
     }
     | window_steps((CLOSE, "S1", "S4"), (SIOFF, "S1", "S3"), (HFOFF, "S1", "S3")),
@@ -625,7 +638,8 @@ CONFIRM, CREDIT, ABNORMAL = "QX-ZHZF-0103", "QX-FGJ-0101", "QX-SCJ-0105"
 CREDIT_LINES = {
     ("fields", CREDIT, "enterprise_name", "same_element", f"{CONFIRM}#enterprise_name"),
     ("fields", CREDIT, "uscc", "same_element", f"{CONFIRM}#uscc"),
-    ("fields", CREDIT, "penalty_doc_no", "member_output", f"{CONFIRM}#CONFIRM"),
+    # the confirmation's own form asks the penalty's number: on the form already
+    ("fields", CREDIT, "penalty_doc_no", "same_element", f"{CONFIRM}#penalty_doc_no"),
     ("fields", CREDIT, "phone", "same_element", f"{CONFIRM}#phone"),
     ("materials", CONFIRM, "M-BL", "e_licence", BL_ELICENCE),
     ("materials", CREDIT, "M-CONFIRM", "member_output", f"{CONFIRM}#CONFIRM"),

@@ -67,7 +67,9 @@ def _review(days: int) -> dict[str, Any]:
 @pytest.fixture
 def world(session: Session) -> Session:
     make_org(session)
-    items = [item("QX-RSJ-L", "QX-RSJ", steps=[_review(25)])]
+    items = [
+        item("QX-RSJ-L", "QX-RSJ", steps=[_review(25)], time_limit={"legal": 30, "promised": 25})
+    ]
     catalog_service.import_catalog(
         session=session,
         document=CatalogDocument.model_validate({"elements": ELEMENTS, "items": items}),

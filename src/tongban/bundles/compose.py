@@ -15,7 +15,9 @@ Rules (each has a stable id, used in the ledger):
 - ``one_form`` (一表通用): the first member's form grows into the one unified form; every other
   member's form is folded into it.
 - ``same_element``: a field whose data element is already asked by an earlier member is asked
-  once; it merges into the first field that asked it. ``required`` wins over optional.
+  once; it merges into the first field that asked it. ``required`` wins over optional. It comes
+  before ``member_output``: a datum on the form already (the producer itself asks it of the
+  applicant) is taken from the form, and nothing waits for the producer to record it.
 - ``member_output`` (fields and materials): the datum or the document is produced by a member
   that runs before the member asking for it (an ancestor in the dependency graph). For a
   material its ``source`` is ``item_output`` and its ``source_ref`` names ``ITEM#OUTPUT`` of such

@@ -76,7 +76,7 @@ def _reference_problems(
     outputs: dict[str, dict[str, bool]] = {}
     for code, i in item_codes.items():
         outputs[code] = {
-            out_code: sub.get("e_licence") is True
+            out_code: _truthy(sub.get("e_licence"))
             for sub in _rows(items[i], "outputs")
             if isinstance(sub, Mapping) and (out_code := _as_code(sub.get("code"))) is not None
         }
@@ -214,3 +214,18 @@ def _in_loop(start: str, parents: Mapping[str, str]) -> bool:
         seen.add(current)
         current = parents.get(current)
     return False
+
+
+def _truthy(value: object) -> bool:
+    """A boolean as the file's model reads it (pydantic's lax bool: ``true``, ``yes``, ``on``,
+    ``1``…): the raw YAML 1.2 value of ``e_licence: yes`` is the string ``"yes"``."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str | int) and str(value).strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+        "y",
+        "t",
+    }
