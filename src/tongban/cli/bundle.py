@@ -129,8 +129,11 @@ def compose(
         for kind in LEDGER_KINDS:
             for r in ledger.removed[kind]:
                 source = f" ← {r.source}" if r.source else ""
+                amount = (
+                    f" −{r.amount}/{r.amount_promised} days" if kind == "days" else f" −{r.amount}"
+                )
                 console.print(
-                    f"  - {kind}: {r.item} {r.code} {r.name} [{r.rule}] {r.reason}{source}",
+                    f"  - {kind}: {r.item} {r.code} {r.name} [{r.rule}]{amount} {r.reason}{source}",
                     highlight=False,
                 )
         for c in ledger.conflicts:
