@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tongban.bundles.models import BundleKind
 
@@ -90,25 +98,66 @@ class BundleIn(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> BundleIn:
+        """Every problem at once, each at its own place (``members[2].depends_on[0]``), so the
+        file's errors carry the member's line, not the bundle's."""
+        problems: list[tuple[tuple[str | int, ...], str, str]] = []
         items = [m.item for m in self.members]
-        dupes = sorted({c for c in items if items.count(c) > 1})
-        if dupes:
-            raise ValueError("members listed twice: " + ", ".join(dupes))
-        questions = {q.code: {a.code for a in q.answers} for q in self.questions}
-        if len(questions) != len(self.questions):
-            raise ValueError("a question code appears twice")
-        for m in self.members:
-            for dep in m.depends_on:
+        seen: set[str] = set()
+        for i, code in enumerate(items):
+            if code in seen:
+                problems.append((("members", i, "item"), f"members listed twice: {code}", code))
+            seen.add(code)
+        questions: dict[str, set[str]] = {}
+        for i, question in enumerate(self.questions):
+            if question.code in questions:
+                problems.append(
+                    (("questions", i, "code"), "a question code appears twice", question.code)
+                )
+            questions[question.code] = {a.code for a in question.answers}
+        for i, m in enumerate(self.members):
+            for j, dep in enumerate(m.depends_on):
                 if dep not in items:
-                    raise ValueError(f"member {m.item} depends on {dep}, which is not a member")
+                    problems.append(
+                        (
+                            ("members", i, "depends_on", j),
+                            f"member {m.item} depends on {dep}, which is not a member",
+                            dep,
+                        )
+                    )
             for q, answers in m.when.items():
                 if q not in questions:
-                    raise ValueError(f"member {m.item} names unknown question '{q}'")
+                    problems.append(
+                        (
+                            ("members", i, "when", q),
+                            f"member {m.item} names unknown question '{q}'",
+                            q,
+                        )
+                    )
+                    continue
                 unknown = sorted(set(answers) - questions[q])
                 if unknown:
-                    raise ValueError(
-                        f"member {m.item}: question '{q}' has no answer {', '.join(unknown)}"
+                    problems.append(
+                        (
+                            ("members", i, "when", q),
+                            f"member {m.item}: question '{q}' has no answer {', '.join(unknown)}",
+                            q,
+                        )
                     )
+        if problems:
+            raise ValidationError.from_exception_data(
+                "BundleIn",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "bundle_inconsistent",
+                            message.replace("{", "{{").replace("}", "}}"),
+                        ),
+                        loc=loc,
+                        input=value,
+                    )
+                    for loc, message, value in problems
+                ],
+            )
         return self
 
 
