@@ -320,3 +320,39 @@ def test_only_an_explicit_system_caller_exports_drafts(session: Session) -> None
     system = service.export_catalog(session=session, principal=None, as_system=True)
     assert "QX-RSJ-2" not in {i.implementation_code for i in anonymous.items}
     assert "QX-RSJ-2" in {i.implementation_code for i in system.items}
+
+
+def test_a_draft_saved_on_the_web_is_checked_like_an_import(
+    client: TestClient, session: Session
+) -> None:
+    """A material's ITEM#OUTPUT was checked on import only: the editor could save (and then
+    publish) a reference to an output that does not exist, or an e-licence that is not one."""
+    make_org(session)
+    make_catalog(session)
+    csrf = login(client, "reform")
+    before = client.get("/api/v1/items/QX-RSJ-1").json()
+    materials = [
+        {
+            "code": "M9",
+            "name_zh": "许可证",
+            "name_en": "Permit",
+            "source": "item_output",
+            "source_ref": "QX-ZJJ-1#NOPE",
+        },
+        {
+            "code": "M8",
+            "name_zh": "证照",
+            "name_en": "Licence",
+            "source": "e_licence",
+            "source_ref": "QX-ZJJ-1#NOPE",
+        },
+    ]
+    saved = client.patch(
+        "/api/v1/items/QX-RSJ-1/draft",
+        json={"changes": {"materials": materials}, "lock_version": before["lock_version"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert_refused(saved, 422, "item_invalid")
+    messages = " ".join(e["message"] for e in saved.json()["errors"])
+    assert "has no output 'NOPE'" in messages
+    assert "is not an e-licence type" in messages

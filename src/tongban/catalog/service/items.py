@@ -29,13 +29,16 @@ from tongban.catalog.service.access import (
 from tongban.catalog.service.checks import (
     _all_item_codes,
     _item_reference_errors,
+    output_index,
     publish_errors,
+    source_ref_form_errors,
 )
 from tongban.catalog.service.convert import (
     _fill_version,
     _lookups,
     version_to_item,
 )
+from tongban.catalog.service.published import e_licence_types
 from tongban.catalog.service.transfer import (
     _set_status,
 )
@@ -156,12 +159,21 @@ def save_draft(
             "the draft is invalid; nothing was saved", exc, root="item", code="item_invalid"
         ) from exc
     lookups = _lookups(session)
-    errors = _item_reference_errors(
+    # The same checks an import makes: a material's ITEM#OUTPUT must be an output that exists
+    # (this item's own outputs as edited), an e-licence one marked e_licence.
+    code = item_in.implementation_code
+    outputs = output_index(session) | {code: {o.code: o.e_licence for o in item_in.outputs}}
+    e_licences = {t for t in e_licence_types(session=session) if t.partition("#")[0] != code} | {
+        f"{code}#{o.code}" for o in item_in.outputs if o.e_licence
+    }
+    errors = source_ref_form_errors(item_in, "item") + _item_reference_errors(
         item_in,
         "item",
         lookups=lookups,
         element_codes=set(lookups.elements),
         item_codes=_all_item_codes(session),
+        outputs=outputs,
+        e_licences=e_licences,
     )
     if errors:
         raise ValidationFailed(
