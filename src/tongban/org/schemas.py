@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from tongban.auth.models import Role
-from tongban.kit.ids import validate_division_code
+from tongban.kit.ids import normalize_uscc, validate_division_code
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[
@@ -52,22 +52,29 @@ class DepartmentIn(Strict):
     jurisdiction: str
     """The code of the jurisdiction it belongs to."""
     uscc: str | None = None
-    """Its unified social credit code (统一社会信用代码), 18 characters."""
+    """Its unified social credit code (统一社会信用代码): 18 characters, the check character of
+    GB 32100 checked (lower-case letters are read as upper-case)."""
+
+    @field_validator("uscc")
+    @classmethod
+    def _uscc(cls, value: str | None) -> str | None:
+        return normalize_uscc(value) if value else None
 
 
 class ModuleIn(Strict):
     code: Code
     """The module's code."""
-    name_zh: ShortText
-    """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_zh: ShortText | None = None
+    """Chinese name (needed for a new module; an existing one keeps its name when omitted)."""
+    name_en: ShortText | None = None
+    """English name (needed for a new module; an existing one keeps its name when omitted)."""
     description_zh: Annotated[str, StringConstraints(max_length=500)] = ""
-    """Chinese description."""
+    """Chinese description; omitted or empty keeps the one the module has."""
     description_en: Annotated[str, StringConstraints(max_length=1000)] = ""
-    """English description."""
+    """English description; omitted or empty keeps the one the module has."""
     departments: list[Code] = Field(default_factory=list)
-    """The departments it serves, by code."""
+    """Departments it serves, by code: added to those it already serves (an import never takes a
+    department out of a module: ``remove.module_departments`` does)."""
 
 
 class GrantIn(Strict):
@@ -99,19 +106,54 @@ class UserIn(Strict):
         | None
     ) = None
     grants: list[GrantIn] = Field(min_length=1)
+    """Roles: added to those the user already holds (``remove.grants`` takes one away)."""
+
+
+class ModuleDepartmentRef(Strict):
+    module: Code
+    """The module's code."""
+    department: Code
+    """The department to take out of it."""
+
+
+class GrantRef(Strict):
+    username: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    """The user who holds the grant."""
+    role: Role
+    """The role granted."""
+    jurisdiction: str
+    """The jurisdiction of the grant."""
+    department: Code | None = None
+    """The department of the grant, if it has one."""
+
+
+class RemoveIn(Strict):
+    """What an import takes away, all or nothing and audited; anything already absent is
+    reported and skipped."""
+
+    module_departments: list[ModuleDepartmentRef] = Field(default_factory=list)
+    """Departments to take out of a module (the department itself stays)."""
+    departments: list[Code] = Field(default_factory=list)
+    """Departments to delete (and take out of every module); refused while anything still
+    refers to one (items, bundles, case steps, grants)."""
+    grants: list[GrantRef] = Field(default_factory=list)
+    """Grants to take from users."""
 
 
 class OrgDocument(Strict):
     format: Literal["tongban-org/1"] = "tongban-org/1"
     """The format and its version."""
-    jurisdictions: list[JurisdictionIn]
-    """The jurisdiction tree."""
+    jurisdictions: list[JurisdictionIn] = Field(default_factory=list)
+    """The jurisdiction tree (a top-level entry below province level hangs under its parent,
+    which must then be in the database)."""
     departments: list[DepartmentIn] = Field(default_factory=list)
     """The departments."""
     modules: list[ModuleIn] = Field(default_factory=list)
     """The application modules."""
     users: list[UserIn] = Field(default_factory=list)
     """Staff accounts."""
+    remove: RemoveIn = Field(default_factory=RemoveIn)
+    """What to take away (an import on its own only adds and updates)."""
 
 
 def json_schema() -> dict[str, Any]:
