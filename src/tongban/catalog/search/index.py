@@ -189,7 +189,7 @@ def hits(session: Session, query: tx.Query) -> Subquery:
     if _is_pg(session):
         stmt = text(
             "SELECT s.version_id AS version_id, "
-            f"-ts_rank('{PG_RANK_WEIGHTS}', s.document, q.q) AS score "
+            f"-ts_rank('{PG_RANK_WEIGHTS}', s.document, q.q, 1) AS score "
             "FROM item_search s, CAST(:tsq AS tsquery) AS q(q) WHERE s.document @@ q.q"
         ).bindparams(tsq=tsquery(query))
     else:
@@ -199,3 +199,14 @@ def hits(session: Session, query: tx.Query) -> Subquery:
             "FROM item_search WHERE item_search MATCH :m"
         ).bindparams(m=fts5_match(query))
     return stmt.columns(version_id=Integer, score=Float).subquery("hits")
+
+
+def index_items(session: Session, item_ids: Iterable[int]) -> None:
+    """Every version of these items (an import's one call)."""
+    wanted = sorted(set(item_ids))
+    ids: list[int] = []
+    for start in range(0, len(wanted), 500):
+        ids += session.scalars(
+            select(ItemVersion.id).where(ItemVersion.item_id.in_(wanted[start : start + 500]))
+        )
+    index_versions(session, ids)

@@ -40,6 +40,7 @@ from tongban.catalog.service.convert import (
     element_to_in,
     version_to_item,
 )
+from tongban.catalog.search.index import index_items
 from tongban.catalog.service.published import e_licence_types
 from tongban.db import utcnow
 from tongban.errors import FieldError, ValidationFailed
@@ -163,6 +164,7 @@ def import_catalog(
         if on_item is not None:
             on_item(1)
     session.flush()
+    index_items(session, (existing_items[i.implementation_code].id for i in document.items))
     audit.record(
         session=session,
         actor_user_id=principal.user_id if principal else None,
