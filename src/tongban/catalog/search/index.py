@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Float, Integer, Subquery, select, text
+from sqlalchemy import CTE, Float, Integer, select, text
 from sqlalchemy.orm import Session
 
 from tongban.catalog.models import ItemVersion, Material, SearchSynonym, ServiceItem
@@ -184,7 +184,7 @@ def tsquery(query: tx.Query) -> str:
     return " | ".join(alternatives)
 
 
-def hits(session: Session, query: tx.Query) -> Subquery:
+def hits(session: Session, query: tx.Query) -> CTE:
     """(version_id, score) of the versions matching; a lower score ranks first."""
     if _is_pg(session):
         stmt = text(
@@ -198,7 +198,8 @@ def hits(session: Session, query: tx.Query) -> Subquery:
             f"SELECT rowid AS version_id, bm25(item_search, {weights}) AS score "
             "FROM item_search WHERE item_search MATCH :m"
         ).bindparams(m=fts5_match(query))
-    return stmt.columns(version_id=Integer, score=Float).subquery("hits")
+    # Materialised: the match runs once, not once per row of the joins around it.
+    return stmt.columns(version_id=Integer, score=Float).cte("hits").prefix_with("MATERIALIZED")
 
 
 def index_items(session: Session, item_ids: Iterable[int]) -> None:
