@@ -47,9 +47,7 @@ def _codes(client: TestClient, q: str, **params: str) -> list[str]:
     return [i["implementation_code"] for i in _search(client, q, **params)["items"]]
 
 
-def test_resident_id_items_come_before_the_tax_certificate(
-    client: TestClient, world: None
-) -> None:
+def test_resident_id_items_come_before_the_tax_certificate(client: TestClient, world: None) -> None:
     codes = _codes(client, "身份证")
     assert codes[0] in {"QX-GA-1", "QX-GA-2"}
     assert codes.index("QX-SW-1") > codes.index("QX-GA-1")
@@ -66,9 +64,7 @@ def test_pinyin_and_initials_find_the_resident_id_items(
     assert first["marks_zh"], "the pinyin match is marked on the Chinese name"
 
 
-def test_synonyms_find_registration_for_business_licence(
-    client: TestClient, world: None
-) -> None:
+def test_synonyms_find_registration_for_business_licence(client: TestClient, world: None) -> None:
     assert {"QX-SC-1", "QX-SC-2"} <= set(_codes(client, "营业执照"))
     assert "QX-SB-1" in _codes(client, "社保")
 
@@ -96,9 +92,7 @@ def test_names_with_markup_are_escaped_in_the_highlighted_page(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;<mark>身份证</mark>" in page.text
 
 
-def test_the_jurisdiction_filter_separates_the_counties(
-    client: TestClient, world: None
-) -> None:
+def test_the_jurisdiction_filter_separates_the_counties(client: TestClient, world: None) -> None:
     assert _codes(client, "就业登记") == ["QX-RSJ-1", "BS-RSJ-1"]
     assert _codes(client, "就业登记", jurisdiction="990124") == ["BS-RSJ-1"]
     assert _codes(client, "就业登记", jurisdiction="990123") == ["QX-RSJ-1"]
@@ -111,9 +105,7 @@ def test_the_jurisdiction_filter_separates_the_counties(
         assert row["jurisdiction_name_zh"] in page.text
 
 
-def test_a_reform_office_sees_its_own_county_by_default(
-    client: TestClient, world: None
-) -> None:
+def test_a_reform_office_sees_its_own_county_by_default(client: TestClient, world: None) -> None:
     login(client, "reform.baishi")
     body = _search(client, "")
     assert body["jurisdiction"] == "990124"
@@ -126,7 +118,9 @@ def test_a_reform_office_sees_its_own_county_by_default(
 
 def test_paging_counts_pages_and_jumps(client: TestClient, session: Session) -> None:
     make_org(session)
-    make_catalog(session, [item(f"QX-P-{i:03d}", "QX-RSJ", name=f"登记事项{i}") for i in range(120)])
+    make_catalog(
+        session, [item(f"QX-P-{i:03d}", "QX-RSJ", name=f"登记事项{i}") for i in range(120)]
+    )
     page = client.get("/catalog", params={"q": "登记", "page": "3"})
     assert page.status_code == 200
     assert "第 3 / 3 页" in page.text or "Page 3 of 3" in page.text
@@ -158,7 +152,7 @@ def test_an_edited_draft_is_found_by_its_new_name(client: TestClient, world: Non
 
 
 def test_query_tokens_hold_no_syntax() -> None:
-    query = search_text.parse('a"b NEAR(x, y) *c %d\'e', [])
+    query = search_text.parse("a\"b NEAR(x, y) *c %d'e", [])
     for alt in query.alternatives:
         for group in alt.groups:
             for branch in group.branches:

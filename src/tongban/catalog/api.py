@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from tongban.auth.access import require_principal
 from tongban.catalog import service
 from tongban.catalog.repository import ItemFilter
-from tongban.catalog.search import highlight
 from tongban.catalog.schemas import CatalogDocument, ItemIn
+from tongban.catalog.search import highlight
 from tongban.errors import ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 

@@ -95,19 +95,14 @@ def index_versions(session: Session, version_ids: Iterable[int]) -> None:
 
 
 def _write_fts5(session: Session, ids: list[int], docs: dict[int, tx.SearchDocument]) -> None:
-    session.execute(
-        text("DELETE FROM item_search WHERE rowid = :id"), [{"id": i} for i in ids]
-    )
+    session.execute(text("DELETE FROM item_search WHERE rowid = :id"), [{"id": i} for i in ids])
     if docs:
         session.execute(
             text(
                 "INSERT INTO item_search (rowid, title, codes, pinyin, initials, body) "
                 "VALUES (:id, :title, :codes, :pinyin, :initials, :body)"
             ),
-            [
-                {"id": vid, **{c: getattr(d, c) for c in tx.COLUMNS}}
-                for vid, d in docs.items()
-            ],
+            [{"id": vid, **{c: getattr(d, c) for c in tx.COLUMNS}} for vid, d in docs.items()],
         )
 
 
@@ -138,7 +133,9 @@ def reindex(session: Session) -> int:
 
 
 def synonym_groups(session: Session) -> list[list[str]]:
-    return [list(s.terms) for s in session.scalars(select(SearchSynonym).order_by(SearchSynonym.id))]
+    return [
+        list(s.terms) for s in session.scalars(select(SearchSynonym).order_by(SearchSynonym.id))
+    ]
 
 
 def _fts5_term(term: str, prefix: bool) -> str:
@@ -173,9 +170,7 @@ def tsquery(query: tx.Query) -> str:
             for b in group.branches:
                 weights = "".join(sorted({PG_WEIGHT[c] for c in b.columns}))
                 terms = [
-                    f"'{t}':"
-                    + ("*" if b.prefix_last and i == len(b.terms) - 1 else "")
-                    + weights
+                    f"'{t}':" + ("*" if b.prefix_last and i == len(b.terms) - 1 else "") + weights
                     for i, t in enumerate(b.terms)
                 ]
                 branches.append("(" + " & ".join(terms) + ")")
@@ -188,14 +183,14 @@ def hits(session: Session, query: tx.Query) -> CTE:
     """(version_id, score) of the versions matching; a lower score ranks first."""
     if _is_pg(session):
         stmt = text(
-            "SELECT s.version_id AS version_id, "
+            "SELECT s.version_id AS version_id, "  # noqa: S608 (constant weights; the query is a bound parameter)
             f"-ts_rank('{PG_RANK_WEIGHTS}', s.document, q.q, 1) AS score "
             "FROM item_search s, CAST(:tsq AS tsquery) AS q(q) WHERE s.document @@ q.q"
         ).bindparams(tsq=tsquery(query))
     else:
         weights = ", ".join(str(FTS5_WEIGHTS[c]) for c in tx.COLUMNS)
         stmt = text(
-            f"SELECT rowid AS version_id, bm25(item_search, {weights}) AS score "
+            f"SELECT rowid AS version_id, bm25(item_search, {weights}) AS score "  # noqa: S608 (constant weights; the query is a bound parameter)
             "FROM item_search WHERE item_search MATCH :m"
         ).bindparams(m=fts5_match(query))
     # Materialised: the match runs once, not once per row of the joins around it.

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from pypinyin import Style, lazy_pinyin
 
@@ -43,7 +44,7 @@ def is_cjk(run: str) -> bool:
 def cjk_grams(run: str) -> list[str]:
     """Unigrams and bigrams of a CJK run."""
     chars = list(run)
-    return chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
+    return chars + [a + b for a, b in pairwise(chars)]
 
 
 def _pinyin_of(run: str) -> list[str]:
@@ -66,9 +67,9 @@ def pinyin_tokens(text: str) -> tuple[list[str], list[str]]:
         if not is_cjk(run):
             continue
         sy = _pinyin_of(run)
-        syllables += sy + [a + b for a, b in zip(sy, sy[1:], strict=False)]
+        syllables += sy + [a + b for a, b in pairwise(sy)]
         ini = _initials_of(run)
-        initials += [a + b for a, b in zip(ini, ini[1:], strict=False)]
+        initials += [a + b for a, b in pairwise(ini)]
     return syllables, initials
 
 
@@ -203,7 +204,7 @@ def split_pinyin(text: str) -> list[str] | None:
 
 def _group(run: str) -> Group:
     if is_cjk(run):
-        terms = (run,) if len(run) == 1 else tuple(a + b for a, b in zip(run, run[1:], strict=False))
+        terms = (run,) if len(run) == 1 else tuple(a + b for a, b in pairwise(run))
         return Group((Branch(WORD_COLUMNS, terms),))
     branches = [Branch(WORD_COLUMNS, (run,)), Branch(WORD_COLUMNS, (run,), prefix_last=True)]
     if run.isalpha():
@@ -213,13 +214,11 @@ def _group(run: str) -> Group:
             if len(pieces) == 1:
                 branches.append(Branch((PINYIN,), (run,), prefix_last=not finished))
             else:
-                grams = tuple(a + b for a, b in zip(pieces, pieces[1:], strict=False))
+                grams = tuple(a + b for a, b in pairwise(pieces))
                 branches.append(Branch((PINYIN,), grams, prefix_last=not finished))
             branches.append(Branch((PINYIN,), (run,), prefix_last=True))  # the whole name
         if 2 <= len(run) <= 6:
-            branches.append(
-                Branch((INITIALS,), tuple(a + b for a, b in zip(run, run[1:], strict=False)))
-            )
+            branches.append(Branch((INITIALS,), tuple(a + b for a, b in pairwise(run))))
     return Group(tuple(branches))
 
 

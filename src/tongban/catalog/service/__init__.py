@@ -43,6 +43,13 @@ from tongban.catalog.service.items import (
     retire_item,
     save_draft,
 )
+from tongban.catalog.service.published import (
+    department_names,
+    e_licence_types,
+    item_codes_exist,
+    item_ids,
+    published_items,
+)
 from tongban.catalog.service.search import (
     ALL_JURISDICTIONS,
     default_jurisdiction,
@@ -53,13 +60,6 @@ from tongban.catalog.service.search import (
     resolve_jurisdiction,
     save_synonym,
     search_items,
-)
-from tongban.catalog.service.published import (
-    department_names,
-    e_licence_types,
-    item_codes_exist,
-    item_ids,
-    published_items,
 )
 from tongban.catalog.service.transfer import (
     ImportReport,
@@ -92,9 +92,9 @@ __all__ = [
     "item_ids",
     "list_elements",
     "list_synonyms",
+    "parsed_query",
     "publish_errors",
     "publish_item",
-    "parsed_query",
     "published_items",
     "reindex",
     "resolve_jurisdiction",

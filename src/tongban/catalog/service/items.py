@@ -17,10 +17,10 @@ from tongban.catalog.models import (
     ItemVersion,
     VersionStatus,
 )
-from tongban.catalog.search.index import index_versions
 from tongban.catalog.schemas import (
     ItemIn,
 )
+from tongban.catalog.search.index import index_versions
 from tongban.catalog.service.access import (
     EDITOR_ROLES,
     PUBLISHER_ROLES,

@@ -41,9 +41,7 @@ def resolve_jurisdiction(principal: Principal | None, asked: str | None) -> str:
 def search_items(
     *, session: Session, principal: Principal | None, flt: repository.ItemFilter
 ) -> tuple[list[repository.ItemRow], int]:
-    query = (
-        search_text.parse(flt.text, search_index.synonym_groups(session)) if flt.text else None
-    )
+    query = search_text.parse(flt.text, search_index.synonym_groups(session)) if flt.text else None
     return repository.search_latest(session, visible_versions(principal), flt, query)
 
 
@@ -108,7 +106,9 @@ def save_synonym(
     else:
         found = session.get(SearchSynonym, synonym_id)
         if found is None:
-            raise NotFound("no synonym group %(id)s", params={"id": synonym_id}, code="synonym_not_found")
+            raise NotFound(
+                "no synonym group %(id)s", params={"id": synonym_id}, code="synonym_not_found"
+            )
         row, before = found, list(found.terms)
         row.terms = cleaned
     row.updated_by_id = who.user_id if who else None
@@ -128,7 +128,9 @@ def delete_synonym(*, session: Session, principal: Principal | None, synonym_id:
     who = _require_reform_office(principal)
     row = session.get(SearchSynonym, synonym_id)
     if row is None:
-        raise NotFound("no synonym group %(id)s", params={"id": synonym_id}, code="synonym_not_found")
+        raise NotFound(
+            "no synonym group %(id)s", params={"id": synonym_id}, code="synonym_not_found"
+        )
     terms = list(row.terms)
     session.delete(row)
     session.flush()

@@ -21,6 +21,7 @@ from tongban.catalog.schemas import (
     CatalogDocument,
     ItemIn,
 )
+from tongban.catalog.search.index import index_items
 from tongban.catalog.service.access import (
     _require_catalog_admin,
     visible_versions,
@@ -40,7 +41,6 @@ from tongban.catalog.service.convert import (
     element_to_in,
     version_to_item,
 )
-from tongban.catalog.search.index import index_items
 from tongban.catalog.service.published import e_licence_types
 from tongban.db import utcnow
 from tongban.errors import FieldError, ValidationFailed
