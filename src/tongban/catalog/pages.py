@@ -201,7 +201,7 @@ def catalog_list(
     def page_url(new_offset: int) -> str:
         params = dict(kept)
         if new_offset:
-            params["page"] = str(new_offset // PAGE_SIZE + 1)
+            params["offset"] = str(new_offset)
         return "/catalog" + ("?" + urlencode(params) if params else "")
 
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
