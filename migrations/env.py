@@ -41,8 +41,12 @@ def run_migrations_online() -> None:
 
 
 def _ours(name: str | None, type_: str, parent_names: object) -> bool:
-    """Procrastinate's tables live beside ours on PostgreSQL; its own SQL keeps them."""
-    return not (type_ == "table" and (name or "").startswith("procrastinate"))
+    """Procrastinate's tables live beside ours on PostgreSQL; its own SQL keeps them. The
+    search index (``item_search``: FTS5 and its shadow tables on SQLite, a tsvector table on
+    PostgreSQL) is made by its migration and is not in the models (decision 0005)."""
+    if type_ != "table":
+        return True
+    return not (name or "").startswith(("procrastinate", "item_search"))
 
 
 def _run(connection: object) -> None:

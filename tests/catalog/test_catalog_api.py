@@ -26,7 +26,10 @@ def test_public_sees_only_published_items(client: TestClient, session: Session) 
 def test_search_by_name_department_module_and_type(client: TestClient, session: Session) -> None:
     make_org(session)
     make_catalog(session)
-    assert _codes(client, q="就业") == ["BS-RSJ-1", "QX-RSJ-1"]
+    assert _codes(client, q="就业") == [
+        "QX-RSJ-1",
+        "BS-RSJ-1",
+    ]  # by relevance: the shorter name first
     assert _codes(client, q="item qx-zjj") == ["QX-ZJJ-1"]
     assert _codes(client, department="QX-ZJJ") == ["QX-ZJJ-1"]
     assert _codes(client, module="approval") == ["QX-RSJ-1", "QX-ZJJ-1"]

@@ -12,6 +12,7 @@ from tongban.auth.access import require_principal
 from tongban.catalog import service
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import CatalogDocument, ItemIn
+from tongban.catalog.search import highlight
 from tongban.errors import ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
@@ -26,11 +27,18 @@ class ItemSummary(BaseModel):
     department: str
     status: str
     version_no: int
+    jurisdiction: str = ""  # division code of the department's jurisdiction
+    jurisdiction_name_zh: str = ""
+    jurisdiction_name_en: str = ""
+    # The spans [start, end) of name_zh and name_en that the search text matched.
+    marks_zh: list[tuple[int, int]] = Field(default_factory=list)
+    marks_en: list[tuple[int, int]] = Field(default_factory=list)
 
 
 class ItemPage(BaseModel):
     total: int
     items: list[ItemSummary]
+    jurisdiction: str = ""  # the jurisdiction filter in force ("" for all)
 
 
 class VersionOut(BaseModel):
@@ -122,11 +130,17 @@ def search_items(
     module: Annotated[str, Query(max_length=32)] = "",
     type: Annotated[str, Query(max_length=40)] = "",
     status: Annotated[Literal["", "draft", "published", "retired"], Query()] = "",
+    jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ItemPage:
+    """Items by relevance to ``q`` (Chinese, pinyin, initials, codes, synonyms), else by code.
+    ``jurisdiction``: a division code (that subtree), ``all``; by default a reform office
+    sees its own subtree and everyone else all."""
+    place = service.resolve_jurisdiction(principal, jurisdiction)
     flt = ItemFilter(
         text=q.strip(),
+        jurisdiction_code=place,
         department_code=department,
         module_code=module,
         item_type=type,
@@ -135,8 +149,10 @@ def search_items(
         offset=offset,
     )
     rows, total = service.search_items(session=session, principal=principal, flt=flt)
+    needles = service.parsed_query(session, flt.text).needles if flt.text else ()
     return ItemPage(
         total=total,
+        jurisdiction=place,
         items=[
             ItemSummary(
                 implementation_code=r.implementation_code,
@@ -146,6 +162,11 @@ def search_items(
                 department=r.department.code,
                 status=r.version.status,
                 version_no=r.version.version_no,
+                jurisdiction=r.jurisdiction.code if r.jurisdiction else "",
+                jurisdiction_name_zh=r.jurisdiction.name_zh if r.jurisdiction else "",
+                jurisdiction_name_en=r.jurisdiction.name_en if r.jurisdiction else "",
+                marks_zh=highlight.spans(r.version.name_zh, needles),
+                marks_en=highlight.spans(r.version.name_en, needles),
             )
             for r in rows
         ],

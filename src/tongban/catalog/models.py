@@ -295,3 +295,15 @@ class Output(Base):
     kind: Mapped[str] = mapped_column(String(16))
     e_licence: Mapped[bool] = mapped_column(Boolean, default=False)
     element_codes: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SearchSynonym(Base):
+    """A group of terms the catalogue search treats as one (营业执照 ↔ 企业设立登记), edited by
+    the reform office; applied to the query, so an edit needs no reindex (decision 0005)."""
+
+    __tablename__ = "search_synonym"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terms: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

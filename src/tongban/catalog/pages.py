@@ -21,6 +21,7 @@ from tongban.catalog import service
 from tongban.catalog.models import DataElement
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import ItemIn
+from tongban.catalog.search import highlight
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org import service as org_service
 from tongban.org.models import Department
@@ -166,11 +167,18 @@ def catalog_list(
     module: Annotated[str, Query(max_length=32)] = "",
     item_type: Annotated[str, Query(alias="type", max_length=40)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
+    jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    page: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> HTMLResponse:
     may_see_drafts = _may_see_drafts(principal)
+    place = service.resolve_jurisdiction(principal, jurisdiction)
+    default_place = service.default_jurisdiction(principal)
+    if page is not None:
+        offset = (page - 1) * PAGE_SIZE
     filters = {
         "q": q.strip(),
+        "jurisdiction": (place or service.ALL_JURISDICTIONS) if place != default_place else "",
         "department": department.strip(),
         "module": module.strip(),
         "type": item_type if item_type in ITEM_TYPE_LABELS else "",
@@ -182,10 +190,12 @@ def catalog_list(
         module_code=filters["module"],
         item_type=filters["type"],
         status=filters["status"],
+        jurisdiction_code=place,
         limit=PAGE_SIZE,
         offset=offset,
     )
     rows, total = service.search_items(session=session, principal=principal, flt=flt)
+    needles = service.parsed_query(session, flt.text).needles if flt.text else ()
     kept = {k: v for k, v in filters.items() if v}
 
     def page_url(new_offset: int) -> str:
@@ -193,6 +203,17 @@ def catalog_list(
         if new_offset:
             params["offset"] = str(new_offset)
         return "/catalog" + ("?" + urlencode(params) if params else "")
+
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    current = offset // PAGE_SIZE + 1
+    shown = sorted({1, pages, *range(max(current - 2, 1), min(current + 2, pages) + 1)})
+    page_links: list[dict[str, Any]] = []
+    for number in shown:
+        if page_links and number - page_links[-1]["number"] > 1:
+            page_links.append({"number": number - 1, "url": None, "gap": True})
+        page_links.append(
+            {"number": number, "url": page_url((number - 1) * PAGE_SIZE), "gap": False}
+        )
 
     context = {
         "filters": filters,
@@ -206,6 +227,17 @@ def catalog_list(
         "next_url": page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
         "may_see_drafts": may_see_drafts,
         "filtered": bool(kept),
+        "pages": pages,
+        "current_page": current,
+        "page_links": page_links,
+        "kept": {k: v for k, v in kept.items() if k != "page"},
+        "names": {
+            r.implementation_code: (
+                highlight.mark(r.version.name_zh, needles),
+                highlight.mark(r.version.name_en, needles),
+            )
+            for r in rows
+        },
     }
     partial = request.headers.get("hx-request") and not request.headers.get(
         "hx-history-restore-request"
@@ -215,6 +247,10 @@ def catalog_list(
     else:
         context["departments"] = org_service.department_rows(session=session)
         context["modules"] = org_service.modules(session=session)
+        context["jurisdictions"] = [
+            j for j in org_service.jurisdiction_rows(session=session) if j["level"] != "village"
+        ]
+        context["place"] = place
         response = _page(request, "catalog/list.html", context)
     response.headers["Vary"] = "HX-Request"
     return response

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
+from tongban.catalog.search import index as search_index
+from tongban.catalog.search.text import Query
 from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
@@ -118,6 +120,7 @@ class ItemFilter:
     item_type: str = ""
     status: str = ""
     parent_code: str = ""  # only the sub-items (子项) of this main item
+    jurisdiction_code: str = ""  # only this jurisdiction and the ones below it
     limit: int = 50
     offset: int = 0
 
@@ -127,42 +130,56 @@ class ItemRow:
     version: ItemVersion
     implementation_code: str
     department: Department
+    jurisdiction: Jurisdiction | None = None
+
+
+def jurisdiction_by_code(session: Session, code: str) -> Jurisdiction | None:
+    return session.scalars(select(Jurisdiction).where(Jurisdiction.code == code)).one_or_none()
 
 
 def search_latest(
-    session: Session, visible: ColumnElement[bool], flt: ItemFilter
+    session: Session, visible: ColumnElement[bool], flt: ItemFilter, query: Query | None = None
 ) -> tuple[list[ItemRow], int]:
-    """The latest visible version of each item that matches the filter, and the total count."""
-    latest = (
-        _with_scope(
-            select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
-        )
-        .group_by(ItemVersion.item_id)
-        .subquery()
+    """The latest visible version of each item that matches the filter, and the total count.
+
+    With a text, ``query`` is the parsed text (``catalog.search``): the matching versions come
+    from the search index, an exact implementation or basic code first, then by relevance, then
+    by code, so that paging is stable. Without one, by code."""
+    latest_select = _with_scope(
+        select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
     )
-    query = (
-        select(ItemVersion, ServiceItem.implementation_code, Department)
+    found = None
+    if flt.text:
+        if query is None or query.empty:
+            return [], 0
+        found = search_index.hits(session, query)
+        latest_select = latest_select.where(
+            ItemVersion.item_id.in_(
+                select(ItemVersion.item_id).join(found, found.c.version_id == ItemVersion.id)
+            )
+        )
+    latest = latest_select.group_by(ItemVersion.item_id).subquery()
+    query_rows = (
+        select(ItemVersion, ServiceItem.implementation_code, Department, Jurisdiction)
         .join(
             latest,
             (latest.c.item_id == ItemVersion.item_id) & (latest.c.v == ItemVersion.version_no),
         )
         .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
         .join(Department, Department.id == ItemVersion.department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
     )
-    if flt.text:
-        needle = f"%{flt.text.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(ItemVersion.name_zh).like(needle),
-                func.lower(ItemVersion.name_en).like(needle),
-                func.lower(ServiceItem.implementation_code).like(needle),
-                func.lower(ServiceItem.basic_code).like(needle),
-            )
-        )
+    if found is not None:
+        query_rows = query_rows.join(found, found.c.version_id == ItemVersion.id)
+    if flt.jurisdiction_code:
+        place = jurisdiction_by_code(session, flt.jurisdiction_code)
+        if place is None:
+            return [], 0
+        query_rows = query_rows.where(Jurisdiction.path.startswith(place.path, autoescape=True))
     if flt.department_code:
-        query = query.where(Department.code == flt.department_code)
+        query_rows = query_rows.where(Department.code == flt.department_code)
     if flt.module_code:
-        query = query.where(
+        query_rows = query_rows.where(
             ItemVersion.department_id.in_(
                 select(module_department.c.department_id)
                 .join(ApplicationModule, ApplicationModule.id == module_department.c.module_id)
@@ -170,21 +187,34 @@ def search_latest(
             )
         )
     if flt.item_type:
-        query = query.where(ItemVersion.item_type == flt.item_type)
+        query_rows = query_rows.where(ItemVersion.item_type == flt.item_type)
     if flt.status:
-        query = query.where(ItemVersion.status == flt.status)
+        query_rows = query_rows.where(ItemVersion.status == flt.status)
     if flt.parent_code:
         main = aliased(ServiceItem)
-        query = query.where(
+        query_rows = query_rows.where(
             ServiceItem.parent_id.in_(
                 select(main.id).where(main.implementation_code == flt.parent_code)
             )
         )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(ServiceItem.implementation_code).limit(flt.limit).offset(flt.offset)
-    ).all()
-    return [ItemRow(v, code, dept) for v, code, dept in rows], total
+    total = session.scalar(select(func.count()).select_from(query_rows.subquery())) or 0
+    if found is not None:
+        pasted = flt.text.strip()
+        exact = case(
+            (
+                or_(
+                    ServiceItem.implementation_code == pasted,
+                    ServiceItem.basic_code == pasted,
+                ),
+                0,
+            ),
+            else_=1,
+        )
+        ordered = query_rows.order_by(exact, found.c.score, ServiceItem.implementation_code)
+    else:
+        ordered = query_rows.order_by(ServiceItem.implementation_code)
+    rows = session.execute(ordered.limit(flt.limit).offset(flt.offset)).all()
+    return [ItemRow(v, code, dept, place) for v, code, dept, place in rows], total
 
 
 def latest_versions_for_export(session: Session, visible: ColumnElement[bool]) -> list[ItemVersion]:

@@ -134,3 +134,39 @@ def schema() -> None:
     from tongban.kit.jsonschema import schema_text
 
     typer.echo(schema_text(json_schema()), nl=False)
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Rebuild the search index of every item version (decision 0005)."""
+    with command_session() as session:
+        count = service.reindex(session)
+    typer.echo(f"indexed {count} item versions")
+
+
+synonyms_app = typer.Typer(help="Search synonyms (营业执照 ↔ 企业设立登记).", no_args_is_help=True)
+app.add_typer(synonyms_app, name="synonyms")
+
+
+@synonyms_app.command("list")
+def synonyms_list() -> None:
+    """One group a line: its id and its terms."""
+    with command_session() as session:
+        for row in service.list_synonyms(session):
+            typer.echo(f"{row.id}\t{' '.join(row.terms)}")
+
+
+@synonyms_app.command("add")
+def synonyms_add(terms: list[str] = typer.Argument(..., help="Two or more terms.")) -> None:
+    """Add a group of terms that search treats as one (audited)."""
+    with command_session() as session:
+        row = service.save_synonym(session=session, principal=None, terms=terms)
+        typer.echo(f"{row.id}\t{' '.join(row.terms)}")
+
+
+@synonyms_app.command("remove")
+def synonyms_remove(synonym_id: int = typer.Argument(..., help="The group's id.")) -> None:
+    """Remove a group (audited)."""
+    with command_session() as session:
+        service.delete_synonym(session=session, principal=None, synonym_id=synonym_id)
+    typer.echo(f"removed {synonym_id}")

@@ -42,7 +42,6 @@ from tongban.catalog.service.items import (
     publish_item,
     retire_item,
     save_draft,
-    search_items,
 )
 from tongban.catalog.service.published import (
     department_names,
@@ -51,6 +50,17 @@ from tongban.catalog.service.published import (
     item_ids,
     published_items,
 )
+from tongban.catalog.service.search import (
+    ALL_JURISDICTIONS,
+    default_jurisdiction,
+    delete_synonym,
+    list_synonyms,
+    parsed_query,
+    reindex,
+    resolve_jurisdiction,
+    save_synonym,
+    search_items,
+)
 from tongban.catalog.service.transfer import (
     ImportReport,
     export_catalog,
@@ -58,6 +68,7 @@ from tongban.catalog.service.transfer import (
 )
 
 __all__ = [
+    "ALL_JURISDICTIONS",
     "EDITOR_ROLES",
     "ELEMENT_EDITOR_ROLES",
     "LEVEL_UNITS",
@@ -68,6 +79,8 @@ __all__ = [
     "ItemDetail",
     "Lookups",
     "VersionSummary",
+    "default_jurisdiction",
+    "delete_synonym",
     "department_names",
     "e_licence_types",
     "element_to_in",
@@ -78,11 +91,16 @@ __all__ = [
     "item_codes_exist",
     "item_ids",
     "list_elements",
+    "list_synonyms",
+    "parsed_query",
     "publish_errors",
     "publish_item",
     "published_items",
+    "reindex",
+    "resolve_jurisdiction",
     "retire_item",
     "save_draft",
+    "save_synonym",
     "search_items",
     "validate_value",
     "version_to_item",

@@ -20,6 +20,7 @@ from tongban.catalog.models import (
 from tongban.catalog.schemas import (
     ItemIn,
 )
+from tongban.catalog.search.index import index_versions
 from tongban.catalog.service.access import (
     EDITOR_ROLES,
     PUBLISHER_ROLES,
@@ -65,12 +66,6 @@ class ItemDetail:
     elements: dict[str, DataElement]
     can_edit: bool
     can_publish: bool
-
-
-def search_items(
-    *, session: Session, principal: Principal | None, flt: repository.ItemFilter
-) -> tuple[list[repository.ItemRow], int]:
-    return repository.search_latest(session, visible_versions(principal), flt)
 
 
 def get_item(
@@ -203,6 +198,7 @@ def save_draft(
     item.basic_code = item_in.basic_code
     _fill_version(version, item_in, lookups)
     session.flush()
+    index_versions(session, [version.id])
     audit.record(
         session=session,
         actor_user_id=who.user_id,

@@ -21,6 +21,7 @@ from tongban.catalog.schemas import (
     CatalogDocument,
     ItemIn,
 )
+from tongban.catalog.search.index import index_items
 from tongban.catalog.service.access import (
     _require_catalog_admin,
     visible_versions,
@@ -163,6 +164,7 @@ def import_catalog(
         if on_item is not None:
             on_item(1)
     session.flush()
+    index_items(session, (existing_items[i.implementation_code].id for i in document.items))
     audit.record(
         session=session,
         actor_user_id=principal.user_id if principal else None,
