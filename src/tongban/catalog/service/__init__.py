@@ -35,6 +35,7 @@ from tongban.catalog.service.elements import (
     list_elements,
     validate_value,
 )
+from tongban.catalog.service.filecheck import check_file
 from tongban.catalog.service.items import (
     ItemDetail,
     VersionSummary,
@@ -55,6 +56,7 @@ from tongban.catalog.service.transfer import (
     ImportReport,
     export_catalog,
     import_catalog,
+    reference_errors,
 )
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "ItemDetail",
     "Lookups",
     "VersionSummary",
+    "check_file",
     "department_names",
     "e_licence_types",
     "element_to_in",
@@ -81,6 +84,7 @@ __all__ = [
     "publish_errors",
     "publish_item",
     "published_items",
+    "reference_errors",
     "retire_item",
     "save_draft",
     "search_items",
