@@ -15,6 +15,7 @@ import yaml
 
 import tongban
 from tongban.catalog.io import (
+    MAX_FILE_BYTES,
     CpsvEvent,
     dump_xlsx,
     dump_yaml,
@@ -624,10 +625,10 @@ def test_both_yaml_loaders_agree(fast: bool) -> None:
 def test_large_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     with path.open("wb") as fh:
-        fh.truncate(20 * 1024 * 1024 + 1)
+        fh.truncate(MAX_FILE_BYTES + 1)
     (error,) = _errors(path)
     assert error.loc == "catalog.yaml"
-    assert "larger than 20 MB" in error.message
+    assert f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB" in error.message
 
 
 def test_unsupported_suffix(tmp_path: Path) -> None:
@@ -942,3 +943,31 @@ def test_demo_catalog_round_trips(tmp_path: Path) -> None:
     assert via_xlsx == doc
     assert dump_yaml(via_xlsx) == once
     assert dump_xlsx(via_xlsx) == xlsx.read_bytes()
+
+
+def _inflating_workbook(path: Path, inflated: int) -> None:
+    """A workbook whose ``items`` sheet is ``inflated`` bytes of one repeated row."""
+    write_xlsx(_doc(), path)
+    with zipfile.ZipFile(path) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    row = b'<row r="9"><c r="A9" t="inlineStr"><is><t>X</t></is></c></row>'
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for name, content in parts.items():
+            if name == "xl/worksheets/sheet2.xml":
+                content = content.replace(
+                    b"</sheetData>", row * (inflated // len(row)) + b"</sheetData>"
+                )
+            dst.writestr(name, content)
+
+
+def test_a_workbook_that_inflates_too_much_is_refused_with_its_code(tmp_path: Path) -> None:
+    from tongban.catalog.io.xlsx import INFLATION_CODE
+
+    path = tmp_path / "bomb.xlsx"
+    _inflating_workbook(path, 20 * 1024 * 1024)
+    assert path.stat().st_size < 1024 * 1024
+    (error,) = _errors(path)
+    assert error.loc == "bomb.xlsx"
+    assert "unpacks to too much data" in error.message
+    assert "more than 100 times" in error.message
+    assert f"[{INFLATION_CODE}]" in error.message

@@ -199,3 +199,40 @@ def test_catalogue_errors_from_the_database_name_the_line(engine: Engine, tmp_pa
     code, output = _invoke("catalog", "import", str(path))
     assert code == 1, output
     assert "catalog.yaml: items[0] (QX-X-1).department (line 8):" in output
+
+
+#: a shape error in the first item (no ``time_limit``) and an unknown department in the second
+CATALOG_SHAPE_AND_REFS = """\
+format: tongban-catalog/1
+items:
+  - implementation_code: QX-X-1
+    basic_code: B.1
+    name_zh: 事项
+    name_en: Item
+    type: public_service
+    department: QX-RSJ
+  - implementation_code: QX-X-2
+    basic_code: B.2
+    name_zh: 事项二
+    name_en: Item two
+    type: public_service
+    department: QX-NOPE
+    parent: QX-X-1
+    time_limit: {legal: 5, promised: 3}
+"""
+
+
+def test_catalogue_shape_and_database_errors_in_one_round(engine: Engine, tmp_path: Path) -> None:
+    """One run reports the file's own errors and the database's, each with its line; an item
+    that refers to an invalid one is not also told its main item is unknown."""
+    path = tmp_path / "catalog.yaml"
+    path.write_text(CATALOG_SHAPE_AND_REFS, encoding="utf-8")
+    for command in ("validate", "import"):
+        code, output = _invoke("catalog", command, str(path))
+        assert code == 1, output
+        assert "catalog.yaml: items[0] (QX-X-1).time_limit (line 3): Field required" in output
+        assert (
+            "catalog.yaml: items[1] (QX-X-2).department (line 14): unknown department code "
+            "'QX-NOPE'"
+        ) in output
+        assert "unknown main item" not in output

@@ -10,11 +10,11 @@ from pathlib import Path
 import typer
 
 from tongban.catalog import io, service
+from tongban.catalog.io.document import INVALID
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
-from tongban.errors import AppError, FieldError, ValidationFailed
+from tongban.errors import ValidationFailed
 from tongban.exports.cpsv import catalog_jsonld
-from tongban.kit.safeyaml import load_yaml
 
 app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
 
@@ -29,11 +29,15 @@ class ExportFormat(StrEnum):
 def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
     """Check a file without importing it: one line per error, exit code 1 if any.
 
-    After the file itself, its references (departments, data elements, items) are checked
-    against the database by a trial import that is always rolled back."""
-    errors = io.validate_catalog_file(path)
-    if not errors:
-        errors = _trial_import_errors(path)
+    One round: the file itself and its references (departments, data elements, items) against
+    the database, every error with its line (YAML) or sheet and row (XLSX). Nothing is
+    written."""
+    session = session_factory()()
+    try:
+        _, errors = service.check_file(session, path)
+    finally:
+        session.rollback()
+        session.close()
     if errors:
         for error in errors:
             typer.echo(f"{error.loc}: {error.message}")
@@ -41,47 +45,24 @@ def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue f
     console.print(f"{path}: valid")
 
 
-def _trial_import_errors(path: Path) -> list[FieldError]:
-    document = io.read_catalog(path)
-    session = session_factory()()
-    try:
-        service.import_catalog(session=session, document=document)
-    except AppError as exc:
-        return _located(exc.errors, path) or [FieldError(path.name, exc.message)]
-    finally:
-        session.rollback()
-        session.close()
-    return []
-
-
-def _located(errors: list[FieldError], path: Path) -> list[FieldError]:
-    """The import service's errors (``items[3] (CODE).materials[2].source_ref``) with the file's
-    name and, for a YAML file, the line of the place."""
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        return [FieldError(f"{path.name}: {e.loc}", e.message) for e in errors]
-    loaded = load_yaml(path.read_bytes(), path.name, max_bytes=io.MAX_FILE_BYTES)
-    return [FieldError(loaded.locate(e.loc, path.name), e.message) for e in errors]
-
-
 @app.command("import")
 def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
     """Import a catalogue file as a whole: nothing is written unless all of it is valid."""
-    try:
-        document = io.read_catalog(path)
-    except AppError as exc:
-        from tongban.cli.common import print_app_error
+    with command_session() as session:
+        catalog, errors = service.check_file(session, path)
+        if catalog.errors or catalog.checked is None:
+            from tongban.cli.common import print_app_error
 
-        print_app_error(exc)
-        raise typer.Exit(1) from None
-    with (
-        command_session() as session,
-        progress_bar("importing items", len(document.items)) as advance,
-    ):
-        try:
+            print_app_error(ValidationFailed(INVALID, errors=errors, code="catalog_file_invalid"))
+            raise typer.Exit(1)
+        if errors:
+            raise ValidationFailed(
+                "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
+            )
+        document = catalog.checked.document
+        del catalog, errors  # the file's data, kept for the lines of its errors
+        with progress_bar("importing items", len(document.items)) as advance:
             report = service.import_catalog(session=session, document=document, on_item=advance)
-        except ValidationFailed as exc:
-            exc.errors = _located(exc.errors, path)
-            raise
     console.print(
         f"{path}: {report.items_created} items created, "
         f"{report.versions_created} versions created, "

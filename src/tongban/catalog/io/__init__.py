@@ -6,10 +6,11 @@ within a file) and ``document`` (what they share). ``read_catalog`` loads and va
 file and reports every problem it finds at once (file, position, field); the ``write_*``/
 ``dump_*`` functions are deterministic, so export → import → export gives byte-identical files.
 
-Hostile input is expected: files are capped at 20 MB; YAML is read by ``tongban.kit.safeyaml``,
-which refuses anchors/aliases (no "billion laughs"), merge keys, duplicate keys and nesting
-deeper than 64 levels; an XLSX file's ZIP directory is checked (size, member count) before
-openpyxl opens it read-only, values only.
+Hostile input is expected: files are capped at 256 MB (a province's 100,000 items are about
+200 MB of YAML); YAML is read by ``tongban.kit.safeyaml``, which refuses anchors/aliases (no
+"billion laughs"), merge keys, duplicate keys and nesting deeper than 64 levels; an XLSX file's
+ZIP directory is checked (size, member count, inflation ratio: ``xlsx_inflation_limit``) before
+openpyxl opens it read-only, values only, and a sheet's rows and columns are bounded.
 
 Error locations: ``catalog.yaml: items[3] (QX-RSJ-0001).materials[2].elements[0] (line 42)``
 (0-based indexes, the top-level item's or element's code, the YAML line) and

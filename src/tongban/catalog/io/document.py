@@ -9,7 +9,8 @@ from typing import Any, Final
 
 from tongban.errors import FieldError
 
-MAX_FILE_BYTES: Final = 20 * 1024 * 1024
+MAX_FILE_BYTES: Final = 256 * 1024 * 1024
+"""A catalogue file on disk or uploaded: a province's 100,000 items are about 200 MB of YAML."""
 YAML_SUFFIXES: Final = (".yaml", ".yml")
 XLSX_SUFFIXES: Final = (".xlsx",)
 SUPPORTED_SUFFIXES: Final = YAML_SUFFIXES + XLSX_SUFFIXES

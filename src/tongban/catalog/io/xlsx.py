@@ -31,7 +31,18 @@ from tongban.errors import FieldError, ValidationFailed
 from tongban.kit.spreadsheet import set_text_cell
 
 MAX_XLSX_UNCOMPRESSED: Final = 200 * 1024 * 1024
+"""The most a workbook may unpack to, all its parts together (checked from the ZIP directory
+before anything is inflated)."""
 MAX_XLSX_MEMBERS: Final = 1000
+MAX_XLSX_RATIO: Final = 100
+"""The most a part over ``_RATIO_FLOOR`` bytes may inflate by: a sheet of real data compresses
+about 5 to 20 times; a zip bomb (0.76 MB that inflates to 190 MB) hundreds of times."""
+_RATIO_FLOOR: Final = 1024 * 1024
+MAX_XLSX_ROWS: Final = 1_048_576
+"""Rows per sheet (Excel's own limit)."""
+MAX_XLSX_COLUMNS: Final = 64
+"""Columns per row: no sheet of the format has more than 14."""
+INFLATION_CODE: Final = "xlsx_inflation_limit"
 
 # Column kinds: "str", "int", "bool", "list" ("|"-separated values).
 _Columns = tuple[tuple[str, str], ...]
@@ -322,10 +333,10 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return _Loaded(None, _no_place, [FieldError(name, f"{not_xlsx} (not a ZIP archive)")])
-    if len(members) > MAX_XLSX_MEMBERS or sum(m.file_size for m in members) > MAX_XLSX_UNCOMPRESSED:
-        return _Loaded(
-            None, _no_place, [FieldError(name, f"{not_xlsx} (it unpacks to too much data)")]
-        )
+    problem = _inflation_problem(members)
+    if problem:
+        message = f"{not_xlsx} (it unpacks to too much data: {problem}) [{INFLATION_CODE}]"
+        return _Loaded(None, _no_place, [FieldError(name, message)])
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
@@ -340,6 +351,23 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
         )
     finally:
         wb.close()
+
+
+def _inflation_problem(members: list[zipfile.ZipInfo]) -> str | None:
+    """Why the ZIP directory promises too much, before a byte is inflated."""
+    mb = 1024 * 1024
+    if len(members) > MAX_XLSX_MEMBERS:
+        return f"{len(members)} parts, more than {MAX_XLSX_MEMBERS}"
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        return f"{total / mb:.0f} MB, more than {MAX_XLSX_UNCOMPRESSED // mb} MB"
+    for m in members:
+        if m.file_size > _RATIO_FLOOR and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
+            return (
+                f"part '{m.filename}' inflates from {m.compress_size / mb:.2f} MB to "
+                f"{m.file_size / mb:.0f} MB, more than {MAX_XLSX_RATIO} times"
+            )
+    return None
 
 
 def _workbook_raw(wb: Any, name: str) -> _Loaded:
@@ -516,6 +544,15 @@ def _sheet_rows(
         return []
     out: list[tuple[int, dict[str, Any]]] = []
     for rownum, row in enumerate(rows, start=2):
+        if rownum > MAX_XLSX_ROWS:
+            fail(f"sheet '{sheet}'", f"more than {MAX_XLSX_ROWS} rows [{INFLATION_CODE}]")
+            break
+        if len(row) > MAX_XLSX_COLUMNS and any(not _blank(v) for v in row[MAX_XLSX_COLUMNS:]):
+            fail(
+                f"sheet '{sheet}' row {rownum}",
+                f"more than {MAX_XLSX_COLUMNS} columns [{INFLATION_CODE}]",
+            )
+            break
         if all(_blank(value) for value in row):
             continue
         for index, value in enumerate(row):

@@ -35,6 +35,7 @@ from tongban.catalog.service.elements import (
     list_elements,
     validate_value,
 )
+from tongban.catalog.service.filecheck import check_file
 from tongban.catalog.service.items import (
     ItemDetail,
     VersionSummary,
@@ -65,6 +66,7 @@ from tongban.catalog.service.transfer import (
     ImportReport,
     export_catalog,
     import_catalog,
+    reference_errors,
 )
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "ItemDetail",
     "Lookups",
     "VersionSummary",
+    "check_file",
     "default_jurisdiction",
     "delete_synonym",
     "department_names",
@@ -96,6 +99,7 @@ __all__ = [
     "publish_errors",
     "publish_item",
     "published_items",
+    "reference_errors",
     "reindex",
     "resolve_jurisdiction",
     "retire_item",

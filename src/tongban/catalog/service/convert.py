@@ -4,6 +4,7 @@ version out, filling a version or an element in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -143,77 +144,98 @@ def element_to_in(element: DataElement, departments: dict[int, str]) -> ElementI
     )
 
 
+def version_values(
+    item: ItemIn, lookups: Lookups
+) -> tuple[dict[str, Any], dict[type[Any], list[dict[str, Any]]]]:
+    """An item's content as the column values of its version and of its child rows (by
+    model, each without ``version_id``): what ``_fill_version`` writes, for a bulk insert."""
+    values: dict[str, Any] = {
+        "name_zh": item.name_zh,
+        "name_en": item.name_en,
+        "item_type": item.type.value,
+        "department_id": lookups.departments[item.department].id,
+        "description": item.description,
+        "legal_limit_days": item.time_limit.legal,
+        "promised_limit_days": item.time_limit.promised,
+        "visits": item.visits,
+        "channels": [c.value for c in item.channels],
+        "conditions": [c.model_dump() for c in item.conditions],
+        "fees": [f.model_dump() for f in item.fees],
+    }
+    children: dict[type[Any], list[dict[str, Any]]] = {
+        CoHandler: [
+            {"position": i, "department_id": lookups.departments[code].id}
+            for i, code in enumerate(item.co_handlers)
+        ],
+        LegalBasis: [
+            {"position": i, "law": b.law, "article": b.article, "text": b.text}
+            for i, b in enumerate(item.legal_basis)
+        ],
+        Material: [
+            {
+                "position": i,
+                "code": m.code,
+                "name_zh": m.name_zh,
+                "name_en": m.name_en,
+                "necessity": m.necessity.value,
+                "format": m.format.value,
+                "copies": m.copies,
+                "source": m.source.value,
+                "source_ref": m.source_ref,
+                "element_codes": list(m.elements),
+            }
+            for i, m in enumerate(item.materials)
+        ],
+        FormField: [
+            {
+                "position": i,
+                "code": f.code,
+                "label_zh": f.label_zh,
+                "label_en": f.label_en,
+                "element_id": lookups.elements[f.element].id,
+                "required": f.required,
+            }
+            for i, f in enumerate(item.form)
+        ],
+        ProcessStep: [
+            {
+                "position": i,
+                "code": s.code,
+                "kind": s.kind.value,
+                "name_zh": s.name_zh,
+                "name_en": s.name_en,
+                "responsible": s.responsible,
+                "limit_days": s.limit_days,
+            }
+            for i, s in enumerate(item.steps)
+        ],
+        Output: [
+            {
+                "position": i,
+                "code": o.code,
+                "name_zh": o.name_zh,
+                "name_en": o.name_en,
+                "kind": o.kind.value,
+                "e_licence": o.e_licence,
+                "element_codes": list(o.elements),
+            }
+            for i, o in enumerate(item.outputs)
+        ],
+    }
+    return values, children
+
+
 def _fill_version(version: ItemVersion, item: ItemIn, lookups: Lookups) -> None:
     """Write an item's content into a (new or draft) version, replacing its child rows."""
-    version.name_zh = item.name_zh
-    version.name_en = item.name_en
-    version.item_type = item.type.value
-    version.department_id = lookups.departments[item.department].id
-    version.description = item.description
-    version.legal_limit_days = item.time_limit.legal
-    version.promised_limit_days = item.time_limit.promised
-    version.visits = item.visits
-    version.channels = [c.value for c in item.channels]
-    version.conditions = [c.model_dump() for c in item.conditions]
-    version.fees = [f.model_dump() for f in item.fees]
-    version.co_handlers = [
-        CoHandler(position=i, department_id=lookups.departments[code].id)
-        for i, code in enumerate(item.co_handlers)
-    ]
-    version.legal_bases = [
-        LegalBasis(position=i, law=b.law, article=b.article, text=b.text)
-        for i, b in enumerate(item.legal_basis)
-    ]
-    version.materials = [
-        Material(
-            position=i,
-            code=m.code,
-            name_zh=m.name_zh,
-            name_en=m.name_en,
-            necessity=m.necessity.value,
-            format=m.format.value,
-            copies=m.copies,
-            source=m.source.value,
-            source_ref=m.source_ref,
-            element_codes=list(m.elements),
-        )
-        for i, m in enumerate(item.materials)
-    ]
-    version.form_fields = [
-        FormField(
-            position=i,
-            code=f.code,
-            label_zh=f.label_zh,
-            label_en=f.label_en,
-            element_id=lookups.elements[f.element].id,
-            required=f.required,
-        )
-        for i, f in enumerate(item.form)
-    ]
-    version.steps = [
-        ProcessStep(
-            position=i,
-            code=s.code,
-            kind=s.kind.value,
-            name_zh=s.name_zh,
-            name_en=s.name_en,
-            responsible=s.responsible,
-            limit_days=s.limit_days,
-        )
-        for i, s in enumerate(item.steps)
-    ]
-    version.outputs = [
-        Output(
-            position=i,
-            code=o.code,
-            name_zh=o.name_zh,
-            name_en=o.name_en,
-            kind=o.kind.value,
-            e_licence=o.e_licence,
-            element_codes=list(o.elements),
-        )
-        for i, o in enumerate(item.outputs)
-    ]
+    values, children = version_values(item, lookups)
+    for key, value in values.items():
+        setattr(version, key, value)
+    version.co_handlers = [CoHandler(**row) for row in children[CoHandler]]
+    version.legal_bases = [LegalBasis(**row) for row in children[LegalBasis]]
+    version.materials = [Material(**row) for row in children[Material]]
+    version.form_fields = [FormField(**row) for row in children[FormField]]
+    version.steps = [ProcessStep(**row) for row in children[ProcessStep]]
+    version.outputs = [Output(**row) for row in children[Output]]
 
 
 def _fill_element(element: DataElement, data: ElementIn, lookups: Lookups) -> None:

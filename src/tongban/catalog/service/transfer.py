@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session
 
 from tongban.audit import service as audit
@@ -40,6 +41,7 @@ from tongban.catalog.service.convert import (
     _lookups,
     element_to_in,
     version_to_item,
+    version_values,
 )
 from tongban.catalog.service.published import e_licence_types
 from tongban.db import utcnow
@@ -58,6 +60,66 @@ class ImportReport:
     codes: list[str] = field(default_factory=list)
 
 
+_BATCH: Final = 1000
+
+
+def _items_by_codes(session: Session, codes: list[str]) -> dict[str, ServiceItem]:
+    """``repository.items_by_codes`` a thousand codes at a time (a database takes only so
+    many parameters in one statement)."""
+    out: dict[str, ServiceItem] = {}
+    for start in range(0, len(codes), _BATCH):
+        out |= repository.items_by_codes(session, codes[start : start + _BATCH])
+    return out
+
+
+def _items_with_versions(session: Session, item_ids: list[int]) -> set[int]:
+    """Which of these items already have a version."""
+    if not item_ids:
+        return set()
+    wanted = set(item_ids)
+    return {i for i in session.scalars(select(ItemVersion.item_id).distinct()) if i in wanted}
+
+
+def _insert_first_versions(
+    session: Session,
+    batch: list[ItemIn],
+    code_ids: dict[str, int],
+    lookups: Lookups,
+    *,
+    actor: Principal | None,
+) -> None:
+    """Version 1 of items that have none, with their child rows, in bulk: what
+    ``_apply_item`` and ``_set_status`` write for such an item, a statement per table."""
+    now = utcnow()
+    actor_id = actor.user_id if actor else None
+    rows = []
+    children: dict[type[Any], list[dict[str, Any]]] = {}
+    for k, item_in in enumerate(batch):
+        values, child_rows = version_values(item_in, lookups)
+        values |= {
+            "item_id": code_ids[item_in.implementation_code],
+            "version_no": 1,
+            "status": item_in.status,
+            "created_by_id": actor_id,
+        }
+        if item_in.status == VersionStatus.PUBLISHED.value:
+            values |= {"published_at": now, "published_by_id": actor_id}
+        elif item_in.status == VersionStatus.RETIRED.value:
+            values["retired_at"] = now
+        rows.append(values)
+        for model, entries in child_rows.items():
+            children.setdefault(model, []).extend(entry | {"_item": k} for entry in entries)
+    version_ids = session.scalars(
+        insert(ItemVersion).returning(ItemVersion.id, sort_by_parameter_order=True), rows
+    ).all()
+    # child rows were built in item order; give each its version's id
+    for model, entries in children.items():
+        if entries:
+            for entry in entries:
+                entry["version_id"] = version_ids[entry.pop("_item")]
+            session.execute(insert(model), entries)
+
+
 def import_catalog(
     *,
     session: Session,
@@ -70,6 +132,104 @@ def import_catalog(
     if principal is not None:
         _require_catalog_admin(principal)
     lookups = _lookups(session)
+    existing_items = _items_by_codes(
+        session, [item_doc.implementation_code for item_doc in document.items]
+    )
+    errors = reference_errors(session, document, lookups=lookups)
+    if errors:
+        raise ValidationFailed(
+            "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
+        )
+
+    report = ImportReport()
+    for element_in in document.elements:
+        element = lookups.elements.get(element_in.code)
+        if element is None:
+            element = DataElement(code=element_in.code)
+            session.add(element)
+            lookups.elements[element_in.code] = element
+            report.elements_created += 1
+        elif element_to_in(element, lookups.department_codes) != element_in:
+            report.elements_updated += 1
+        _fill_element(element, element_in, lookups)
+    session.flush()
+
+    code_ids = {code: item.id for code, item in existing_items.items()}
+    with_versions = _items_with_versions(session, list(code_ids.values()))
+    fresh = [d for d in document.items if code_ids.get(d.implementation_code) not in with_versions]
+    new_docs = [d for d in fresh if d.implementation_code not in existing_items]
+    for start in range(0, len(new_docs), _BATCH):
+        batch = new_docs[start : start + _BATCH]
+        ids = session.scalars(
+            insert(ServiceItem).returning(ServiceItem.id, sort_by_parameter_order=True),
+            [
+                {"implementation_code": d.implementation_code, "basic_code": d.basic_code}
+                for d in batch
+            ],
+        ).all()
+        code_ids.update(zip((d.implementation_code for d in batch), ids, strict=True))
+    report.items_created += len(new_docs)
+    parent_updates = [
+        {"id": code_ids[d.implementation_code], "parent_id": code_ids[d.parent]}
+        for d in new_docs
+        if d.parent is not None
+    ]
+    for start in range(0, len(parent_updates), _BATCH):
+        session.execute(update(ServiceItem), parent_updates[start : start + _BATCH])
+    for item_in in document.items:
+        if item_in.implementation_code in existing_items:
+            item = existing_items[item_in.implementation_code]
+            item.basic_code = item_in.basic_code
+            item.parent_id = code_ids[item_in.parent] if item_in.parent else None
+    session.flush()
+    # Items without a version yet (most of a first import): their versions in bulk.
+    for start in range(0, len(fresh), _BATCH):
+        batch = fresh[start : start + _BATCH]
+        _insert_first_versions(session, batch, code_ids, lookups, actor=principal)
+        report.versions_created += len(batch)
+        report.codes.extend(d.implementation_code for d in batch)
+        if on_item is not None:
+            on_item(len(batch))
+    fresh_codes = {d.implementation_code for d in fresh}
+    for item_in in document.items:
+        if item_in.implementation_code in fresh_codes:
+            continue
+        item = existing_items[item_in.implementation_code]
+        _apply_item(session, item, item_in, lookups, report, actor=principal)
+        if on_item is not None:
+            on_item(1)
+    session.flush()
+    index_items(session, (code_ids[i.implementation_code] for i in document.items))
+    audit.record(
+        session=session,
+        actor_user_id=principal.user_id if principal else None,
+        action="catalog.import",
+        object_type="catalog",
+        object_key="catalog",
+        detail={
+            "items_created": report.items_created,
+            "versions_created": report.versions_created,
+            "drafts_updated": report.drafts_updated,
+            "unchanged": report.unchanged,
+        },
+    )
+    return report
+
+
+def reference_errors(
+    session: Session,
+    document: CatalogDocument,
+    *,
+    lookups: Lookups | None = None,
+    also_known: Collection[str] = (),
+) -> list[FieldError]:
+    """What ``import_catalog`` refuses a document for: its references to departments, data
+    elements, items and their outputs, e-licence types, checked against the database and the
+    document itself, and what publishing needs. Located ``items[3] (CODE).department``.
+    ``also_known``: item codes to take as existing (a file's items that are invalid on their
+    own, so that what refers to them is not also reported)."""
+    if lookups is None:
+        lookups = _lookups(session)
     errors: list[FieldError] = []
     seen: set[str] = set()
     for i, element_doc in enumerate(document.elements):
@@ -91,8 +251,7 @@ def import_catalog(
             )
     element_codes = seen | set(lookups.elements)
     doc_items = [item_doc.implementation_code for item_doc in document.items]
-    existing_items = repository.items_by_codes(session, doc_items)
-    known_items = set(doc_items) | _all_item_codes(session)
+    known_items = set(doc_items) | _all_item_codes(session) | set(also_known)
     # The file's items replace what the database holds of them: their outputs are the file's.
     outputs = output_index(session) | {
         d.implementation_code: {o.code: o.e_licence for o in d.outputs} for d in document.items
@@ -126,59 +285,7 @@ def import_catalog(
         )
         if item_doc.status == VersionStatus.PUBLISHED.value:
             errors += publish_errors(item_doc, loc)
-    if errors:
-        raise ValidationFailed(
-            "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
-        )
-
-    report = ImportReport()
-    for element_in in document.elements:
-        element = lookups.elements.get(element_in.code)
-        if element is None:
-            element = DataElement(code=element_in.code)
-            session.add(element)
-            lookups.elements[element_in.code] = element
-            report.elements_created += 1
-        elif element_to_in(element, lookups.department_codes) != element_in:
-            report.elements_updated += 1
-        _fill_element(element, element_in, lookups)
-    session.flush()
-
-    for item_in in document.items:
-        if item_in.implementation_code not in existing_items:
-            new_item = ServiceItem(
-                implementation_code=item_in.implementation_code, basic_code=item_in.basic_code
-            )
-            session.add(new_item)
-            existing_items[item_in.implementation_code] = new_item
-            report.items_created += 1
-    session.flush()
-    parents = repository.items_by_codes(
-        session, {i.parent for i in document.items if i.parent is not None}
-    )
-    for item_in in document.items:
-        item = existing_items[item_in.implementation_code]
-        item.basic_code = item_in.basic_code
-        item.parent_id = parents[item_in.parent].id if item_in.parent else None
-        _apply_item(session, item, item_in, lookups, report, actor=principal)
-        if on_item is not None:
-            on_item(1)
-    session.flush()
-    index_items(session, (existing_items[i.implementation_code].id for i in document.items))
-    audit.record(
-        session=session,
-        actor_user_id=principal.user_id if principal else None,
-        action="catalog.import",
-        object_type="catalog",
-        object_key="catalog",
-        detail={
-            "items_created": report.items_created,
-            "versions_created": report.versions_created,
-            "drafts_updated": report.drafts_updated,
-            "unchanged": report.unchanged,
-        },
-    )
-    return report
+    return errors
 
 
 def _apply_item(
