@@ -61,7 +61,7 @@ def synthetic(seed: int = 7) -> tuple[dict[str, Any], list[dict[str, Any]], Bund
             source = rng.choice(sources if n else sources[:4])
             ref = {
                 "shared_data": dept,
-                "e_licence": "证照",
+                "e_licence": "BENCH-000#OUT",  # an e-licence type that exists (BENCH-000 issues it)
                 "item_output": f"BENCH-{rng.randrange(n) if n else 0:03d}#OUT",
             }.get(source, "")
             materials.append(
@@ -124,6 +124,7 @@ def synthetic(seed: int = 7) -> tuple[dict[str, Any], list[dict[str, Any]], Bund
                         "name_zh": "结果",
                         "name_en": "o",
                         "kind": "certificate",
+                        "e_licence": n == 0,
                         "elements": [f"E{e:03d}" for e in rng.sample(range(ELEMENTS), 3)],
                     }
                 ],
