@@ -61,7 +61,7 @@ from tongban.errors import (
     ValidationFailed,
 )
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession, attempt, see_other
+from tongban.web.deps import CurrentPrincipal, DbSession, attempt, check_csrf, see_other
 from tongban.web.format import format_yuan
 
 router = APIRouter(include_in_schema=False)
@@ -402,6 +402,22 @@ def _case_and_step(
             code="step_not_in_case",
         )
     return case, step
+
+
+def _posted_step(
+    request: Request,
+    session: Session,
+    principal: Principal | None,
+    posted: FormData,
+    number: str,
+    step_id: int,
+) -> tuple[Principal, Case, CaseStep]:
+    """The prologue of every form posted on a step: the form's token, the person, and the step
+    of the case they may see."""
+    check_csrf(request, _posted(posted, "csrf_token"))
+    who = require_principal(principal)
+    case, step = _case_and_step(session, who, number, step_id)
+    return who, case, step
 
 
 def _check_lock(step: CaseStep, posted: FormData) -> None:

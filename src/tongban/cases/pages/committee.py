@@ -29,6 +29,7 @@ from tongban.cases.pages.case import (
     Problem,
     _case_and_step,
     _check_lock,
+    _posted_step,
     _run,
 )
 from tongban.cases.pages.common import (
@@ -48,7 +49,7 @@ from tongban.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm
 from tongban.web.format import local_time
 
 router = APIRouter(include_in_schema=False)
@@ -165,9 +166,7 @@ def vote_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {"choice": _posted(posted, "choice", 10)}
 
     def act() -> None:
@@ -204,9 +203,7 @@ def minutes_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     chosen = _files(posted, "file")
 
     def act() -> None:
@@ -264,9 +261,7 @@ def close_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
 
     def act() -> None:
         _check_lock(step, posted)

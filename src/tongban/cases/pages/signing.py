@@ -26,6 +26,7 @@ from tongban.cases.pages.case import (
     Problem,
     _case_and_step,
     _check_lock,
+    _posted_step,
     _run,
 )
 from tongban.cases.pages.common import (
@@ -41,7 +42,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
+from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm
 from tongban.web.format import local_time
 
 router = APIRouter(include_in_schema=False)
@@ -145,9 +146,7 @@ def sign_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {
         "party": _posted(posted, "party", 20),
         "identity_checked": _posted(posted, "identity_checked", 10),

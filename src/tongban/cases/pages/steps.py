@@ -14,8 +14,8 @@ from tongban.auth.access import require_principal
 from tongban.cases import service
 from tongban.cases.pages.apply import _read_file
 from tongban.cases.pages.case import (
-    _case_and_step,
     _check_lock,
+    _posted_step,
     _run,
 )
 from tongban.cases.pages.common import (
@@ -50,9 +50,7 @@ def complete_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {
         k: _posted(posted, k).strip()
         for k in ("time", "place", "notes", "decision", "reason", "opinion")
@@ -133,9 +131,7 @@ def return_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {
         "reason": _posted(posted, "reason").strip(),
         "to_step_id": _posted(posted, "to_step_id"),
@@ -180,9 +176,7 @@ def correction_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {"reason": _posted(posted, "reason").strip(), "kind": _posted(posted, "kind", 20)}
 
     def act() -> None:
@@ -220,9 +214,7 @@ def delegate_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {
         "reason": _posted(posted, "reason").strip(),
         "to_department": _posted(posted, "to_department", 40).strip(),
@@ -277,9 +269,7 @@ def pay_action(
     principal: CurrentPrincipal,
     posted: PostedForm,
 ) -> Response:
-    check_csrf(request, _posted(posted, "csrf_token"))
-    who = require_principal(principal)
-    case, step = _case_and_step(session, who, number, step_id)
+    who, case, step = _posted_step(request, session, principal, posted, number, step_id)
     values = {"amount": _posted(posted, "amount", 30).strip()}
 
     def act() -> None:
