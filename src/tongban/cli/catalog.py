@@ -141,7 +141,7 @@ def synonyms_list() -> None:
 def synonyms_add(terms: list[str] = typer.Argument(..., help="Two or more terms.")) -> None:
     """Add a group of terms that search treats as one (audited)."""
     with command_session() as session:
-        row = service.save_synonym(session=session, principal=None, terms=terms)
+        row = service.save_synonym(session=session, principal=None, terms=terms, as_system=True)
         typer.echo(f"{row.id}\t{' '.join(row.terms)}")
 
 
@@ -149,5 +149,7 @@ def synonyms_add(terms: list[str] = typer.Argument(..., help="Two or more terms.
 def synonyms_remove(synonym_id: int = typer.Argument(..., help="The group's id.")) -> None:
     """Remove a group (audited)."""
     with command_session() as session:
-        service.delete_synonym(session=session, principal=None, synonym_id=synonym_id)
+        service.delete_synonym(
+            session=session, principal=None, synonym_id=synonym_id, as_system=True
+        )
     typer.echo(f"removed {synonym_id}")

@@ -60,8 +60,11 @@ def list_synonyms(session: Session) -> list[SearchSynonym]:
     return list(session.scalars(select(SearchSynonym).order_by(SearchSynonym.id)))
 
 
-def _require_reform_office(principal: Principal | None) -> Principal | None:
-    if principal is None:  # the command line
+def _require_reform_office(principal: Principal | None, as_system: bool) -> Principal | None:
+    """The reform office edits the synonyms; only a trusted internal caller (an operator's CLI
+    command) edits without a principal, and says so with ``as_system=True``: anonymous is never
+    the system."""
+    if as_system and principal is None:
         return None
     who = require_principal(principal)
     if not who.has_role(Role.REFORM_OFFICE):
@@ -95,9 +98,10 @@ def save_synonym(
     principal: Principal | None,
     terms: list[str],
     synonym_id: int | None = None,
+    as_system: bool = False,
 ) -> SearchSynonym:
     """Add a synonym group, or replace the terms of one; audited."""
-    who = _require_reform_office(principal)
+    who = _require_reform_office(principal, as_system)
     cleaned = _clean_terms(terms)
     if synonym_id is None:
         row = SearchSynonym(terms=cleaned)
@@ -124,8 +128,10 @@ def save_synonym(
     return row
 
 
-def delete_synonym(*, session: Session, principal: Principal | None, synonym_id: int) -> None:
-    who = _require_reform_office(principal)
+def delete_synonym(
+    *, session: Session, principal: Principal | None, synonym_id: int, as_system: bool = False
+) -> None:
+    who = _require_reform_office(principal, as_system)
     row = session.get(SearchSynonym, synonym_id)
     if row is None:
         raise NotFound(
