@@ -94,6 +94,9 @@ class ElementUse(BaseModel):
     field_label: str  # Chinese
     item_name_en: str
     field_label_en: str
+    jurisdiction: str = ""  # division code of the item's department's jurisdiction
+    jurisdiction_name_zh: str = ""
+    jurisdiction_name_en: str = ""
 
 
 class ElementDetailOut(ElementOut):
@@ -245,8 +248,16 @@ def list_elements(session: DbSession) -> list[ElementOut]:
 
 
 @router.get("/elements/{code}", response_model=ElementDetailOut)
-def get_element(code: str, session: DbSession) -> ElementDetailOut:
-    element, uses = service.get_element(session=session, code=code)
+def get_element(
+    code: str,
+    session: DbSession,
+    jurisdiction: Annotated[str, Query(max_length=12)] = "",
+) -> ElementDetailOut:
+    """The element and the published items that ask for it; ``jurisdiction``: a division code,
+    the items of that subtree only."""
+    element, uses = service.get_element(
+        session=session, code=code, jurisdiction_code=jurisdiction.strip()
+    )
     return ElementDetailOut(
         **ElementOut.model_validate(element, from_attributes=True).model_dump(),
         used_by=[
@@ -256,6 +267,9 @@ def get_element(code: str, session: DbSession) -> ElementDetailOut:
                 field_label=u.label_zh,
                 item_name_en=u.item_name_en,
                 field_label_en=u.label_en,
+                jurisdiction=u.jurisdiction_code,
+                jurisdiction_name_zh=u.jurisdiction_zh,
+                jurisdiction_name_en=u.jurisdiction_en,
             )
             for u in uses
         ],

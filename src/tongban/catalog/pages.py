@@ -265,7 +265,7 @@ def item_detail(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     saved: Annotated[str, Query(max_length=8)] = "",
     published: Annotated[str, Query(max_length=8)] = "",
     retired: Annotated[str, Query(max_length=8)] = "",
@@ -291,10 +291,14 @@ def item_detail(
         principal=principal,
         flt=ItemFilter(parent_code=detail.item.implementation_code, limit=200),
     )
+    competent = detail.departments.get(detail.item.department)
     context = {
         "code": code,
         "detail": detail,
         "item": detail.item,
+        "place": org_service.jurisdiction_of(session=session, department=competent)
+        if competent
+        else None,
         "departments": detail.departments,
         "elements": detail.elements,
         "parent": parent,
@@ -693,8 +697,11 @@ def element_detail(
     session: DbSession,
     principal: CurrentPrincipal,
     value: Annotated[str | None, Query(max_length=1000)] = None,
+    jurisdiction: Annotated[str, Query(max_length=12)] = "",
 ) -> HTMLResponse:
-    element, uses = service.get_element(session=session, code=code)
+    element, uses = service.get_element(
+        session=session, code=code, jurisdiction_code=jurisdiction.strip()
+    )
     check: dict[str, Any] | None = None
     if value is not None:
         try:
@@ -709,5 +716,9 @@ def element_detail(
         "source": _source_departments(session, [element]).get(element.source_department_id or -1),
         "value": value if value is not None else "",
         "check": check,
+        "place": jurisdiction.strip(),
+        "jurisdictions": [
+            j for j in org_service.jurisdiction_rows(session=session) if j["level"] != "village"
+        ],
     }
     return _page(request, "catalog/element.html", context)

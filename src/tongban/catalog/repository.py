@@ -248,24 +248,41 @@ class ElementUse:
     item_name_en: str
     label_zh: str
     label_en: str
+    jurisdiction_code: str
+    jurisdiction_zh: str
+    jurisdiction_en: str
 
 
-def items_using_element(session: Session, element_id: int) -> list[ElementUse]:
-    """The published items asking for the element, with the label of the field that asks."""
-    rows = session.execute(
+def items_using_element(
+    session: Session, element_id: int, jurisdiction_code: str = ""
+) -> list[ElementUse]:
+    """The published items asking for the element, with the label of the field that asks and
+    the jurisdiction of the item's department; with a jurisdiction code, that subtree only (an
+    unknown code finds nothing)."""
+    query = (
         select(
             ServiceItem.implementation_code,
             ItemVersion.name_zh,
             ItemVersion.name_en,
             FormField.label_zh,
             FormField.label_en,
+            Jurisdiction.code,
+            Jurisdiction.name_zh,
+            Jurisdiction.name_en,
         )
         .join(ItemVersion, ItemVersion.item_id == ServiceItem.id)
         .join(FormField, FormField.version_id == ItemVersion.id)
+        .join(Department, Department.id == ItemVersion.department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
         .where(FormField.element_id == element_id, ItemVersion.status == "published")
         .order_by(ServiceItem.implementation_code)
-    ).all()
-    return [ElementUse(*row) for row in rows]
+    )
+    if jurisdiction_code:
+        place = jurisdiction_by_code(session, jurisdiction_code)
+        if place is None:
+            return []
+        query = query.where(Jurisdiction.path.startswith(place.path, autoescape=True))
+    return [ElementUse(*row) for row in session.execute(query).all()]
 
 
 def published_version_keys(

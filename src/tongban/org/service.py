@@ -585,3 +585,10 @@ def department_rows(*, session: Session) -> list[dict[str, object]]:
 
 def modules(*, session: Session) -> list[ApplicationModule]:
     return repository.modules_with_departments(session)
+
+
+def jurisdiction_of(*, session: Session, department: Department) -> Jurisdiction | None:
+    """The jurisdiction a department serves (the county an item belongs to)."""
+    return repository.jurisdictions_by_id(session, [department.jurisdiction_id]).get(
+        department.jurisdiction_id
+    )

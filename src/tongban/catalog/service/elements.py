@@ -17,13 +17,16 @@ def list_elements(*, session: Session) -> list[DataElement]:
     return repository.all_elements(session)
 
 
-def get_element(*, session: Session, code: str) -> tuple[DataElement, list[repository.ElementUse]]:
+def get_element(
+    *, session: Session, code: str, jurisdiction_code: str = ""
+) -> tuple[DataElement, list[repository.ElementUse]]:
+    """The element and the published items that ask for it (in a jurisdiction's subtree)."""
     element = repository.element_by_code(session, code)
     if element is None:
         raise NotFound(
             "no data element '%(code)s'", params={"code": code}, code="element_not_found"
         )
-    return element, repository.items_using_element(session, element.id)
+    return element, repository.items_using_element(session, element.id, jurisdiction_code)
 
 
 def validate_value(element: DataElement, value: Any) -> None:
