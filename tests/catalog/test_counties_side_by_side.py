@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import make_catalog, make_org
+from tests.factories import assert_refused, make_catalog, make_org
 
 
 @pytest.fixture
@@ -55,3 +55,18 @@ def test_an_items_page_names_its_county(client: TestClient, world: None) -> None
 
 def test_a_version_number_is_bounded(client: TestClient, world: None) -> None:
     assert client.get("/catalog/BS-RSJ-1", params={"version": 2**40}).status_code == 422
+
+
+def test_the_export_takes_one_county(client: TestClient, world: None) -> None:
+    every = client.get("/api/v1/catalog/export").json()["items"]
+    assert {i["implementation_code"] for i in every} == {"QX-RSJ-1", "QX-ZJJ-1", "BS-RSJ-1"}
+    baishi = client.get("/api/v1/catalog/export", params={"jurisdiction": "990124"}).json()
+    assert [i["implementation_code"] for i in baishi["items"]] == ["BS-RSJ-1"]
+    as_yaml = client.get("/api/v1/catalog/export", params={"jurisdiction": "990123", "format": "yaml"})
+    assert "QX-RSJ-1" in as_yaml.text
+    assert "BS-RSJ-1" not in as_yaml.text
+    assert_refused(
+        client.get("/api/v1/catalog/export", params={"jurisdiction": "123456"}),
+        422,
+        "unknown_jurisdiction",
+    )

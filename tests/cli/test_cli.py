@@ -170,3 +170,16 @@ def test_files_sweep_removes_old_unnamed_files_and_keeps_named_ones(
     refused = run(env, "files", "sweep", "--older-than-hours", "0", ok=False)
     assert refused.returncode == 2
     assert "--older-than-hours" in refused.stderr
+
+
+def test_export_of_one_jurisdiction(demo_env: dict[str, str]) -> None:
+    everything = run(demo_env, "catalog", "export").stdout
+    county = run(demo_env, "catalog", "export", "--jurisdiction", "990123").stdout
+    other = run(demo_env, "catalog", "export", "--jurisdiction", "990102").stdout
+    assert county.count("implementation_code:") > 0
+    assert county.count("implementation_code:") + other.count("implementation_code:") <= (
+        everything.count("implementation_code:")
+    )
+    refused = run(demo_env, "catalog", "export", "--jurisdiction", "123456", ok=False)
+    assert refused.returncode != 0
+    assert "123456" in refused.stderr + refused.stdout

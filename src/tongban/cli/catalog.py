@@ -77,10 +77,16 @@ def export(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="File to write (default: stdout; required for xlsx)."
     ),
+    jurisdiction: str = typer.Option(
+        "", "--jurisdiction", "-j", help="A division code: only the items of that subtree."
+    ),
 ) -> None:
-    """Export the latest version of every item."""
+    """Export the latest version of every item (of one jurisdiction's subtree with
+    ``--jurisdiction``)."""
     with command_session() as session:
-        document = service.export_catalog(session=session, principal=None, as_system=True)
+        document = service.export_catalog(
+            session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
+        )
         jsonld = (
             catalog_jsonld(session=session, document=document)
             if format is ExportFormat.CPSV_JSONLD

@@ -5,9 +5,9 @@ It lives here, not in ``catalog.api``, because the CPSV-AP form names the bundle
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tongban.catalog import io, service
@@ -22,8 +22,12 @@ def export_catalog(
     session: DbSession,
     principal: CurrentPrincipal,
     format: Literal["json", "yaml", "cpsv-jsonld"] = "json",
+    jurisdiction: Annotated[str, Query(max_length=12)] = "",
 ) -> Response:
-    document = service.export_catalog(session=session, principal=principal)
+    """``jurisdiction``: a division code, the items of that subtree only (one county)."""
+    document = service.export_catalog(
+        session=session, principal=principal, jurisdiction_code=jurisdiction.strip()
+    )
     if format == "yaml":
         return PlainTextResponse(io.dump_yaml(document), media_type="application/yaml")
     if format == "cpsv-jsonld":

@@ -46,6 +46,7 @@ from tongban.catalog.service.convert import (
 from tongban.catalog.service.published import e_licence_types
 from tongban.db import utcnow
 from tongban.errors import FieldError, ValidationFailed
+from tongban.org.models import Jurisdiction
 
 
 @dataclass
@@ -348,18 +349,33 @@ def _set_status(
 
 
 def export_catalog(
-    *, session: Session, principal: Principal | None, as_system: bool = False
+    *,
+    session: Session,
+    principal: Principal | None,
+    as_system: bool = False,
+    jurisdiction_code: str = "",
 ) -> CatalogDocument:
     """The latest version of every item the principal may see.
 
     Anonymous (``principal=None``) sees what the public sees: published versions. Only a
     trusted internal caller (an operator's CLI command) sees every draft, and says so with
-    ``as_system=True``.
+    ``as_system=True``. With a division code, only the items of departments in that
+    jurisdiction's subtree (one county of several); an unknown code is refused.
     """
     lookups = _lookups(session)
     visible: ColumnElement[bool] = (
         ItemVersion.id.is_not(None) if as_system else visible_versions(principal)
     )
+    if jurisdiction_code:
+        place = repository.jurisdiction_by_code(session, jurisdiction_code)
+        if place is None:
+            raise ValidationFailed(
+                "no jurisdiction '%(code)s'",
+                params={"code": jurisdiction_code},
+                errors=[FieldError("jurisdiction", f"no jurisdiction '{jurisdiction_code}'")],
+                code="unknown_jurisdiction",
+            )
+        visible = visible & Jurisdiction.path.startswith(place.path, autoescape=True)
     versions = repository.latest_versions_for_export(session, visible)
     return CatalogDocument(
         elements=[element_to_in(e, lookups.department_codes) for e in lookups.elements.values()],
