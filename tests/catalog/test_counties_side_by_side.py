@@ -62,7 +62,9 @@ def test_the_export_takes_one_county(client: TestClient, world: None) -> None:
     assert {i["implementation_code"] for i in every} == {"QX-RSJ-1", "QX-ZJJ-1", "BS-RSJ-1"}
     baishi = client.get("/api/v1/catalog/export", params={"jurisdiction": "990124"}).json()
     assert [i["implementation_code"] for i in baishi["items"]] == ["BS-RSJ-1"]
-    as_yaml = client.get("/api/v1/catalog/export", params={"jurisdiction": "990123", "format": "yaml"})
+    as_yaml = client.get(
+        "/api/v1/catalog/export", params={"jurisdiction": "990123", "format": "yaml"}
+    )
     assert "QX-RSJ-1" in as_yaml.text
     assert "BS-RSJ-1" not in as_yaml.text
     assert_refused(
