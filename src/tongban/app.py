@@ -25,7 +25,7 @@ from tongban.cases import api as cases_api
 from tongban.cases import pages as cases_pages
 from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
-from tongban.catalog import synonym_pages
+from tongban.catalog.search import pages as synonym_pages
 from tongban.config import get_settings
 from tongban.errors import AppError, NotAuthenticated, database_unavailable
 from tongban.exports import api as exports_api

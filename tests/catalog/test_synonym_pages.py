@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.factories import assert_refused, item, login, make_catalog, make_org
 from tongban.audit.models import AuditEvent
 from tongban.catalog.models import SearchSynonym
-from tongban.catalog.synonym_pages import split_terms
+from tongban.catalog.search.pages import split_terms
 
 
 @pytest.fixture
