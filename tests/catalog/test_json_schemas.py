@@ -49,13 +49,24 @@ def test_the_demo_files_validate_against_their_schemas(command: str, name: str) 
     assert errors == []
 
 
+def _leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    if not error.context:
+        return [error]
+    return [leaf for sub in error.context for leaf in _leaves(sub) if sub.validator != "type"]
+
+
 def test_a_wrong_enum_value_fails_the_schema() -> None:
     validator = jsonschema.Draft202012Validator(_schema("catalog"))
     data = _demo("catalog")
     item = next(i for i in data["items"] if i.get("materials"))
     item["materials"][0]["source"] = "e_license"
     item["steps"][0]["kind"] = "approval"
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    # A list that may be left out (not yet recorded) is "an array or null": its error is an anyOf
+    # whose branch for the array names the wrong value.
+    errors = sorted(
+        (leaf for e in validator.iter_errors(data) for leaf in _leaves(e)),
+        key=lambda e: list(e.absolute_path),
+    )
     assert [list(e.absolute_path)[-1] for e in errors] == ["source", "kind"]
     assert all("is not one of" in e.message for e in errors)
     bundles = _demo("bundles")

@@ -201,7 +201,7 @@ def test_catalogue_errors_from_the_database_name_the_line(engine: Engine, tmp_pa
     assert "catalog.yaml: items[0] (QX-X-1).department (line 8):" in output
 
 
-#: a shape error in the first item (no ``time_limit``) and an unknown department in the second
+#: a shape error in the first item (negative ``visits``) and an unknown department in the second
 CATALOG_SHAPE_AND_REFS = """\
 format: tongban-catalog/1
 items:
@@ -211,6 +211,7 @@ items:
     name_en: Item
     type: public_service
     department: QX-RSJ
+    visits: -1
   - implementation_code: QX-X-2
     basic_code: B.2
     name_zh: 事项二
@@ -230,9 +231,9 @@ def test_catalogue_shape_and_database_errors_in_one_round(engine: Engine, tmp_pa
     for command in ("validate", "import"):
         code, output = _invoke("catalog", command, str(path))
         assert code == 1, output
-        assert "catalog.yaml: items[0] (QX-X-1).time_limit (line 3): Field required" in output
+        assert "catalog.yaml: items[0] (QX-X-1).visits (line 9): Input should be greater" in output
         assert (
-            "catalog.yaml: items[1] (QX-X-2).department (line 14): unknown department code "
+            "catalog.yaml: items[1] (QX-X-2).department (line 15): unknown department code "
             "'QX-NOPE'"
         ) in output
         assert "unknown main item" not in output

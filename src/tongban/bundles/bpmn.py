@@ -399,7 +399,7 @@ def bundle_bpmn(
         when = {m.item: dict(m.when) for m in members}
         items = catalog_service.published_items(session=session, codes=list(when))
         for code_, item in items.items():
-            for s in item.steps:
+            for s in item.steps or ():
                 if s.kind.value in compose.MERGED_STEP_KINDS:
                     window.setdefault(s.kind.value, []).append(code_)
     graph = build_graph(ledger, depends_on, lead, when, window)

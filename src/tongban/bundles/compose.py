@@ -61,6 +61,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tongban.catalog.completeness import item_gaps, recorded, time_limit, visits
 from tongban.catalog.schemas import ItemIn
 from tongban.org import units
 
@@ -189,6 +190,16 @@ class CompositionError(ValueError):
     """The bundle cannot be composed (a cycle, a dependency on a non-member)."""
 
 
+class IncompleteMembers(CompositionError):
+    """Members whose items have not recorded what composition counts (materials, steps, time
+    limits, visits): a figure is never made from a part nobody stated."""
+
+    def __init__(self, gaps: Mapping[str, list[str]]) -> None:
+        listed = "; ".join(f"{code}: {', '.join(parts)}" for code, parts in gaps.items())
+        super().__init__(f"members with parts not yet recorded — {listed}")
+        self.gaps = dict(gaps)
+
+
 @dataclass(frozen=True)
 class Node:
     """A member as the dependency graph sees it."""
@@ -250,7 +261,14 @@ def compose(
     ``shared_sources`` maps a data element to the department that shares it through the hub.
     ``authoritative`` maps an element to its legally authoritative source (information on the
     unified form, never a claim that it is prefilled).
+    Every member's item must be complete (``tongban.catalog.completeness``): an incomplete one
+    raises ``IncompleteMembers`` naming what is not recorded.
     """
+    incomplete = {
+        m.item.implementation_code: item_gaps(m.item) for m in members if item_gaps(m.item)
+    }
+    if incomplete:
+        raise IncompleteMembers(incomplete)
     order = topological_order(
         [Node(m.item.implementation_code, m.stage, m.depends_on) for m in members]
     )
@@ -437,7 +455,7 @@ def _materials(
     kept: dict[tuple[str, ...], dict[str, Any]] = {}
     before = 0
     for code in order:
-        for m in by_code[code].item.materials:
+        for m in recorded(by_code[code].item, "materials"):
             before += 1
             rule, reason, source = _material_source(
                 m, code, outputs, ancestors[code], e_licences, departments, shared
@@ -526,7 +544,7 @@ def _steps(
     merged: dict[str, list[tuple[str, Any]]] = {"acceptance": [], "delivery": []}
     for code in order:
         item = by_code[code].item
-        for s in item.steps:
+        for s in recorded(item, "steps"):
             before += 1
             if s.kind.value in MERGED_STEP_KINDS:
                 merged[s.kind.value].append((code, s))
@@ -611,7 +629,7 @@ def _days(
             first_of.setdefault(s.item, s.code)
     merged_days = {
         code: {
-            k: sum(s.limit_days for s in by_code[code].item.steps if s.kind.value == k)
+            k: sum(s.limit_days for s in recorded(by_code[code].item, "steps") if s.kind.value == k)
             for k in MERGED_STEP_KINDS
         }
         for code in order
@@ -637,10 +655,10 @@ def _days(
 
     for kind in ("legal", "promised"):
         own = {
-            c: getattr(by_code[c].item.time_limit, kind) - sum(merged_days[c].values())
+            c: getattr(time_limit(by_code[c].item), kind) - sum(merged_days[c].values())
             for c in order
         }
-        before[kind] = sum(getattr(by_code[c].item.time_limit, kind) for c in order)
+        before[kind] = sum(getattr(time_limit(by_code[c].item), kind) for c in order)
         weight = {s.code: s.limit_days for s in bundle_steps.values()}
         weight.update({first: own[member] for member, first in first_of.items()})
         finish: dict[str, int] = {}
@@ -733,12 +751,12 @@ def _visits(
     order: Sequence[str], by_code: Mapping[str, Member], removed: dict[str, list[Any]]
 ) -> tuple[int, int]:
     """Trips, counted one by one (see the module's rules)."""
-    before = sum(by_code[c].item.visits for c in order)
-    submitting = [c for c in order if by_code[c].item.visits >= 1]
-    collecting = [c for c in order if by_code[c].item.visits >= 2]
+    before = sum(visits(by_code[c].item) for c in order)
+    submitting = [c for c in order if visits(by_code[c].item) >= 1]
+    collecting = [c for c in order if visits(by_code[c].item) >= 2]
     in_person = [c for c in collecting if not _delivered_remotely(by_code[c].item)]
     after = (1 if submitting else 0) + (1 if in_person else 0)
-    after += sum(max(by_code[c].item.visits - 2, 0) for c in order)
+    after += sum(max(visits(by_code[c].item) - 2, 0) for c in order)
     for code in submitting[1:]:
         item = by_code[code].item
         removed["visits"].append(

@@ -64,7 +64,7 @@ class BundleMember(Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     item_id: Mapped[int] = mapped_column(ForeignKey("service_item.id"), index=True)
-    item_code: Mapped[str] = mapped_column(String(40))
+    item_code: Mapped[str] = mapped_column(String(64))
     stage: Mapped[int] = mapped_column(Integer, default=1)
     depends_on: Mapped[list[Any]] = mapped_column(default=list)
     when: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {question: [answers]}

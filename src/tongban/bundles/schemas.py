@@ -15,6 +15,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tongban.bundles.models import BundleKind
+from tongban.catalog.schemas import ItemCode
 
 Code = Annotated[
     str,
@@ -61,11 +62,11 @@ class QuestionIn(Strict):
 
 
 class MemberIn(Strict):
-    item: Code
+    item: ItemCode
     """The member item, by implementation code (published in the catalogue)."""
     stage: Annotated[int, Field(ge=1, le=20)] = 1
     """Display order of independent members (1 first); the order that counts is `depends_on`."""
-    depends_on: list[Code] = Field(default_factory=list)
+    depends_on: list[ItemCode] = Field(default_factory=list)
     """Members that must finish before this one starts (their item codes); only an output of a
     member this one depends on, directly or through others, replaces its materials and fields."""
     when: dict[str, list[Code]] = Field(

@@ -30,7 +30,10 @@ from tongban.bundles.compose import (
 from tongban.bundles.models import Bundle, BundleMember, BundleVersion
 from tongban.bundles.schemas import BundleDocument, BundleIn, MemberIn, QuestionIn
 from tongban.catalog import service as catalog_service
+from tongban.catalog import types as item_types
+from tongban.catalog.completeness import item_gaps, recorded, time_limit
 from tongban.catalog.io import CpsvEvent
+from tongban.catalog.schemas import ItemIn
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from tongban.org import repository as org_repository
@@ -371,6 +374,7 @@ def compose_definition(
             errors=[FieldError("members", f"item '{c}' is not published") for c in missing],
             code="members_not_published",
         )
+    _refuse_unfit_members([m.item for m in members], items)
     elements = catalog_service.list_elements(session=session)
     departments = _departments(session)
     dept_codes = {d.id: c for c, d in departments.items()}
@@ -394,6 +398,38 @@ def compose_definition(
         raise ValidationFailed(
             str(exc), errors=[FieldError("members", str(exc))], code="member_dependencies_invalid"
         ) from exc
+
+
+def member_problems(code: str, item: ItemIn) -> tuple[str, str]:
+    """What keeps a published item out of a bundle, as (not applied for, incomplete) messages,
+    each empty when it does not apply: a type nobody applies for (a penalty, an inspection), or
+    parts not yet recorded (``tongban.catalog.completeness``)."""
+    not_applied = (
+        ""
+        if item_types.applied_for(item.type.value)
+        else f"item '{code}' is of type '{item.type.value}', which nobody applies for"
+    )
+    gaps = item_gaps(item)
+    incomplete = f"item '{code}' has not yet recorded: {', '.join(gaps)}" if gaps else ""
+    return not_applied, incomplete
+
+
+def _refuse_unfit_members(codes: list[str], items: dict[str, ItemIn]) -> None:
+    problems = [member_problems(c, items[c]) for c in codes]
+    not_applied = [p[0] for p in problems if p[0]]
+    if not_applied:
+        raise ValidationFailed(
+            not_applied[0],
+            errors=[FieldError("members", m) for m in not_applied],
+            code="member_not_applied_for",
+        )
+    incomplete = [p[1] for p in problems if p[1]]
+    if incomplete:
+        raise ValidationFailed(
+            incomplete[0],
+            errors=[FieldError("members", m) for m in incomplete],
+            code="member_incomplete",
+        )
 
 
 # ---------------------------------------------------------------- lints
@@ -430,7 +466,16 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
         item = items.get(m.item)
         if item is None:
             continue
-        for j, material in enumerate(item.materials):
+        not_applied, incomplete = member_problems(m.item, item)
+        for rule, message in (
+            ("member_not_applied_for", not_applied),
+            ("member_incomplete", incomplete),
+        ):
+            if message:
+                issues.append(LintIssue(rule, f"members[{i}]", message))
+        if not_applied or incomplete:
+            continue
+        for j, material in enumerate(recorded(item, "materials")):
             if material.source.value != "item_output":
                 continue
             source = material.source_ref.split("#", 1)[0]
@@ -453,7 +498,8 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                         f"but {m.item} does not depend on it",
                     )
                 )
-        for j, step in enumerate(item.steps):
+        limits = time_limit(item)
+        for j, step in enumerate(recorded(item, "steps")):
             if step.responsible not in departments and not units.is_level(step.responsible):
                 issues.append(
                     LintIssue(
@@ -462,7 +508,7 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                         f"step '{step.name_zh}' names no known responsible unit",
                     )
                 )
-            if step.limit_days > item.time_limit.legal:
+            if step.limit_days > limits.legal:
                 issues.append(
                     LintIssue(
                         "limit_above_legal",
@@ -471,7 +517,7 @@ def lint(*, session: Session, bundle: BundleIn) -> list[LintIssue]:
                         "above the item's legal limit",
                     )
                 )
-        if item.time_limit.promised > item.time_limit.legal:
+        if limits.promised > limits.legal:
             issues.append(
                 LintIssue(
                     "promised_above_legal",

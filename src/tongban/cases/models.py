@@ -83,7 +83,7 @@ class CaseStep(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    item_code: Mapped[str | None] = mapped_column(String(40))
+    item_code: Mapped[str | None] = mapped_column(String(64))
     code: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(32))
     name_zh: Mapped[str] = mapped_column(String(200))

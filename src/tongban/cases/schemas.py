@@ -48,8 +48,8 @@ class ApplicantIn(Strict):
 
 
 class ApplicationIn(Strict):
-    item: str | None = None
-    bundle: str | None = None
+    item: Annotated[str, StringConstraints(max_length=64)] | None = None
+    bundle: Annotated[str, StringConstraints(max_length=40)] | None = None
     answers: dict[str, str] | None = None
     applicant: ApplicantIn
     form: dict[str, Any] = Field(default_factory=dict, description="Values by data element code.")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from tongban.auth.access import require_principal
-from tongban.catalog import service
+from tongban.catalog import completeness, service
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import CatalogDocument, ItemIn
 from tongban.catalog.search import highlight
@@ -48,6 +48,11 @@ class VersionOut(BaseModel):
 
 class ItemOut(BaseModel):
     item: ItemIn
+    gaps: list[str] = Field(
+        description="Parts the item's type needs that are not yet recorded (legal_basis, "
+        "materials, steps, time_limit, visits): an item with gaps is incomplete and takes no "
+        "applications."
+    )
     version_no: int
     status: str
     lock_version: int
@@ -115,6 +120,7 @@ class CheckOut(BaseModel):
 def _detail_out(detail: service.ItemDetail) -> ItemOut:
     return ItemOut(
         item=detail.item,
+        gaps=completeness.item_gaps(detail.item),
         version_no=detail.version_no,
         status=detail.status,
         lock_version=detail.lock_version,

@@ -45,7 +45,11 @@ class ItemType(StrEnum):
     ADMINISTRATIVE_INSPECTION = "administrative_inspection"  # 行政检查
     ADMINISTRATIVE_PENALTY = "administrative_penalty"  # 行政处罚
     ADMINISTRATIVE_REWARD = "administrative_reward"  # 行政奖励
+    ADMINISTRATIVE_COERCION = "administrative_coercion"  # 行政强制
+    ADMINISTRATIVE_LEVY = "administrative_levy"  # 行政征收
+    ADMINISTRATIVE_ADJUDICATION = "administrative_adjudication"  # 行政裁决
     OTHER = "other"  # 其他行政权力
+    INTERNAL_MATTER = "internal_matter"  # 机关内部事项
 
 
 class VersionStatus(StrEnum):
@@ -127,7 +131,7 @@ class ServiceItem(Base):
     __tablename__ = "service_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    implementation_code: Mapped[str] = mapped_column(String(40), unique=True)
+    implementation_code: Mapped[str] = mapped_column(String(64), unique=True)
     basic_code: Mapped[str] = mapped_column(String(40), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_item.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -153,9 +157,13 @@ class ItemVersion(Base):
     item_type: Mapped[str] = mapped_column(String(40), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    legal_limit_days: Mapped[int] = mapped_column(Integer)
-    promised_limit_days: Mapped[int] = mapped_column(Integer)
-    visits: Mapped[int] = mapped_column(Integer, default=0)
+    # None: not yet recorded (the item is incomplete; see catalog/completeness.py)
+    legal_limit_days: Mapped[int | None] = mapped_column(Integer)
+    promised_limit_days: Mapped[int | None] = mapped_column(Integer)
+    visits: Mapped[int | None] = mapped_column(Integer)
+    # lists not yet recorded, of "legal_basis", "materials", "steps" (an empty list not named
+    # here was stated empty)
+    not_recorded: Mapped[list[Any]] = mapped_column(default=list)
     channels: Mapped[list[Any]] = mapped_column(default=list)
     conditions: Mapped[list[Any]] = mapped_column(default=list)  # [{"zh": …, "en": …}]
     fees: Mapped[list[Any]] = mapped_column(
@@ -237,7 +245,7 @@ class Material(Base):
     format: Mapped[str] = mapped_column(String(16))
     copies: Mapped[int] = mapped_column(Integer, default=1)
     source: Mapped[str] = mapped_column(String(16))
-    source_ref: Mapped[str] = mapped_column(String(100), default="")  # item code / licence type
+    source_ref: Mapped[str] = mapped_column(String(120), default="")  # item code / licence type
     element_codes: Mapped[list[Any]] = mapped_column(default=list)
 
 

@@ -17,15 +17,24 @@ from sqlalchemy.orm import Session
 
 from tongban.auth.access import require_principal
 from tongban.auth.principal import Principal
-from tongban.catalog import service
+from tongban.catalog import codes, completeness, service
+from tongban.catalog import types as item_types
 from tongban.catalog.models import DataElement
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import ItemIn
 from tongban.catalog.search import highlight
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.kit.spreadsheet import XLSX_MEDIA_TYPE, table_csv, table_xlsx
 from tongban.org import service as org_service
 from tongban.org.models import Department
-from tongban.web.deps import CurrentPrincipal, DbSession, attempt, check_csrf, see_other
+from tongban.web.deps import (
+    CurrentPrincipal,
+    DbSession,
+    attempt,
+    check_csrf,
+    pick_locale,
+    see_other,
+)
 from tongban.web.format import format_yuan, local_time
 from tongban.web.templating import render
 
@@ -34,15 +43,21 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 TEXT_MAX = 25000
 
-ITEM_TYPE_LABELS = {
-    "administrative_licence": "Administrative licence",
-    "administrative_payment": "Administrative payment",
-    "public_service": "Public service",
-    "administrative_confirmation": "Administrative confirmation",
-    "administrative_inspection": "Administrative inspection",
-    "administrative_penalty": "Administrative penalty",
-    "administrative_reward": "Administrative reward",
-    "other": "Other administrative power",
+ITEM_TYPE_LABELS = {rule.type.value: rule.en for rule in item_types.RULES.values()}
+GAP_ANCHORS = {
+    "legal_basis": "legal",
+    "materials": "materials",
+    "steps": "steps",
+    "time_limit": "limits",
+    "visits": "basic",
+}
+CODE_PART_LABELS = {
+    "basic": "Basic code",
+    "division": "Division code",
+    "unit": "Unit",
+    "organisation": "Implementing organisation (credit code)",
+    "nature": "Nature of the implementing subject",
+    "handling_item": "Business handling item",
 }
 STATUS_LABELS = {"draft": "Draft", "published": "Published", "retired": "Retired"}
 NECESSITY_LABELS = {
@@ -157,7 +172,7 @@ def _int_or_raw(text: str) -> int | str:
 # ---------------------------------------------------------------- the catalogue list
 
 
-@router.get("/catalog", response_class=HTMLResponse)
+@router.get("/catalog", response_model=None)
 def catalog_list(
     request: Request,
     session: DbSession,
@@ -170,7 +185,15 @@ def catalog_list(
     jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     page: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-) -> HTMLResponse:
+) -> Response:
+    pasted = codes.normalise(q)
+    if (
+        codes.looks_national(pasted)
+        and not request.headers.get("hx-request")
+        and service.item_codes_exist(session=session, codes=[pasted])
+    ):
+        # A national implementation code pasted into the search opens its item.
+        return RedirectResponse(f"/catalog/{quote(pasted, safe='')}", status_code=303)
     may_see_drafts = _may_see_drafts(principal)
     place = service.resolve_jurisdiction(principal, jurisdiction)
     default_place = service.default_jurisdiction(principal)
@@ -256,6 +279,51 @@ def catalog_list(
     return response
 
 
+# ---------------------------------------------------------------- completeness
+
+
+@router.get("/catalog/completeness", response_model=None)
+def completeness_page(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
+    department: Annotated[str, Query(max_length=40)] = "",
+    format: Annotated[str, Query(max_length=8, pattern="^(|html|csv|xlsx)$")] = "",
+) -> Response:
+    """What each department still has to fill in: a bar per department, its incomplete items
+    with what each lacks, and the same as CSV or XLSX (``format=csv|xlsx``)."""
+    place = service.resolve_jurisdiction(principal, jurisdiction)
+    report = service.completeness_report(session=session, principal=principal, jurisdiction=place)
+    if format in ("csv", "xlsx"):
+        header, rows = service.gap_table(report, pick_locale(request) == "zh_CN")
+        name = f"completeness-{place or 'all'}.{format}"
+        body, media = (
+            (table_csv(header, rows), "text/csv; charset=utf-8")
+            if format == "csv"
+            else (table_xlsx("completeness", header, rows), XLSX_MEDIA_TYPE)
+        )
+        return Response(
+            body,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    shown = [d for d in report.departments if not department or d.code == department]
+    context = {
+        "report": report,
+        "shown": shown,
+        "department": department,
+        "place": place,
+        "jurisdictions": [
+            j for j in org_service.jurisdiction_rows(session=session) if j["level"] != "village"
+        ],
+        "parts": completeness.PARTS,
+        "gap_labels": completeness.PART_LABELS,
+        "export_query": urlencode({"jurisdiction": place or service.ALL_JURISDICTIONS}),
+    }
+    return _page(request, "catalog/completeness.html", context)
+
+
 # ---------------------------------------------------------------- one item
 
 
@@ -305,6 +373,12 @@ def item_detail(
         "sub_items": sub_items,
         "is_latest": is_latest,
         "latest": latest,
+        "gaps": completeness.item_gaps(detail.item),
+        "heading": bool(sub_items) and detail.item.materials is None,
+        "gap_anchor": GAP_ANCHORS,
+        "gap_labels": completeness.PART_LABELS,
+        "national": codes.national_parts(detail.item.implementation_code),
+        "code_part_labels": CODE_PART_LABELS,
         "can_edit": detail.can_edit and is_latest,
         "can_publish": detail.can_publish and is_latest,
         "notice": "saved" if saved else "published" if published else "retired" if retired else "",
@@ -348,13 +422,13 @@ class EditForm:
             item_type=item.type.value,
             department=item.department,
             description=item.description,
-            legal=str(item.time_limit.legal),
-            promised=str(item.time_limit.promised),
-            visits=str(item.visits),
+            legal=str(item.time_limit.legal) if item.time_limit else "",
+            promised=str(item.time_limit.promised) if item.time_limit else "",
+            visits="" if item.visits is None else str(item.visits),
             channels=[c.value for c in item.channels],
             conditions_zh="\n".join(c.zh for c in item.conditions),
             conditions_en="\n".join(c.en for c in item.conditions),
-            legal_basis=[LegalBasisRow(b.law, b.article, b.text) for b in item.legal_basis],
+            legal_basis=[LegalBasisRow(b.law, b.article, b.text) for b in item.legal_basis or ()],
             lock_version=str(lock_version),
         )
 
@@ -383,14 +457,17 @@ class EditForm:
             "type": self.item_type,
             "department": self.department,
             "description": self.description,
-            "time_limit": {
+            # Left blank: not yet recorded (the item stays incomplete), never 0.
+            "time_limit": None
+            if not self.legal.strip() and not self.promised.strip()
+            else {
                 "legal": _int_or_raw(self.legal),
                 "promised": _int_or_raw(self.promised),
             },
-            "visits": _int_or_raw(self.visits),
+            "visits": _int_or_raw(self.visits) if self.visits.strip() else None,
             "channels": list(self.channels),
             "conditions": conditions,
-            "legal_basis": bases,
+            "legal_basis": bases or None,
         }
         return changes, basis_rows, condition_lines
 

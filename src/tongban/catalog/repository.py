@@ -12,7 +12,13 @@ from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
-from tongban.catalog.models import DataElement, FormField, ItemVersion, ServiceItem
+from tongban.catalog.models import (
+    DataElement,
+    FormField,
+    ItemVersion,
+    ServiceItem,
+    VersionStatus,
+)
 from tongban.catalog.search import index as search_index
 from tongban.catalog.search.text import Query
 from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
@@ -304,3 +310,51 @@ def published_version_keys(
         .order_by(ServiceItem.implementation_code)
     ).all()
     return [(code, version_id, lock, stamp) for code, version_id, lock, stamp in rows]
+
+
+@dataclass(frozen=True)
+class CompletenessRow:
+    """What the completeness report needs of one published version."""
+
+    implementation_code: str
+    name_zh: str
+    name_en: str
+    item_type: str
+    not_recorded: list[str]
+    legal_limit_days: int | None
+    visits: int | None
+    has_sub_items: bool
+    department_id: int
+
+
+def completeness_rows(session: Session, jurisdiction_code: str = "") -> list[CompletenessRow]:
+    """The published version of every item (of a jurisdiction subtree), with whether it has
+    sub-items, ordered by department and code."""
+    parents = select(ServiceItem.parent_id).where(ServiceItem.parent_id.is_not(None)).distinct()
+    query = (
+        select(
+            ServiceItem.implementation_code,
+            ItemVersion.name_zh,
+            ItemVersion.name_en,
+            ItemVersion.item_type,
+            ItemVersion.not_recorded,
+            ItemVersion.legal_limit_days,
+            ItemVersion.visits,
+            ServiceItem.id.in_(parents),
+            ItemVersion.department_id,
+        )
+        .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+        .join(Department, Department.id == ItemVersion.department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(ItemVersion.status == VersionStatus.PUBLISHED.value)
+        .order_by(Department.code, ServiceItem.implementation_code)
+    )
+    if jurisdiction_code:
+        place = jurisdiction_by_code(session, jurisdiction_code)
+        if place is None:
+            return []
+        query = query.where(Jurisdiction.path.startswith(place.path, autoescape=True))
+    return [
+        CompletenessRow(code, zh, en, kind, list(missing or ()), legal, visits, bool(sub), dept)
+        for code, zh, en, kind, missing, legal, visits, sub, dept in session.execute(query)
+    ]

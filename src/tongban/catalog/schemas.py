@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from tongban.catalog import codes
+from tongban.catalog import types as item_types
 from tongban.catalog.models import (
     Channel,
     ElementType,
@@ -34,13 +37,36 @@ from tongban.catalog.models import (
 
 FORMAT_ID = "tongban-catalog/1"
 
+
+def _item_code(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("an item code is text")
+    return codes.check_item_code(value)
+
+
+def _basic_code(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a basic code is text")
+    return codes.check_basic_code(value)
+
+
 Code = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$"
     ),
 ]
+ItemCode = Annotated[
+    str, BeforeValidator(_item_code), StringConstraints(min_length=1, max_length=codes.MAX_LENGTH)
+]
+"""An implementation code: a local code (letters, digits, ``_ . -``, at most 40) or a national
+one of six parts (``tongban.catalog.codes``), up to 64 characters."""
+BasicCode = Annotated[
+    str, BeforeValidator(_basic_code), StringConstraints(min_length=1, max_length=40)
+]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+EnglishText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+"""An English name: optional (pages fall back to the Chinese one)."""
 LongText = Annotated[str, StringConstraints(max_length=20000)]
 
 
@@ -55,8 +81,8 @@ class ElementIn(Strict):
     """The data element's code (数据元编码), unique in the catalogue: letters, digits, `_ . -`."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     type: ElementType = ElementType.STRING
     """The datum's type."""
     format: Annotated[str, StringConstraints(max_length=100)] = ""
@@ -102,8 +128,8 @@ class MaterialIn(Strict):
     """The material's code, unique within the item."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     necessity: Necessity = Necessity.REQUIRED
     """Whether the applicant must bring it."""
     format: MaterialFormat = MaterialFormat.BOTH
@@ -136,8 +162,8 @@ class FormFieldIn(Strict):
     """The field's code, unique within the item's form."""
     label_zh: ShortText
     """Chinese label."""
-    label_en: ShortText
-    """English label."""
+    label_en: EnglishText = ""
+    """English label (optional)."""
     element: Code
     """The data element the field asks for (its code)."""
     required: bool = True
@@ -151,8 +177,8 @@ class StepIn(Strict):
     """What the step does; a bundle's single window takes over `acceptance` and `delivery`."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     responsible: Code
     """A department code, or a level: `township`, `village`, `county`, `applicant` (the unit of the
     applicant's jurisdiction at that level)."""
@@ -179,8 +205,8 @@ class TimeLimitIn(Strict):
 class FeeIn(Strict):
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     amount_fen: Annotated[int, Field(ge=0, le=10**12, strict=True)]
     """The amount in fen (1 yuan = 100 fen), an integer."""
     basis: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -192,8 +218,8 @@ class OutputIn(Strict):
     """The output's code, unique within the item; `ITEM#CODE` names it elsewhere."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     kind: OutputKind
     """What the result is."""
     e_licence: bool = False
@@ -206,52 +232,72 @@ class OutputIn(Strict):
 class ItemIn(Strict):
     """One service item as it stands in a catalogue file (the latest version's content)."""
 
-    implementation_code: Code
-    """The item's stable identity (实施编码), unique in the catalogue."""
-    basic_code: Code
-    """The basic code (基本编码) of the item in the national list."""
-    parent: Code | None = None
+    implementation_code: ItemCode
+    """The item's stable identity (实施编码), unique in the catalogue: a local code (letters,
+    digits, `_ . -`, at most 40 characters) or a national code of six parts joined by `-`
+    (basic code, 12-digit division, 3-digit unit, implementing organisation's unified social
+    credit code, 1-digit nature, 2-digit business handling item), checked part by part."""
+    basic_code: BasicCode
+    """The basic code (基本编码) of the item in the national list; taken from a national
+    implementation code when left out."""
+    parent: ItemCode | None = None
     """A sub-item (办理项) names its main item by implementation code."""
     status: Literal["draft", "published", "retired"] = VersionStatus.PUBLISHED.value
     """The version's status: `draft`, `published` or `retired`."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
-    type: ItemType
-    """The kind of power or service (事项类型)."""
+    name_en: EnglishText = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
+    type: Annotated[ItemType, BeforeValidator(item_types.parse)]
+    """The kind of power or service (事项类型): the value, its Chinese name (行政许可) or a
+    national type code (`XK`, `1A`; see docs/catalog-format.md)."""
     department: Code
     """The competent department, by code."""
     co_handlers: list[Code] = Field(default_factory=list)
     """Departments that co-handle the item, by code."""
     description: LongText = ""
     """Free text."""
-    legal_basis: list[LegalBasisIn] = Field(default_factory=list)
-    """The laws it rests on (needed to publish, but for `public_service` and `other`)."""
+    legal_basis: list[LegalBasisIn] | None = None
+    """The laws it rests on. Left out: not yet recorded (an administrative power is then
+    incomplete); an administrative power cannot be published with an empty list."""
     conditions: list[BilingualText] = Field(default_factory=list)
     """Who may apply (受理条件)."""
-    materials: list[MaterialIn] = Field(default_factory=list)
-    """What the applicant hands in, or what is fetched for them."""
+    materials: list[MaterialIn] | None = None
+    """What the applicant hands in, or what is fetched for them. Left out: not yet recorded
+    (the item is incomplete); `[]`: stated that none is needed."""
     form: list[FormFieldIn] = Field(default_factory=list)
     """The application form's fields."""
-    steps: list[StepIn] = Field(default_factory=list)
-    """The steps, in the order they run."""
-    time_limit: TimeLimitIn
-    """Time limits, in working days."""
+    steps: list[StepIn] | None = None
+    """The steps, in the order they run. Left out: not yet recorded (the item is incomplete)."""
+    time_limit: TimeLimitIn | None = None
+    """Time limits, in working days. Left out: not yet recorded (the item is incomplete)."""
     fees: list[FeeIn] = Field(default_factory=list)
     """Fees charged."""
     channels: list[Channel] = Field(default_factory=list)
     """How one can apply."""
     outputs: list[OutputIn] = Field(default_factory=list)
     """What the item issues."""
-    visits: Annotated[int, Field(ge=0, le=20)] = 1
-    """Trips to a window: 0 (none), 1 (to submit), 2 (to submit and to collect), more."""
+    visits: Annotated[int, Field(ge=0, le=20)] | None = None
+    """Trips to a window: 0 (none), 1 (to submit), 2 (to submit and to collect), more. Left out:
+    not yet recorded (the item is incomplete)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _basic_code_from_national(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("basic_code") in (None, ""):
+            code = data.get("implementation_code")
+            national = (
+                codes.national_parts(codes.normalise(code)) if isinstance(code, str) else None
+            )
+            if national is not None:
+                return {**data, "basic_code": national.basic}
+        return data
 
     @field_validator("materials", "form", "steps", "outputs")
     @classmethod
-    def _unique_codes(cls, rows: list[Any]) -> list[Any]:
+    def _unique_codes(cls, rows: list[Any] | None) -> list[Any] | None:
         seen: set[str] = set()
-        for row in rows:
+        for row in rows or ():
             if row.code in seen:
                 raise ValueError(f"code '{row.code}' appears twice")
             seen.add(row.code)

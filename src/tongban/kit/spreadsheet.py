@@ -84,3 +84,48 @@ def set_text_cell(cell: Any, value: Any, *, shown: str | None = None) -> None:
         cell.data_type = "s"
         if is_formula_like(value if shown is None else shown):
             cell.quotePrefix = True
+
+
+XLSX_MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A report table as CSV in UTF-8 with a byte-order mark (so that Excel reads Chinese)."""
+    import io
+
+    out = io.StringIO()
+    writer = csv_writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(sheet: str, header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A report table as a one-sheet XLSX workbook, written in openpyxl's write-only mode (the
+    rows stream to the file), header in bold, every text a string cell."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    bold = Font(bold=True)
+
+    def cells(values: Iterable[Any], font: Font | None = None) -> list[Any]:
+        out = []
+        for value in values:
+            cell = WriteOnlyCell(ws)
+            set_text_cell(cell, value)
+            if font is not None:
+                cell.font = font
+            out.append(cell)
+        return out
+
+    ws.append(cells(header, bold))
+    for row in rows:
+        ws.append(cells(row))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -30,8 +30,8 @@ class JurisdictionIn(Strict):
     child's code extends its parent's."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     children: list[JurisdictionIn] = Field(default_factory=list)
     """The jurisdictions within it."""
 
@@ -47,8 +47,8 @@ class DepartmentIn(Strict):
     """The department's code (what catalogue and bundle files name), unique."""
     name_zh: ShortText
     """Chinese name."""
-    name_en: ShortText
-    """English name."""
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    """English name (optional: pages show the Chinese one where it is missing)."""
     jurisdiction: str
     """The code of the jurisdiction it belongs to."""
     uscc: str | None = None

@@ -33,6 +33,7 @@ from tongban.cases.pages.common import (
 )
 from tongban.cases.schemas import ApplicationIn
 from tongban.catalog import service as catalog_service
+from tongban.catalog.completeness import recorded, time_limit
 from tongban.catalog.models import DataElement
 from tongban.catalog.repository import ItemFilter
 from tongban.catalog.values import check_value
@@ -163,6 +164,8 @@ def _subject(
             raise NotFound(
                 "no published item '%(item)s'", params={"item": item}, code="item_not_found"
             )
+        service.refuse_unfit_item(item, content)
+        limit = time_limit(content)
         fields = [
             _spec(elements.get(f.element), f.element, f.label_zh, f.label_en, f.required)
             for f in content.form
@@ -171,7 +174,7 @@ def _subject(
             MaterialSpec(
                 m.code, m.name_zh, m.name_en, m.necessity.value, m.source.value == "applicant"
             )
-            for m in content.materials
+            for m in recorded(content, "materials")
         ]
         return Subject(
             "item",
@@ -180,8 +183,8 @@ def _subject(
             _unique(fields),
             materials,
             {},
-            content.time_limit.legal,
-            content.time_limit.promised,
+            limit.legal,
+            limit.promised,
             elements,
         )
     detail = bundle_service.get_bundle(session=session, principal=principal, code=bundle)
@@ -373,7 +376,7 @@ def apply_page(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    item: Annotated[str, Query(max_length=40)] = "",
+    item: Annotated[str, Query(max_length=64)] = "",
     bundle: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
     answered: Annotated[str, Query(max_length=2)] = "",

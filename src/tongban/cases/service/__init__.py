@@ -48,7 +48,7 @@ from tongban.cases.service.decisions import (
     vote,
 )
 from tongban.cases.service.engine import complete_step
-from tongban.cases.service.intake import submit_application
+from tongban.cases.service.intake import refuse_unfit_item, submit_application
 from tongban.cases.service.interrupts import delegate, request_correction, resume, return_step
 from tongban.cases.service.reading import get_case_row, public_status, workbench
 from tongban.cases.service.uploads import MAX_UPLOAD, Attachment, check_attachment, upload
@@ -82,6 +82,7 @@ __all__ = [
     "payment_direction",
     "public_status",
     "quorum",
+    "refuse_unfit_item",
     "request_correction",
     "resume",
     "return_step",

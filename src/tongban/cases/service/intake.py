@@ -29,6 +29,9 @@ from tongban.cases.schemas import ApplicationIn
 from tongban.cases.service.engine import make_ready
 from tongban.cases.service.uploads import Attachment, attach, check_attachment
 from tongban.catalog import service as catalog_service
+from tongban.catalog import types as item_types
+from tongban.catalog.completeness import item_gaps, recorded, time_limit
+from tongban.catalog.schemas import ItemIn
 from tongban.catalog.values import check_value
 from tongban.db import utcnow
 from tongban.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -51,6 +54,23 @@ class PlannedStep:
     owner: str  # the item's department: its lane, and the unit of an applicant or county step
 
 
+def refuse_unfit_item(item_code: str, item: ItemIn) -> None:
+    """An item takes applications only if someone applies for it and it is complete."""
+    if not item_types.applied_for(item.type.value):
+        raise ValidationFailed(
+            "item '%(item)s' is of a type nobody applies for (%(type)s)",
+            params={"item": item_code, "type": item.type.value},
+            code="item_not_applied_for",
+        )
+    gaps = item_gaps(item)
+    if gaps:
+        raise ValidationFailed(
+            "item '%(item)s' cannot take applications yet: not yet recorded: %(parts)s",
+            params={"item": item_code, "parts": ", ".join(gaps)},
+            code="item_incomplete",
+        )
+
+
 def plan_item(
     item_code: str, session: Session
 ) -> tuple[list[PlannedStep], list[tuple[str, str]], dict[str, int], list[str]]:
@@ -60,6 +80,7 @@ def plan_item(
             "no published item '%(item)s'", params={"item": item_code}, code="item_not_found"
         )
     item = items[item_code]
+    refuse_unfit_item(item_code, item)
     steps = [
         PlannedStep(
             f"{item_code}#{s.code}",
@@ -72,10 +93,11 @@ def plan_item(
             s.limit_days,
             item.department,
         )
-        for s in item.steps
+        for s in recorded(item, "steps")
     ]
     links = [(a.key, b.key) for a, b in itertools.pairwise(steps)]
-    limits = {"legal": item.time_limit.legal, "promised": item.time_limit.promised}
+    limit = time_limit(item)
+    limits = {"legal": limit.legal, "promised": limit.promised}
     required = [f.element for f in item.form if f.required]
     return steps, links, limits, required
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tongban.catalog.models import Channel, ItemType, OutputKind
+from tongban.catalog import types as item_types
+from tongban.catalog.completeness import PARTS
+from tongban.catalog.models import Channel, OutputKind
 from tongban.catalog.schemas import CatalogDocument, ItemIn
 from tongban.kit import money
 
@@ -31,16 +33,7 @@ CODE_LISTS: Final[dict[str, tuple[str, str, dict[str, tuple[str, str]]]]] = {
     "item-type": (
         "事项类型",
         "Item types",
-        {
-            ItemType.ADMINISTRATIVE_LICENCE: ("行政许可", "Administrative licence"),
-            ItemType.ADMINISTRATIVE_PAYMENT: ("行政给付", "Administrative payment"),
-            ItemType.PUBLIC_SERVICE: ("公共服务", "Public service"),
-            ItemType.ADMINISTRATIVE_CONFIRMATION: ("行政确认", "Administrative confirmation"),
-            ItemType.ADMINISTRATIVE_INSPECTION: ("行政检查", "Administrative inspection"),
-            ItemType.ADMINISTRATIVE_PENALTY: ("行政处罚", "Administrative penalty"),
-            ItemType.ADMINISTRATIVE_REWARD: ("行政奖励", "Administrative reward"),
-            ItemType.OTHER: ("其他行政权力", "Other administrative power"),
-        },
+        {rule.type: (rule.zh, rule.en) for rule in item_types.RULES.values()},
     ),
     "channel": (
         "办理渠道",
@@ -326,21 +319,26 @@ def _description(item: ItemIn, dept: CpsvDepartment | None) -> list[dict[str, st
     ``tb:legalWorkingDays``) instead. An item without a description of its own is described by
     its name and department; the English text is composed from the English names."""
     limit = item.time_limit
-    promised_zh, promised_en = _days(limit.promised)
-    legal_zh, legal_en = _days(limit.legal)
-    days_zh = (
-        f"承诺办结时限：{promised_zh}；法定办结时限：{legal_zh}"
-        "（按工作日计算，不含休息日和法定节假日）。"
-    )
-    days_en = (
-        f"Promised processing time: {promised_en}; legal time limit: {legal_en} "
-        "(working days of the official calendar, not calendar days)."
-    )
+    if limit is None:
+        days_zh = "办结时限尚未录入。"
+        days_en = "Time limits not yet recorded."
+    else:
+        promised_zh, promised_en = _days(limit.promised)
+        legal_zh, legal_en = _days(limit.legal)
+        days_zh = (
+            f"承诺办结时限：{promised_zh}；法定办结时限：{legal_zh}"
+            "（按工作日计算，不含休息日和法定节假日）。"
+        )
+        days_en = (
+            f"Promised processing time: {promised_en}; legal time limit: {legal_en} "
+            "(working days of the official calendar, not calendar days)."
+        )
     by_zh = f"，由{dept.name_zh}办理" if dept is not None else ""
     by_en = f", handled by the {dept.name_en}" if dept is not None and dept.name_en else ""
     own = item.description.strip()
     zh = f"{own}\n\n{days_zh}" if own else f"{item.name_zh}{by_zh}。{days_zh}"
-    en = f"{item.name_en}{by_en}. {days_en}"
+    # No English name, no English description: a Chinese text is never offered as English.
+    en = f"{item.name_en}{by_en}. {days_en}" if item.name_en else ""
     return _lang(zh, en)
 
 
@@ -363,12 +361,14 @@ def _service(
         "dct:description": _description(item, dept),
         "dct:type": concept("item-type", item.type.value),
         "cv:hasCompetentAuthority": ref("department", item.department),
-        "tb:promisedWorkingDays": limit.promised,
-        "tb:legalWorkingDays": limit.legal,
         "tb:basicCode": item.basic_code,
         "tb:status": item.status,
-        "tb:visits": item.visits,
     }
+    if limit is not None:
+        node["tb:promisedWorkingDays"] = limit.promised
+        node["tb:legalWorkingDays"] = limit.legal
+    _put(node, "tb:visits", item.visits)
+    _put(node, "tb:notRecorded", [p for p in PARTS if getattr(item, p) is None])
     # A sub-item (办理项) and its main item: CPSV-AP keeps dct:isPartOf for the dcat:Dataset a
     # service is described in, so the main item names its sub-items with dct:hasPart, and both
     # name each other with cv:relatedService, the profile's link between public services.
@@ -394,7 +394,7 @@ def _service(
         ],
     )
     legal: list[dict[str, Any]] = []
-    for n, basis in enumerate(item.legal_basis, start=1):
+    for n, basis in enumerate(item.legal_basis or (), start=1):
         entry: dict[str, Any] = {
             "@id": f"{uri}/legal-resource/{n}",
             "@type": "eli:LegalResource",
@@ -418,7 +418,7 @@ def _service(
         ],
     )
     evidence: list[dict[str, Any]] = []
-    for material in item.materials:
+    for material in item.materials or ():
         entry = {
             "@id": f"{uri}/evidence/{material.code}",
             "@type": "cv:Evidence",
@@ -462,7 +462,7 @@ def _service(
                 "tb:responsible": step.responsible,
                 "tb:limitWorkingDays": step.limit_days,
             }
-            for n, step in enumerate(item.steps, start=1)
+            for n, step in enumerate(item.steps or (), start=1)
         ],
     )
     outputs: list[dict[str, Any]] = []

@@ -72,7 +72,12 @@ _ITEM_COLUMNS: _Columns = (
     ("time_limit_legal", "int"),
     ("time_limit_promised", "int"),
     ("visits", "int"),
+    ("none_stated", "list"),
 )
+_OPTIONAL_COLUMNS: Final = frozenset({"none_stated"})
+"""Columns a workbook may leave out (``none_stated`` came with format revision 2026-12)."""
+_STATED_PARTS: Final = ("legal_basis", "materials", "steps")
+"""The lists ``none_stated`` may name: no rows and not named means not yet recorded."""
 _TIME_LIMIT_COLUMNS: Final = {"time_limit_legal": "legal", "time_limit_promised": "promised"}
 
 # sheet -> (ItemIn field, columns after "item" and "position", column of a list of plain values)
@@ -244,13 +249,18 @@ def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[F
         for col, kind in _ITEM_COLUMNS:
             if col in _TIME_LIMIT_COLUMNS:
                 key = _TIME_LIMIT_COLUMNS[col]
-                row.append(cell(item["time_limit"][key], kind, ("items", i, "time_limit", key)))
+                limit = item["time_limit"]
+                row.append(
+                    cell(limit[key] if limit else None, kind, ("items", i, "time_limit", key))
+                )
+            elif col == "none_stated":
+                row.append(cell([p for p in _STATED_PARTS if item[p] == []], kind, ()))
             else:
                 row.append(cell(item[col], kind, ("items", i, col)))
         sheets["items"].append(row)
         code = item["implementation_code"]
         for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
-            for k, entry in enumerate(item[field]):
+            for k, entry in enumerate(item[field] or ()):
                 values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
                 if scalar is not None:
                     values.append(cell(entry, "str", ("items", i, field, k)))
@@ -491,6 +501,23 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
                 entries.append(entry)
             items[i][field] = entries
 
+    for i, item in enumerate(items):
+        stated = item.pop("none_stated", None)
+        if stated is None:
+            continue
+        place_of = where[("items", i)] + " column 'none_stated'"
+        for part in stated:
+            if part not in _STATED_PARTS:
+                fail(
+                    place_of,
+                    f"'{part}' is not a list that can be stated empty (one of: "
+                    f"{', '.join(_STATED_PARTS)})",
+                )
+            elif item.get(part):
+                fail(place_of, f"'{part}' is stated empty, but sheet '{part}' has rows for it")
+            else:
+                item[part] = []
+
     raw = {"elements": elements, "items": items}
 
     def place(loc: Loc) -> str:
@@ -536,7 +563,9 @@ def _sheet_rows(
             ok = False
         else:
             names[index] = text
-    missing = [col for col in expected if col not in names.values()]
+    missing = [
+        col for col in expected if col not in names.values() and col not in _OPTIONAL_COLUMNS
+    ]
     if missing:
         fail(f"sheet '{sheet}'", "missing column(s): " + ", ".join(f"'{col}'" for col in missing))
         ok = False

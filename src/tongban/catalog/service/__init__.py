@@ -21,7 +21,6 @@ from tongban.catalog.service.access import (
     visible_versions,
 )
 from tongban.catalog.service.checks import (
-    NEEDS_LEGAL_BASIS_EXEMPT,
     publish_errors,
 )
 from tongban.catalog.service.convert import (
@@ -36,6 +35,7 @@ from tongban.catalog.service.elements import (
     validate_value,
 )
 from tongban.catalog.service.filecheck import check_file
+from tongban.catalog.service.gaps import completeness_report, gap_table
 from tongban.catalog.service.items import (
     ItemDetail,
     VersionSummary,
@@ -74,7 +74,6 @@ __all__ = [
     "EDITOR_ROLES",
     "ELEMENT_EDITOR_ROLES",
     "LEVEL_UNITS",
-    "NEEDS_LEGAL_BASIS_EXEMPT",
     "PUBLISHER_ROLES",
     "READER_ROLES",
     "ImportReport",
@@ -82,12 +81,14 @@ __all__ = [
     "Lookups",
     "VersionSummary",
     "check_file",
+    "completeness_report",
     "default_jurisdiction",
     "delete_synonym",
     "department_names",
     "e_licence_types",
     "element_to_in",
     "export_catalog",
+    "gap_table",
     "get_element",
     "get_item",
     "import_catalog",

@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.catalog import types as item_types
 from tongban.catalog.io.refs import SOURCE_REF, WINDOW_STEP_KINDS
 from tongban.catalog.models import (
     ItemVersion,
@@ -25,8 +26,6 @@ from tongban.catalog.service.convert import (
     Lookups,
 )
 from tongban.errors import FieldError
-
-NEEDS_LEGAL_BASIS_EXEMPT = frozenset({"public_service", "other"})
 
 
 def _item_reference_errors(
@@ -66,7 +65,7 @@ def _item_reference_errors(
             errors.append(FieldError(f"{loc}.parent", f"unknown main item '{item.parent}'"))
     for i, f in enumerate(item.form):
         element(f.element, f"form[{i}].element")
-    for i, m in enumerate(item.materials):
+    for i, m in enumerate(item.materials or ()):
         for j, code in enumerate(m.elements):
             element(code, f"materials[{i}].elements[{j}]")
         where = f"{loc}.materials[{i}].source_ref"
@@ -104,21 +103,31 @@ def _item_reference_errors(
     for i, o in enumerate(item.outputs):
         for j, code in enumerate(o.elements):
             element(code, f"outputs[{i}].elements[{j}]")
-    for i, s in enumerate(item.steps):
+    for i, s in enumerate(item.steps or ()):
         if s.responsible not in LEVEL_UNITS:
             dept(s.responsible, f"steps[{i}].responsible")
     return errors
 
 
 def publish_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
-    """What must hold before an item is published."""
+    """What must hold before an item is published. A part left out (not yet recorded) does not
+    stop publishing — the item is then incomplete (``tongban.catalog.completeness``) — but a part
+    stated empty that cannot be empty does."""
     errors: list[FieldError] = []
-    if not item.steps:
-        errors.append(FieldError(f"{loc}.steps", "a published item needs at least one step"))
-    if item.type.value not in NEEDS_LEGAL_BASIS_EXEMPT and not item.legal_basis:
+    if item.steps == []:
         errors.append(
             FieldError(
-                f"{loc}.legal_basis", f"an item of type '{item.type.value}' needs a legal basis"
+                f"{loc}.steps",
+                "a published item needs at least one step (leave steps out if they are not yet "
+                "recorded)",
+            )
+        )
+    if item_types.needs_legal_basis(item.type.value) and item.legal_basis == []:
+        errors.append(
+            FieldError(
+                f"{loc}.legal_basis",
+                f"an item of type '{item.type.value}' (an administrative power) needs a legal "
+                "basis (leave legal_basis out if it is not yet recorded)",
             )
         )
     errors += limit_errors(item, loc)
@@ -130,6 +139,8 @@ def limit_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
     limit, and its acceptance and delivery days together must fit in the legal and the promised
     limit (``tongban.catalog.io.refs`` checks a file the same way, with lines)."""
     errors: list[FieldError] = []
+    if item.time_limit is None or not item.steps:
+        return errors
     legal, promised = item.time_limit.legal, item.time_limit.promised
     too_long = False
     for i, s in enumerate(item.steps):
@@ -171,7 +182,7 @@ def source_ref_form_errors(item: ItemIn, loc: str = "item") -> list[FieldError]:
             f"{loc}.materials[{i}].source_ref",
             f"material '{m.code}': source_ref '{m.source_ref}' must be ITEM#OUTPUT",
         )
-        for i, m in enumerate(item.materials)
+        for i, m in enumerate(item.materials or ())
         if m.source in (MaterialSource.ITEM_OUTPUT, MaterialSource.E_LICENCE)
         and not SOURCE_REF.match(m.source_ref)
     ]

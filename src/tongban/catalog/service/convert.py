@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tongban.catalog import repository
+from tongban.catalog.completeness import LIST_PARTS
 from tongban.catalog.models import (
     CoHandler,
     DataElement,
@@ -57,6 +58,12 @@ def _lookups(session: Session) -> Lookups:
 
 def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn:
     item = version.item
+    missing = set(version.not_recorded)
+    time_limit = (
+        None
+        if version.legal_limit_days is None or version.promised_limit_days is None
+        else TimeLimitIn(legal=version.legal_limit_days, promised=version.promised_limit_days)
+    )
     return ItemIn(
         implementation_code=item.implementation_code,
         basic_code=item.basic_code,
@@ -68,11 +75,13 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
         department=departments[version.department_id],
         co_handlers=[departments[c.department_id] for c in version.co_handlers],
         description=version.description,
-        legal_basis=[
-            LegalBasisIn(law=b.law, article=b.article, text=b.text) for b in version.legal_bases
-        ],
+        legal_basis=None
+        if "legal_basis" in missing
+        else [LegalBasisIn(law=b.law, article=b.article, text=b.text) for b in version.legal_bases],
         conditions=[BilingualText.model_validate(c) for c in version.conditions],
-        materials=[
+        materials=None
+        if "materials" in missing
+        else [
             MaterialIn(
                 code=m.code,
                 name_zh=m.name_zh,
@@ -96,7 +105,9 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
             )
             for f in version.form_fields
         ],
-        steps=[
+        steps=None
+        if "steps" in missing
+        else [
             StepIn(
                 code=s.code,
                 kind=s.kind,
@@ -107,9 +118,7 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
             )
             for s in version.steps
         ],
-        time_limit=TimeLimitIn(
-            legal=version.legal_limit_days, promised=version.promised_limit_days
-        ),
+        time_limit=time_limit,
         fees=[FeeIn.model_validate(f) for f in version.fees],
         channels=list(version.channels),
         outputs=[
@@ -155,9 +164,10 @@ def version_values(
         "item_type": item.type.value,
         "department_id": lookups.departments[item.department].id,
         "description": item.description,
-        "legal_limit_days": item.time_limit.legal,
-        "promised_limit_days": item.time_limit.promised,
+        "legal_limit_days": item.time_limit.legal if item.time_limit else None,
+        "promised_limit_days": item.time_limit.promised if item.time_limit else None,
         "visits": item.visits,
+        "not_recorded": [p for p in LIST_PARTS if getattr(item, p) is None],
         "channels": [c.value for c in item.channels],
         "conditions": [c.model_dump() for c in item.conditions],
         "fees": [f.model_dump() for f in item.fees],
@@ -169,7 +179,7 @@ def version_values(
         ],
         LegalBasis: [
             {"position": i, "law": b.law, "article": b.article, "text": b.text}
-            for i, b in enumerate(item.legal_basis)
+            for i, b in enumerate(item.legal_basis or ())
         ],
         Material: [
             {
@@ -184,7 +194,7 @@ def version_values(
                 "source_ref": m.source_ref,
                 "element_codes": list(m.elements),
             }
-            for i, m in enumerate(item.materials)
+            for i, m in enumerate(item.materials or ())
         ],
         FormField: [
             {
@@ -207,7 +217,7 @@ def version_values(
                 "responsible": s.responsible,
                 "limit_days": s.limit_days,
             }
-            for i, s in enumerate(item.steps)
+            for i, s in enumerate(item.steps or ())
         ],
         Output: [
             {
