@@ -971,3 +971,69 @@ def test_a_workbook_that_inflates_too_much_is_refused_with_its_code(tmp_path: Pa
     assert "unpacks to too much data" in error.message
     assert "more than 100 times" in error.message
     assert f"[{INFLATION_CODE}]" in error.message
+
+
+def test_not_recorded_and_stated_empty_survive_yaml_and_xlsx(tmp_path: Path) -> None:
+    """Left out stays "not yet recorded"; ``[]`` stays "stated that there is none" — through
+    YAML, XLSX (the ``none_stated`` column) and back."""
+    base = {
+        "basic_code": "B",
+        "name_zh": "事项",
+        "type": "public_service",
+        "department": "QX-RSJ",
+    }
+    doc = CatalogDocument.model_validate(
+        {
+            "items": [
+                {**base, "implementation_code": "GAP-1"},
+                {
+                    **base,
+                    "implementation_code": "GAP-2",
+                    "materials": [],
+                    "legal_basis": [],
+                    "visits": 0,
+                    "time_limit": {"legal": 0, "promised": 0},
+                },
+            ]
+        }
+    )
+    yaml_path = tmp_path / "catalog.yaml"
+    xlsx_path = tmp_path / "catalog.xlsx"
+    write_yaml(doc, yaml_path)
+    text = yaml_path.read_text(encoding="utf-8")
+    assert text.count("materials: []") == 1
+    assert "visits: 0" in text
+    write_xlsx(doc, xlsx_path)
+    sheet = openpyxl.load_workbook(xlsx_path)["items"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    assert [r["none_stated"] for r in rows] == [None, "legal_basis|materials"]
+    for path in (yaml_path, xlsx_path):
+        again = read_catalog(path)
+        assert again == doc
+        first, second = again.items
+        assert (first.materials, first.visits, first.time_limit, first.name_en) == (
+            None,
+            None,
+            None,
+            "",
+        )
+        assert (second.materials, second.visits) == ([], 0)
+
+
+def test_an_xlsx_item_cannot_state_empty_what_it_lists(tmp_path: Path) -> None:
+    doc = _doc()
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(doc, path)
+    book = openpyxl.load_workbook(path)
+    items = book["items"]
+    column = [c.value for c in items[1]].index("none_stated") + 1
+    items.cell(row=2, column=column, value="materials|fees")
+    book.save(path)
+    with pytest.raises(ValidationFailed) as caught:
+        read_catalog(path)
+    messages = [e.message for e in caught.value.errors]
+    assert any("'fees' is not a list that can be stated empty" in m for m in messages), messages
+    assert doc.items[0].materials  # the first item lists materials
+    assert any("'materials' is stated empty, but sheet 'materials' has rows" in m
+               for m in messages), messages  # fmt: skip

@@ -183,3 +183,15 @@ def test_export_of_one_jurisdiction(demo_env: dict[str, str]) -> None:
     refused = run(demo_env, "catalog", "export", "--jurisdiction", "123456", ok=False)
     assert refused.returncode != 0
     assert "123456" in refused.stderr + refused.stdout
+
+
+def test_completeness_report_of_the_demo_county(demo_env: dict[str, str], tmp_path: Path) -> None:
+    """The demo county records everything but the materials of its main items (headings), so
+    it reports no incomplete item; the file export has its header and nothing else."""
+    out = tmp_path / "gaps.csv"
+    result = run(demo_env, "catalog", "completeness", "-j", "990123", "-o", str(out))
+    assert "0 of " in result.stdout
+    assert "QX-MZJ" in result.stdout
+    assert out.read_bytes().decode("utf-8-sig").splitlines()[0].startswith('"部门编码"')
+    refused = run(demo_env, "catalog", "completeness", "-o", str(tmp_path / "x.txt"), ok=False)
+    assert refused.returncode == 2

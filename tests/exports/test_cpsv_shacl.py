@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -69,12 +70,7 @@ def _grouped(report: rdflib.Graph) -> list[tuple[int, str, str, str]]:
     return [(n, key[0], key[1], sample[key]) for key, n in counts.most_common()]
 
 
-@pytest.mark.skipif(not SHAPES.exists(), reason=f"no CPSV-AP 3.2.0 shapes in {STANDARDS}")
-def test_demo_export_conforms_to_cpsv_ap_shacl(demo_client: TestClient) -> None:
-    response = demo_client.get("/api/v1/catalog/export", params={"format": "cpsv-jsonld"})
-    assert response.status_code == 200
-    data = rdflib.Graph().parse(data=response.text, format="json-ld")
-    assert len(data) > 1000  # the demo county, not an empty graph
+def _shacl_report(data: Any) -> tuple[bool, int, str]:
     shapes = rdflib.Graph().parse(SHAPES, format="turtle")
     vocabulary = rdflib.Graph().parse(VOCABULARY, format="turtle")
     # inference="none": the shapes check explicit types (sh:class) and SEMIC's validator checks the
@@ -97,8 +93,54 @@ def test_demo_export_conforms_to_cpsv_ap_shacl(demo_client: TestClient) -> None:
     grouped = _grouped(report)
     total = sum(n for n, *_ in grouped)
     lines = "\n".join(f"{n:5}  {shape}  {path}  {message}" for n, shape, path, message in grouped)
+    return bool(conforms), total, lines
+
+
+@pytest.mark.skipif(not SHAPES.exists(), reason=f"no CPSV-AP 3.2.0 shapes in {STANDARDS}")
+def test_demo_export_conforms_to_cpsv_ap_shacl(demo_client: TestClient) -> None:
+    response = demo_client.get("/api/v1/catalog/export", params={"format": "cpsv-jsonld"})
+    assert response.status_code == 200
+    data = rdflib.Graph().parse(data=response.text, format="json-ld")
+    assert len(data) > 1000  # the demo county, not an empty graph
+    conforms, total, lines = _shacl_report(data)
     assert conforms, f"{total} SHACL results:\n{lines}"
     assert total == 0
+
+
+@pytest.mark.skipif(not SHAPES.exists(), reason=f"no CPSV-AP 3.2.0 shapes in {STANDARDS}")
+def test_a_real_county_list_with_its_gaps_conforms(client: TestClient, session: Session) -> None:
+    """National codes, Chinese names only, no materials, limits or steps: still a valid CPSV-AP
+    description, and no Chinese text is offered as English."""
+    import yaml
+
+    from tests.catalog.test_real_county_list import GUANG_AN, LIST
+    from tests.factories import make_org
+    from tongban.catalog import service as catalog_service
+    from tongban.catalog.schemas import CatalogDocument
+    from tongban.org import service as org_service
+    from tongban.org.schemas import OrgDocument
+
+    make_org(session)
+    org_service.load_org(session=session, document=OrgDocument.model_validate(GUANG_AN))
+    catalog_service.import_catalog(
+        session=session, document=CatalogDocument.model_validate(yaml.safe_load(LIST))
+    )
+    session.commit()
+    response = client.get(
+        "/api/v1/catalog/export", params={"format": "cpsv-jsonld", "jurisdiction": "511602"}
+    )
+    assert response.status_code == 200
+    data = rdflib.Graph().parse(data=response.text, format="json-ld")
+    services = set(
+        data.subjects(rdflib.RDF.type, rdflib.URIRef("http://purl.org/vocab/cpsv#PublicService"))
+    )
+    assert len(services) == 6
+    conforms, total, lines = _shacl_report(data)
+    assert conforms, f"{total} SHACL results:\n{lines}"
+    tagged_en = [
+        str(o) for o in data.objects() if isinstance(o, rdflib.Literal) and o.language == "en"
+    ]
+    assert [t for t in tagged_en if CJK.search(t)] == []
 
 
 def test_public_base_url_setting() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from tongban.catalog import io, service
+from tongban.catalog.completeness import PARTS as COMPLETENESS_PARTS
 from tongban.catalog.io.document import INVALID
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
@@ -62,7 +63,9 @@ def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue fi
         document = catalog.checked.document
         del catalog, errors  # the file's data, kept for the lines of its errors
         with progress_bar("importing items", len(document.items)) as advance:
-            report = service.import_catalog(session=session, document=document, on_item=advance)
+            report = service.import_catalog(
+                session=session, document=document, on_item=advance, references_checked=True
+            )
     console.print(
         f"{path}: {report.items_created} items created, "
         f"{report.versions_created} versions created, "
@@ -111,6 +114,43 @@ def _write_text(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("completeness")
+def completeness(
+    jurisdiction: str = typer.Option(
+        "", "--jurisdiction", "-j", help="A division code: only the departments of that subtree."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write every incomplete item to a .csv or .xlsx file."
+    ),
+) -> None:
+    """What each department still has to fill in: per department its published items, how many
+    are complete, and how many lack each part (also /catalog/completeness)."""
+    from tongban.kit.spreadsheet import table_csv, table_xlsx
+
+    if output is not None and output.suffix not in (".csv", ".xlsx"):
+        err_console.print("error: --output must end in .csv or .xlsx")
+        raise typer.Exit(2)
+    with command_session() as session:
+        report = service.completeness_report(
+            session=session, principal=None, as_system=True, jurisdiction=jurisdiction
+        )
+    parts = " ".join(f"{p:>11}" for p in COMPLETENESS_PARTS)
+    typer.echo(f"{'department':<16} {'items':>6} {'complete':>9} {parts}")
+    for dept in report.departments:
+        counts = " ".join(f"{dept.by_part[p]:>11}" for p in COMPLETENESS_PARTS)
+        typer.echo(f"{dept.code:<16} {dept.total:>6} {dept.complete_percent:>8}% {counts}")
+    typer.echo(f"{report.incomplete} of {report.total} published items are incomplete")
+    if output is not None:
+        header, rows = service.gap_table(report, zh=True)
+        body = (
+            table_csv(header, rows)
+            if output.suffix == ".csv"
+            else table_xlsx("completeness", header, rows)
+        )
+        output.write_bytes(body)
+        err_console.print(f"wrote {len(rows)} incomplete items to {output}")
 
 
 @app.command("schema")

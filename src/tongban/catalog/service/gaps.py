@@ -61,11 +61,17 @@ class Report:
 
 
 def completeness_report(
-    *, session: Session, principal: Principal | None, jurisdiction: str = ""
+    *,
+    session: Session,
+    principal: Principal | None,
+    jurisdiction: str = "",
+    as_system: bool = False,
 ) -> Report:
-    """Staff of the catalogue (reform office, officers, data administrators) read it; it covers
-    published items, which everyone may read, so no further scope applies."""
-    require_role(principal, *READER_ROLES)
+    """Staff of the catalogue (reform office, officers, data administrators) read it, and the
+    command line (``as_system``); it covers published items, which everyone may read, so no
+    further scope applies."""
+    if not as_system:
+        require_role(principal, *READER_ROLES)
     departments = {d.id: d for d in org_repository.all_departments(session)}
     out: dict[int, DepartmentGaps] = {}
     for row in repository.completeness_rows(session, jurisdiction):

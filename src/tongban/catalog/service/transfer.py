@@ -127,16 +127,19 @@ def import_catalog(
     document: CatalogDocument,
     principal: Principal | None = None,
     on_item: Callable[[int], None] | None = None,
+    references_checked: bool = False,
 ) -> ImportReport:
     """Load a whole catalogue document: every reference is checked first; nothing is written
-    unless everything is valid. ``principal`` None means the system (CLI, demo loader)."""
+    unless everything is valid. ``principal`` None means the system (CLI, demo loader).
+    ``references_checked``: the caller has just run ``check_file`` on this document in the same
+    transaction (the CLI), so the references are not checked a second time."""
     if principal is not None:
         _require_catalog_admin(principal)
     lookups = _lookups(session)
     existing_items = _items_by_codes(
         session, [item_doc.implementation_code for item_doc in document.items]
     )
-    errors = reference_errors(session, document, lookups=lookups)
+    errors = [] if references_checked else reference_errors(session, document, lookups=lookups)
     if errors:
         raise ValidationFailed(
             "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
