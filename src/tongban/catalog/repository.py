@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -275,13 +275,24 @@ def search_latest(
     With a text, ``query`` is the parsed text (``catalog.search``): the matching versions come
     from the search index, an exact implementation or basic code first, then by relevance, then
     by code, so that paging is stable. Without one, by code."""
-    if flt.text:
+    if flt.text and session.get_bind().dialect.name != "postgresql":
+        # SQLite: the bounded tiers (FTS5 stops a match early); PostgreSQL ranks every match.
         if query is None or query.empty:
             return [], 0
         return _search_ranked(session, visible, flt, query)
     latest_select = _with_scope(
         select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
     )
+    found = None
+    if flt.text:
+        if query is None or query.empty:
+            return [], 0
+        found = search_index.hits(session, query)
+        latest_select = latest_select.where(
+            ItemVersion.item_id.in_(
+                select(ItemVersion.item_id).join(found, found.c.version_id == ItemVersion.id)
+            )
+        )
     latest = latest_select.group_by(ItemVersion.item_id).subquery()
     query_rows = (
         select(ItemVersion, ServiceItem.implementation_code, Department, Jurisdiction)
@@ -293,6 +304,8 @@ def search_latest(
         .join(Department, Department.id == ItemVersion.department_id)
         .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
     )
+    if found is not None:
+        query_rows = query_rows.join(found, found.c.version_id == ItemVersion.id)
     if flt.jurisdiction_code:
         place = jurisdiction_by_code(session, flt.jurisdiction_code)
         if place is None:
@@ -320,7 +333,21 @@ def search_latest(
             )
         )
     total = session.scalar(select(func.count()).select_from(query_rows.subquery())) or 0
-    ordered = query_rows.order_by(ServiceItem.implementation_code)
+    if found is not None:
+        pasted = flt.text.strip()
+        exact = case(
+            (
+                or_(
+                    ServiceItem.implementation_code == pasted,
+                    ServiceItem.basic_code == pasted,
+                ),
+                0,
+            ),
+            else_=1,
+        )
+        ordered = query_rows.order_by(exact, found.c.score, ServiceItem.implementation_code)
+    else:
+        ordered = query_rows.order_by(ServiceItem.implementation_code)
     rows = session.execute(ordered.limit(flt.limit).offset(flt.offset)).all()
     return [ItemRow(v, code, dept, place) for v, code, dept, place in rows], total
 
