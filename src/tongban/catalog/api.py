@@ -37,6 +37,7 @@ class ItemSummary(BaseModel):
 
 class ItemPage(BaseModel):
     total: int
+    total_capped: bool = False  # more matches than ``total`` (a search counts at most 1,000)
     items: list[ItemSummary]
     jurisdiction: str = ""  # the jurisdiction filter in force ("" for all)
 
@@ -161,6 +162,7 @@ def search_items(
     needles = service.parsed_query(session, flt.text).needles if flt.text else ()
     return ItemPage(
         total=total,
+        total_capped=getattr(total, "capped", False),
         jurisdiction=place,
         items=[
             ItemSummary(

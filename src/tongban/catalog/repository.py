@@ -143,6 +143,136 @@ def jurisdiction_by_code(session: Session, code: str) -> Jurisdiction | None:
     return session.scalars(select(Jurisdiction).where(Jurisdiction.code == code)).one_or_none()
 
 
+# A text search ranks and counts at most this many matches (decision 0005): beyond it, the
+# count says "more than" and the reader narrows the search.
+SEARCH_CAP = 1000
+
+
+class SearchTotal(int):
+    """The number of matches; ``capped`` when there are more than that (shown as "1000+")."""
+
+    capped: bool = False
+
+    def __new__(cls, value: int, capped: bool = False) -> SearchTotal:
+        made = super().__new__(cls, value)
+        made.capped = capped
+        return made
+
+    def __str__(self) -> str:
+        return f"{int(self)}+" if self.capped else str(int(self))
+
+
+# The candidate version of a search and its department and jurisdiction; the plain entities
+# are the later versions the access funnel is applied to.
+_CUR = aliased(ItemVersion, name="cur")
+_DEPT = aliased(Department, name="cur_department")
+_PLACE = aliased(Jurisdiction, name="cur_jurisdiction")
+
+
+def _ranked_candidates(
+    session: Session, visible: ColumnElement[bool], flt: ItemFilter, query: Query
+) -> tuple[list[int], SearchTotal]:
+    """The version ids of the matches in rank order (at most SEARCH_CAP) and their count.
+
+    Each tier (a match in the name, codes or pinyin before a match elsewhere only) is read
+    from the index joined to the filters in descending version order, and stops after the
+    cap: the index never ranks every match of a common word. The exact code pasted comes
+    first, then the tier, the relevance, the code."""
+    cur, dept, place = _CUR, _DEPT, _PLACE
+    # The latest visible version of its item (the funnel applies to the later versions).
+    newest = (
+        _with_scope(select(func.max(ItemVersion.version_no)), visible)
+        .where(ItemVersion.item_id == cur.item_id)
+        .scalar_subquery()
+    )
+    conditions: list[ColumnElement[bool]] = [cur.version_no == newest]
+    if flt.jurisdiction_code:
+        where = jurisdiction_by_code(session, flt.jurisdiction_code)
+        if where is None:
+            return [], SearchTotal(0)
+        conditions.append(place.path.startswith(where.path, autoescape=True))
+    if flt.department_code:
+        conditions.append(dept.code == flt.department_code)
+    if flt.module_code:
+        conditions.append(
+            cur.department_id.in_(
+                select(module_department.c.department_id)
+                .join(ApplicationModule, ApplicationModule.id == module_department.c.module_id)
+                .where(ApplicationModule.code == flt.module_code)
+            )
+        )
+    if flt.item_type:
+        conditions.append(cur.item_type == flt.item_type)
+    if flt.status:
+        conditions.append(cur.status == flt.status)
+    if flt.parent_code:
+        main = aliased(ServiceItem)
+        conditions.append(
+            ServiceItem.parent_id.in_(
+                select(main.id).where(main.implementation_code == flt.parent_code)
+            )
+        )
+
+    def joined(stmt: _S) -> _S:
+        return (
+            stmt.join(ServiceItem, ServiceItem.id == cur.item_id)
+            .join(dept, dept.id == cur.department_id)
+            .join(place, place.id == dept.jurisdiction_id)
+            .where(*conditions)
+        )
+
+    pasted = flt.text.strip()
+    keys: dict[int, tuple[int, int, float, str]] = {}
+    for vid, code in session.execute(
+        joined(select(cur.id, ServiceItem.implementation_code).select_from(cur)).where(
+            or_(ServiceItem.implementation_code == pasted, ServiceItem.basic_code == pasted)
+        )
+    ):
+        keys[vid] = (0, 0, 0.0, code)
+    found = 0
+    for tier, strong in enumerate((True, False)):
+        source = search_index.tier_source(session, query, strong)
+        if source is None:
+            continue
+        version_id, match, score = source
+        rows = session.execute(
+            joined(
+                select(cur.id, score, ServiceItem.implementation_code)
+                .select_from(search_index.SEARCH_TABLE)
+                .join(cur, cur.id == version_id)
+            )
+            .where(match)
+            .order_by(version_id.desc())
+            .limit(SEARCH_CAP + 1 - found)
+        ).all()
+        found += len(rows)
+        for vid, rank, code in rows:
+            keys.setdefault(vid, (1, tier, rank, code))
+        if found > SEARCH_CAP:
+            break
+    ordered = sorted(keys, key=keys.__getitem__)
+    capped = len(ordered) > SEARCH_CAP
+    return ordered[:SEARCH_CAP], SearchTotal(min(len(ordered), SEARCH_CAP), capped)
+
+
+def _search_ranked(
+    session: Session, visible: ColumnElement[bool], flt: ItemFilter, query: Query
+) -> tuple[list[ItemRow], int]:
+    ids, total = _ranked_candidates(session, visible, flt, query)
+    page = ids[flt.offset : flt.offset + flt.limit]
+    if not page:
+        return [], total
+    rows = session.execute(
+        select(ItemVersion, ServiceItem.implementation_code, Department, Jurisdiction)
+        .join(ServiceItem, ServiceItem.id == ItemVersion.item_id)
+        .join(Department, Department.id == ItemVersion.department_id)
+        .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
+        .where(ItemVersion.id.in_(page))
+    ).all()
+    by_id = {v.id: ItemRow(v, code, dept, place) for v, code, dept, place in rows}
+    return [by_id[i] for i in page if i in by_id], total
+
+
 def search_latest(
     session: Session, visible: ColumnElement[bool], flt: ItemFilter, query: Query | None = None
 ) -> tuple[list[ItemRow], int]:
@@ -151,6 +281,11 @@ def search_latest(
     With a text, ``query`` is the parsed text (``catalog.search``): the matching versions come
     from the search index, an exact implementation or basic code first, then by relevance, then
     by code, so that paging is stable. Without one, by code."""
+    if flt.text and session.get_bind().dialect.name != "postgresql":
+        # SQLite: the bounded tiers (FTS5 stops a match early); PostgreSQL ranks every match.
+        if query is None or query.empty:
+            return [], 0
+        return _search_ranked(session, visible, flt, query)
     latest_select = _with_scope(
         select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
     )

@@ -12,8 +12,25 @@ built from tokens that hold only letters, digits and CJK characters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import CTE, Float, Integer, select, text
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    Integer,
+    TableClause,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from tongban.catalog.models import ItemVersion, Material, SearchSynonym, ServiceItem
@@ -177,6 +194,99 @@ def tsquery(query: tx.Query) -> str:
             groups.append("(" + " | ".join(branches) + ")")
         alternatives.append("(" + " & ".join(groups) + ")")
     return " | ".join(alternatives)
+
+
+# The columns of a strong match: a match there ranks before a match in the body only.
+STRONG_COLUMNS = (tx.TITLE, tx.CODES, tx.PINYIN, tx.INITIALS)
+
+
+def _branch_implies(b: tx.Branch, a: tx.Branch) -> bool:
+    """Every document matching ``b`` matches ``a`` (prefix terms are left alone)."""
+    return (
+        not a.prefix_last
+        and not b.prefix_last
+        and set(b.columns) <= set(a.columns)
+        and set(a.terms) <= set(b.terms)
+    )
+
+
+def _group_implies(b: tx.Group, a: tx.Group) -> bool:
+    return all(any(_branch_implies(x, y) for y in a.branches) for x in b.branches)
+
+
+def _alternative_implies(b: tx.Alternative, a: tx.Alternative) -> bool:
+    return all(any(_group_implies(g, h) for g in b.groups) for h in a.groups)
+
+
+def essential(query: tx.Query) -> tx.Query:
+    """The query without the alternatives that find nothing another one does not find (a
+    synonym that contains the typed term: 身份证 → 居民身份证): the same matches, smaller
+    posting lists to merge."""
+    kept: list[tx.Alternative] = []
+    for alt in query.alternatives:
+        if any(_alternative_implies(alt, k) for k in kept):
+            continue
+        kept = [k for k in kept if not _alternative_implies(k, alt)]
+        kept.append(alt)
+    return replace(query, alternatives=tuple(kept))
+
+
+def restricted(query: tx.Query, columns: tuple[str, ...]) -> tx.Query:
+    """The query matching within ``columns`` only (empty when it cannot match there)."""
+    alternatives = []
+    for alt in query.alternatives:
+        groups = []
+        for group in alt.groups:
+            branches = tuple(
+                replace(b, columns=cols)
+                for b in group.branches
+                if (cols := tuple(c for c in b.columns if c in columns))
+            )
+            if not branches:
+                break
+            groups.append(tx.Group(branches))
+        else:
+            alternatives.append(tx.Alternative(tuple(groups)))
+    return replace(query, alternatives=tuple(alternatives))
+
+
+SEARCH_TABLE: TableClause = table("item_search", column("rowid"), column("version_id"))
+
+
+def tier_source(
+    session: Session, query: tx.Query, strong: bool
+) -> tuple[ColumnElement[int], ColumnElement[bool], ColumnElement[float]] | None:
+    """(version id, match condition, score; lower ranks first) of one tier of the matches:
+    the strong tier matches in the name, codes or pinyin; the weak one only elsewhere. For a
+    join driven by ``SEARCH_TABLE`` in descending version order, so that a ``LIMIT`` stops
+    the match early instead of ranking every match. None when the tier is empty."""
+    full = query
+    strong_query = restricted(full, STRONG_COLUMNS)
+    if strong and strong_query.empty:
+        return None
+    if _is_pg(session):
+        tsq = tsquery(full)
+        if strong:
+            tsq = tsquery(strong_query)
+        elif not strong_query.empty:
+            tsq = f"({tsq}) & !({tsquery(strong_query)})"
+        q = cast(bindparam("tsq", tsq), TSQUERY)
+        document: ColumnElement[Any] = literal_column("item_search.document")
+        vid: ColumnElement[int] = literal_column("item_search.version_id", Integer)
+        score = -func.ts_rank(literal_column(f"'{PG_RANK_WEIGHTS}'"), document, q, 1, type_=Float)
+        return vid, document.op("@@")(q), score
+    m = fts5_match(full)
+    if strong:
+        m = fts5_match(strong_query)
+    elif not strong_query.empty:
+        m = f"({m}) NOT ({fts5_match(strong_query)})"
+    weights = [FTS5_WEIGHTS[c] for c in tx.COLUMNS]
+    me: ColumnElement[Any] = literal_column("item_search")
+    return (
+        literal_column("item_search.rowid", Integer),
+        me.op("MATCH")(bindparam("m", m)),
+        func.bm25(me, *weights, type_=Float),
+    )
 
 
 def hits(session: Session, query: tx.Query) -> CTE:
