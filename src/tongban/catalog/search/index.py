@@ -200,37 +200,6 @@ def tsquery(query: tx.Query) -> str:
 STRONG_COLUMNS = (tx.TITLE, tx.CODES, tx.PINYIN, tx.INITIALS)
 
 
-def _branch_implies(b: tx.Branch, a: tx.Branch) -> bool:
-    """Every document matching ``b`` matches ``a`` (prefix terms are left alone)."""
-    return (
-        not a.prefix_last
-        and not b.prefix_last
-        and set(b.columns) <= set(a.columns)
-        and set(a.terms) <= set(b.terms)
-    )
-
-
-def _group_implies(b: tx.Group, a: tx.Group) -> bool:
-    return all(any(_branch_implies(x, y) for y in a.branches) for x in b.branches)
-
-
-def _alternative_implies(b: tx.Alternative, a: tx.Alternative) -> bool:
-    return all(any(_group_implies(g, h) for g in b.groups) for h in a.groups)
-
-
-def essential(query: tx.Query) -> tx.Query:
-    """The query without the alternatives that find nothing another one does not find (a
-    synonym that contains the typed term: 身份证 → 居民身份证): the same matches, smaller
-    posting lists to merge."""
-    kept: list[tx.Alternative] = []
-    for alt in query.alternatives:
-        if any(_alternative_implies(alt, k) for k in kept):
-            continue
-        kept = [k for k in kept if not _alternative_implies(k, alt)]
-        kept.append(alt)
-    return replace(query, alternatives=tuple(kept))
-
-
 def restricted(query: tx.Query, columns: tuple[str, ...]) -> tx.Query:
     """The query matching within ``columns`` only (empty when it cannot match there)."""
     alternatives = []
