@@ -1037,3 +1037,19 @@ def test_an_xlsx_item_cannot_state_empty_what_it_lists(tmp_path: Path) -> None:
     assert doc.items[0].materials  # the first item lists materials
     assert any("'materials' is stated empty, but sheet 'materials' has rows" in m
                for m in messages), messages  # fmt: skip
+
+
+def test_a_file_with_thousands_of_problems_lists_the_first_thousand(tmp_path: Path) -> None:
+    """Each problem costs memory: past 1,000 the file is not checked on, and the last message
+    says so."""
+    from tongban.catalog.io.document import MAX_REPORTED_ERRORS, TOO_MANY_ERRORS
+
+    path = tmp_path / "catalog.yaml"
+    rows = "".join(f"  - implementation_code: X-{n}\n" for n in range(3000))
+    path.write_text(f"format: tongban-catalog/1\nitems:\n{rows}", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        read_catalog(path)
+    errors = caught.value.errors
+    assert MAX_REPORTED_ERRORS <= len(errors) < MAX_REPORTED_ERRORS + 20
+    assert errors[-1].message == TOO_MANY_ERRORS
+    assert "line " in errors[0].loc

@@ -66,3 +66,12 @@ def _top_code(raw: Any, section: str | int, index: int) -> str:
     if isinstance(code, int | float) and not isinstance(code, bool):
         return str(code)
     return ""
+
+
+MAX_REPORTED_ERRORS = 1000
+"""A file with more problems than this is not checked on: its first problems are listed, and the
+rest would only repeat them (and hold the memory of millions of messages)."""
+TOO_MANY_ERRORS = (
+    f"more than {MAX_REPORTED_ERRORS} problems: the first ones are listed and the file was not "
+    "checked further; mend them and check it again"
+)

@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from tongban.catalog.io.document import (
     INVALID,
     MAX_FILE_BYTES,
+    MAX_REPORTED_ERRORS,
     SUPPORTED_SUFFIXES,
+    TOO_MANY_ERRORS,
     YAML_SUFFIXES,
     Loc,
     Locator,
@@ -230,8 +232,12 @@ def _check(
     valid: dict[str, list[Any]] = {"elements": [], "items": []}
     index: dict[str, list[int]] = {"elements": [], "items": []}
     invalid_codes: set[str] = set()
+    stopped = False
     for key, model in sections.items():
         for i, row in enumerate(lists.get(key, [])):
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                stopped = True
+                break
             try:
                 valid[key].append(model.model_validate(row))
                 index[key].append(i)
@@ -241,11 +247,14 @@ def _check(
                     code = row.get("implementation_code")
                     if isinstance(code, str) and code.strip():
                         invalid_codes.add(code.strip())
-    errors.extend(
-        FieldError(locate(loc), message)
-        for loc, message in _reference_problems(raw, place, strict_refs=strict_refs)
-        if loc not in flagged  # e.g. a malformed code is reported once, not also as unknown
-    )
+    if stopped:
+        errors.append(FieldError(locate(()), TOO_MANY_ERRORS))
+    else:
+        errors.extend(
+            FieldError(locate(loc), message)
+            for loc, message in _reference_problems(raw, place, strict_refs=strict_refs)
+            if loc not in flagged  # e.g. a malformed code is reported once, not also as unknown
+        )
     document = CatalogDocument.model_construct(elements=valid["elements"], items=valid["items"])
     return Checked(document, index["elements"], index["items"], invalid_codes, errors)
 

@@ -17,7 +17,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,7 +25,14 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from tongban.catalog.io.document import Loc, _Loaded, _no_place, _path_text
+from tongban.catalog.io.document import (
+    MAX_REPORTED_ERRORS,
+    TOO_MANY_ERRORS,
+    Loc,
+    _Loaded,
+    _no_place,
+    _path_text,
+)
 from tongban.catalog.schemas import CatalogDocument
 from tongban.errors import FieldError, ValidationFailed
 from tongban.kit.spreadsheet import set_text_cell
@@ -380,14 +387,45 @@ def _inflation_problem(members: list[zipfile.ZipInfo]) -> str | None:
     return None
 
 
+class _Rows:
+    """A sheet's rows as read (row number and the tuple of cell values, kept as openpyxl gives
+    them: a dict per row would double the memory of a large sheet), each given out as a dict by
+    column name when iterated."""
+
+    def __init__(self, names: dict[int, str], rows: list[tuple[int, tuple[Any, ...]]]) -> None:
+        self.names = names
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        names = self.names
+        for rownum, row in self.rows:
+            yield rownum, {col: row[i] for i, col in names.items() if i < len(row)}
+
+
+_NO_ROWS: Final = _Rows({}, [])
+
+
+class _TooManyErrors(Exception):
+    """Raised by ``fail`` at the cap of reported problems."""
+
+
 def _workbook_raw(wb: Any, name: str) -> _Loaded:
     errors: list[FieldError] = []
+    try:
+        return _workbook_rows(wb, name, errors)
+    except _TooManyErrors:
+        return _Loaded(None, _no_place, [*errors, FieldError(name, TOO_MANY_ERRORS)])
+
+
+def _workbook_rows(wb: Any, name: str, errors: list[FieldError]) -> _Loaded:
     where: dict[Loc, str] = {(): ""}
 
     bad: set[Loc] = set()
 
     def fail(place: str, message: str) -> None:
         errors.append(FieldError(f"{name}: {place}" if place else name, message))
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            raise _TooManyErrors
 
     present = list(wb.sheetnames)
     for sheet in present:
@@ -397,12 +435,15 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
         if sheet not in present:
             fail("", f"missing sheet '{sheet}'")
 
-    tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    tables: dict[str, _Rows] = {}
     for sheet in SHEETS:
         if sheet in present:
-            tables[sheet] = _sheet_rows(wb[sheet], sheet, _sheet_columns(sheet), fail)
+            tables[sheet] = _Rows(*_sheet_rows(wb[sheet], sheet, _sheet_columns(sheet), fail))
 
-    structural_ok = not errors
+    if errors:
+        # A sheet or column is missing or a sheet is too large: nothing more to learn from the
+        # rows (and the rows of a too-large sheet are not read on).
+        return _Loaded(None, _no_place, errors)
 
     def convert(sheet: str, row: int, col: str, kind: str, value: Any, loc: Loc) -> Any:
         place = f"sheet '{sheet}' row {row} column '{col}'"
@@ -416,7 +457,7 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
 
     elements: list[dict[str, Any]] = []
     where[("elements",)] = "sheet 'elements'"
-    for rownum, values in tables.get("elements", []):
+    for rownum, values in tables.get("elements", _NO_ROWS):
         i = len(elements)
         where[("elements", i)] = f"sheet 'elements' row {rownum}"
         element: dict[str, Any] = {}
@@ -429,7 +470,7 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
     items: list[dict[str, Any]] = []
     index_of: dict[str, int] = {}
     where[("items",)] = "sheet 'items'"
-    for rownum, values in tables.get("items", []):
+    for rownum, values in tables.get("items", _NO_ROWS):
         i = len(items)
         where[("items", i)] = f"sheet 'items' row {rownum}"
         where[("items", i, "time_limit")] = (
@@ -456,7 +497,7 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
 
     for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
         groups: dict[int, list[tuple[int, int, dict[str, Any]]]] = {}
-        for rownum, values in tables.get(sheet, []):
+        for rownum, values in tables.get(sheet, _NO_ROWS):
             code, problem = _from_cell(values.get("item"), "str")
             row_place = f"sheet '{sheet}' row {rownum}"
             if problem or code is _OMIT:
@@ -532,12 +573,12 @@ def _workbook_raw(wb: Any, name: str) -> _Loaded:
             text += f" field '{_path_text(rest, None)}'"
         return text
 
-    return _Loaded(raw if structural_ok else None, place, errors, frozenset(bad))
+    return _Loaded(raw, place, errors, frozenset(bad))
 
 
 def _sheet_rows(
     ws: Any, sheet: str, columns: _Columns, fail: Callable[[str, str], None]
-) -> list[tuple[int, dict[str, Any]]]:
+) -> tuple[dict[int, str], list[tuple[int, tuple[Any, ...]]]]:
     ws.reset_dimensions()  # some writers store a wrong <dimension>; read every row
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None)
@@ -547,7 +588,7 @@ def _sheet_rows(
             f"sheet '{sheet}'",
             f"the sheet is empty; row 1 must name the columns: {', '.join(expected)}",
         )
-        return []
+        return {}, []
     names: dict[int, str] = {}
     ok = True
     for index, title in enumerate(header):
@@ -570,18 +611,18 @@ def _sheet_rows(
         fail(f"sheet '{sheet}'", "missing column(s): " + ", ".join(f"'{col}'" for col in missing))
         ok = False
     if not ok:
-        return []
-    out: list[tuple[int, dict[str, Any]]] = []
+        return {}, []
+    out: list[tuple[int, tuple[Any, ...]]] = []
     for rownum, row in enumerate(rows, start=2):
         if rownum > MAX_XLSX_ROWS:
             fail(f"sheet '{sheet}'", f"more than {MAX_XLSX_ROWS} rows [{INFLATION_CODE}]")
-            break
+            return {}, []
         if len(row) > MAX_XLSX_COLUMNS and any(not _blank(v) for v in row[MAX_XLSX_COLUMNS:]):
             fail(
                 f"sheet '{sheet}' row {rownum}",
                 f"more than {MAX_XLSX_COLUMNS} columns [{INFLATION_CODE}]",
             )
-            break
+            return {}, []
         if all(_blank(value) for value in row):
             continue
         for index, value in enumerate(row):
@@ -590,8 +631,8 @@ def _sheet_rows(
                     f"sheet '{sheet}' row {rownum} column {get_column_letter(index + 1)}",
                     "a value in a column without a name",
                 )
-        out.append((rownum, {col: row[index] for index, col in names.items() if index < len(row)}))
-    return out
+        out.append((rownum, row))
+    return names, out
 
 
 def _blank(value: Any) -> bool:
