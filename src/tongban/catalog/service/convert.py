@@ -4,6 +4,7 @@ version out, filling a version or an element in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,8 +46,10 @@ class Lookups:
     departments: dict[str, Department]
     elements: dict[str, DataElement]
 
-    @property
+    @cached_property
     def department_codes(self) -> dict[int, str]:
+        """Department id → code, built once (an export asks for it once per item; the
+        departments of an operation do not change while it runs)."""
         return {d.id: code for code, d in self.departments.items()}
 
 
