@@ -18,7 +18,10 @@ booleans too, so the country code ``NO`` or a key ``off`` would silently become 
 pydantic ``bool`` field still reads ``"yes"``/``"on"`` as true, a ``StrictBool`` refuses them.
 Other scalars (integers, floats, dates, null) resolve as PyYAML does.
 
-It uses libyaml's safe loader when PyYAML has it (after one fast pass over the events, since
+A large file that holds nothing to vet (no anchors, tags, directives, ambiguous scalars) is read
+by ``tongban.kit.fastyaml`` (rapidyaml, a hundred times faster), which gives the very same data;
+its lines are computed the first time an error needs one. Otherwise it uses libyaml's safe loader
+when PyYAML has it (after one fast pass over the events, since
 libyaml composes aliases and nesting in C) and the pure-Python one otherwise; both give the same
 data and the same messages. The result remembers the line of every mapping key and sequence entry,
 so a later validation error can say where in the file it is (``YamlDocument.line_of``).
@@ -30,7 +33,7 @@ located ``"<name>"`` or ``"<name>: line L column C"``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -43,6 +46,7 @@ from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, Sc
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit import fastyaml
 
 __all__ = [
     "HAVE_LIBYAML",
@@ -76,9 +80,17 @@ class YamlDocument:
     data: Any
     key_lines: dict[int, dict[Any, int]] = field(default_factory=dict, repr=False)
     entry_lines: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    careful: Callable[[], YamlDocument] | None = field(default=None, repr=False)
+    """Set when the data came by the fast path (no lines): the careful load, run the first time
+    a line is asked for (an error to locate), whose data is the same."""
+    _with_lines: list[YamlDocument] = field(default_factory=list, repr=False)
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of the deepest part of ``loc`` that is in the data, or None."""
+        if self.careful is not None:
+            if not self._with_lines:
+                self._with_lines.append(self.careful())
+            return self._with_lines[0].line_of(loc)
         node = self.data
         line: int | None = None
         for step in loc:
@@ -199,6 +211,13 @@ def load_yaml(
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (bad byte at offset {exc.start})"
         _refuse(name, what, [FieldError(name, message)])
+    if fast and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        quick = fastyaml.fast_load(data, _PyLoader.yaml_implicit_resolvers, MAX_DEPTH)
+        if quick is not None:
+            return YamlDocument(
+                quick,
+                careful=lambda: load_yaml(data, name, max_bytes=max_bytes, what=what, fast=False),
+            )
     loader: _PyLoader | _CLoader | None = None
     try:
         if fast:
