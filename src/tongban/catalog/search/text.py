@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
@@ -51,26 +51,22 @@ def _pinyin_of(run: str) -> list[str]:
     return [p for p in lazy_pinyin(run, errors="ignore") if p.isascii() and p.isalpha()]
 
 
-def _initials_of(run: str) -> list[str]:
-    return [
-        p[0]
-        for p in lazy_pinyin(run, style=Style.FIRST_LETTER, errors="ignore")
-        if p.isascii() and p.isalpha()
-    ]
-
-
-def pinyin_tokens(text: str) -> tuple[list[str], list[str]]:
-    """(syllables and syllable bigrams, initial bigrams) of the Chinese runs of a text."""
+def pinyin_tokens(text: str) -> tuple[list[str], list[str], str]:
+    """(syllables and syllable bigrams, initial bigrams, the whole pinyin) of the Chinese runs
+    of a text. One conversion per run (pypinyin is the indexer's slowest part): an initial is
+    its syllable's first letter, and the whole pinyin the runs' syllables joined (a phrase never
+    spans two runs, so segmenting each run gives the whole text's syllables)."""
     syllables: list[str] = []
     initials: list[str] = []
+    whole: list[str] = []
     for run in runs(text):
         if not is_cjk(run):
             continue
         sy = _pinyin_of(run)
+        whole += sy
         syllables += sy + [a + b for a, b in pairwise(sy)]
-        ini = _initials_of(run)
-        initials += [a + b for a, b in pairwise(ini)]
-    return syllables, initials
+        initials += [a[0] + b[0] for a, b in pairwise(sy)]
+    return syllables, initials, "".join(whole)
 
 
 def word_tokens(text: str) -> list[str]:
@@ -117,8 +113,7 @@ def document(
     department: str,
     materials: list[str],
 ) -> SearchDocument:
-    syllables, initials = pinyin_tokens(name_zh)
-    whole = "".join(_pinyin_of(name_zh))
+    syllables, initials, whole = pinyin_tokens(name_zh)
     return SearchDocument(
         title=_join(word_tokens(name_zh) + word_tokens(name_en)),
         codes=_join(code_tokens(*codes)),

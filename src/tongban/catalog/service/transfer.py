@@ -118,7 +118,7 @@ def _insert_first_versions(
         if entries:
             for entry in entries:
                 entry["version_id"] = version_ids[entry.pop("_item")]
-            session.execute(insert(model), entries)
+            session.execute(insert(model.__table__), entries)
 
 
 def import_catalog(
