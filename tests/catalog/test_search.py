@@ -159,3 +159,26 @@ def test_query_tokens_hold_no_syntax() -> None:
         for group in alt.groups:
             for branch in group.branches:
                 assert all(t.isalnum() for t in branch.terms)
+
+
+def test_a_bulk_import_on_postgresql_gathers_the_planners_statistics(session: Session) -> None:
+    """Without statistics PostgreSQL plans the search as for empty tables (seconds a query at
+    10,000 items); a bulk import analyses the catalogue's tables."""
+    from sqlalchemy import text
+
+    from tongban.catalog.search.index import ANALYZE_AFTER_ROWS
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL runs when TONGBAN_TEST_DATABASE_URL names one")
+    make_org(session)
+    session.execute(text("ANALYZE item_version"))  # the statistics of the table as it is now
+    before = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'item_version'"))
+    assert before is not None
+    assert before < 100
+    count = ANALYZE_AFTER_ROWS
+    make_catalog(session, [item(f"QX-RSJ-{n:05d}", "QX-RSJ") for n in range(count)])
+    # ANALYZE counts the rows it sees (this transaction's own too); the test database's tables
+    # are otherwise nearly empty between tests.
+    rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'item_version'"))
+    assert rows is not None
+    assert rows >= count

@@ -22,7 +22,7 @@ from tongban.catalog.schemas import (
     CatalogDocument,
     ItemIn,
 )
-from tongban.catalog.search.index import index_items
+from tongban.catalog.search.index import index_items, refresh_statistics
 from tongban.catalog.service.access import (
     _require_catalog_admin,
     visible_versions,
@@ -204,6 +204,7 @@ def import_catalog(
             on_item(1)
     session.flush()
     index_items(session, (code_ids[i.implementation_code] for i in document.items))
+    refresh_statistics(session, report.versions_created)
     audit.record(
         session=session,
         actor_user_id=principal.user_id if principal else None,
