@@ -43,7 +43,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.kit import workdays
+from tongban.kit import money, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 
@@ -109,7 +109,7 @@ def _widget(element: DataElement) -> str:
         return "select"
     return {
         "integer": "number",
-        "money": "number",
+        "money": "money",
         "decimal": "text",
         "date": "date",
         "boolean": "boolean",
@@ -315,7 +315,13 @@ class ApplyForm:
 def _coerce(spec: FieldSpec, text: str) -> Any:
     """A typed value as the data element expects it (the checks then name what is wrong)."""
     text = text.strip()
-    if spec.data_type in {"integer", "money"}:
+    if spec.data_type == "money":
+        # typed in yuan (1500, 1,500.50, ¥1500, 1500元), stored in fen
+        try:
+            return money.parse_yuan(text)
+        except ValueError:
+            return text
+    if spec.data_type == "integer":
         return int(text) if re.fullmatch(r"-?\d{1,15}", text) else text
     if spec.data_type == "boolean":
         return {"true": True, "false": False}.get(text, text)

@@ -334,6 +334,9 @@ def _case_context(
     may_resume = case.status == CaseStatus.SUSPENDED.value and who.has_role(
         Role.OFFICER, Role.FRONT_DESK, Role.TOWNSHIP_WORKER
     )
+    form_elements = [
+        e for e in catalog_service.list_elements(session=session) if e.code in out.form
+    ]
     return {
         "case": out,
         "row": case,
@@ -345,11 +348,8 @@ def _case_context(
         "uploaders": uploaders,
         "departments": departments,
         "department_rows": sorted(departments.items(), key=lambda kv: kv[0]),
-        "element_names": {
-            e.code: Name(e.name_zh, e.name_en)
-            for e in catalog_service.list_elements(session=session)
-            if e.code in out.form
-        },
+        "element_names": {e.code: Name(e.name_zh, e.name_en) for e in form_elements},
+        "money_elements": {e.code for e in form_elements if e.data_type == "money"},
         "legal_due": _case_due(case.legal_due, today, closed),
         "promised_due": _case_due(case.promised_due, today, closed),
         "suspension": repository.open_suspension(session, case.id),

@@ -273,7 +273,7 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     ("unified social credit code", "This is not a valid unified social credit code."),
     ("phone", "This is not a valid phone number."),
     ("division code", "Choose a township or village from the list."),
-    ("money", "Enter an amount in whole fen (1 yuan = 100 fen)."),
+    ("money", "Enter an amount in yuan, e.g. 1,500,000 or 1500.50."),
     ("larger than", "The file is larger than 10 MB."),
     ("is not a", "Only PDF, PNG and JPEG files are accepted."),
     ("only PDF, PNG and JPEG", "Only PDF, PNG and JPEG files are accepted."),
