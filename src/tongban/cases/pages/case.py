@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -355,6 +356,7 @@ def _case_context(
         "suspension": repository.open_suspension(session, case.id),
         "may_resume": may_resume,
         "may_upload": who.has_role(*STAFF),
+        "may_open_files": who.has_role(*service.FILE_READER_ROLES),
         "problem": problem,
         "shifts": sum(1 for s in out.steps if s.duty_shift),
         "any_provisional": any(v.due is not None and v.due.provisional for v in steps),
@@ -388,6 +390,31 @@ def case_page(
     context = _case_context(session, who, case)
     context["notice"] = NOTICES.get("submitted" if submitted == "1" else done, "")
     return _page(request, "cases/case.html", context)
+
+
+@router.get("/cases/{number}/files/{upload_id}", response_model=None)
+def case_file(
+    number: str,
+    upload_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: DbSession,
+    principal: CurrentPrincipal,
+) -> Response:
+    """One file of the case, for its handlers (access checked and audited): shown in the browser
+    (PDF, PNG or JPEG, the only kinds accepted and checked by their first bytes), never sniffed,
+    never cached, and sandboxed in case a viewer would run anything in it."""
+    row, data = service.open_upload(
+        session=session, principal=principal, number=number, upload_id=upload_id
+    )
+    return Response(
+        data,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(row.filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def _case_and_step(

@@ -51,7 +51,14 @@ from tongban.cases.service.engine import complete_step
 from tongban.cases.service.intake import refuse_unfit_item, submit_application
 from tongban.cases.service.interrupts import delegate, request_correction, resume, return_step
 from tongban.cases.service.reading import get_case_row, public_status, workbench
-from tongban.cases.service.uploads import MAX_UPLOAD, Attachment, check_attachment, upload
+from tongban.cases.service.uploads import (
+    FILE_READER_ROLES,
+    MAX_UPLOAD,
+    Attachment,
+    check_attachment,
+    open_upload,
+    upload,
+)
 
 
 def verify_all(*, session: Session) -> list[str]:
@@ -60,6 +67,7 @@ def verify_all(*, session: Session) -> list[str]:
 
 
 __all__ = [
+    "FILE_READER_ROLES",
     "MAX_UPLOAD",
     "ROLES_BY_KIND",
     "SPECIAL_KINDS",
@@ -78,6 +86,7 @@ __all__ = [
     "delegate",
     "get_case_row",
     "may_act",
+    "open_upload",
     "pay",
     "payment_direction",
     "public_status",

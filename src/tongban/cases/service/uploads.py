@@ -18,7 +18,7 @@ from tongban.cases.models import (
     Upload,
 )
 from tongban.cases.service.access import STAFF_ROLES, access_case_by_number
-from tongban.errors import Conflict, FieldError, PermissionDenied, ValidationFailed
+from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 
 MAX_UPLOAD = 10 * 1024 * 1024
 
@@ -142,3 +142,50 @@ def upload(
                 code="step_not_in_case",
             )
     return attach(session, case, attachment, actor_id=who.user_id, step_id=step_id)
+
+
+#: who opens the files of a case they may see: the people who handle it (the window, the
+#: departments, the township, the committee) and the reform office; an observer reads figures,
+#: not the applicants' documents
+FILE_READER_ROLES = (*STAFF_ROLES, Role.FRONT_DESK, Role.REFORM_OFFICE)
+
+
+def open_upload(
+    *, session: Session, principal: Principal | None, number: str, upload_id: int
+) -> tuple[Upload, bytes]:
+    """A file of a case, for someone who may see the case and handles it; every opening is in the
+    audit log (who, which case, which file). A file of another case, or of a case the reader may
+    not see, is not found (404), whether or not it exists."""
+    from tongban.audit import service as audit
+    from tongban.cases import storage
+
+    who = require_principal(principal)
+    case = access_case_by_number(session=session, principal=who, number=number)
+    if not who.has_role(*FILE_READER_ROLES):
+        raise PermissionDenied(
+            "only the staff handling a case open its files", code="files_for_handlers_only"
+        )
+    row = session.get(Upload, upload_id)
+    if row is None or row.case_id != case.id:
+        raise NotFound(
+            "no file %(file)s in case %(case)s",
+            params={"file": upload_id, "case": case.number},
+            code="upload_not_found",
+        )
+    try:
+        data = storage.get(row.sha256)
+    except FileNotFoundError:
+        raise NotFound(
+            "the file %(file)s of case %(case)s is missing from the store",
+            params={"file": upload_id, "case": case.number},
+            code="upload_missing",
+        ) from None
+    audit.record(
+        session=session,
+        actor_user_id=who.user_id,
+        action="case.file_opened",
+        object_type="case",
+        object_key=case.number,
+        detail={"upload_id": row.id, "sha256": row.sha256, "filename": row.filename},
+    )
+    return row, data
