@@ -726,10 +726,26 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     assert attached.status_code == 303
     page = client.get(url)
     assert 'data-testid="close-form"' in page.text
+    unconfirmed = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/close",
+        {
+            "csrf_token": token,
+            "lock_version": _lock(client, number, decision),
+            "reasons": "符合补贴条件，同意发放",
+        },
+    )
+    assert_refused(unconfirmed, 422, "decision_not_confirmed")
+    assert "符合补贴条件，同意发放" in unconfirmed.text  # what was typed stays
     closed = _post(
         client,
         f"/cases/{number}/steps/{decision}/close",
-        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+        {
+            "csrf_token": token,
+            "lock_version": _lock(client, number, decision),
+            "reasons": "符合补贴条件，同意发放",
+            "confirm": "yes",
+        },
     )
     assert closed.status_code == 303
     page = client.get(closed.headers["location"])

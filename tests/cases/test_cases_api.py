@@ -333,7 +333,7 @@ def test_full_run_with_duty_shift_committee_and_payment(
             client,
             csrf,
             f"/api/v1/steps/{decision['id']}/decide",
-            {"lock_version": decision["lock_version"]},
+            {"lock_version": decision["lock_version"], "reasons": "符合补贴条件"},
         )
         == 409
     )
@@ -349,7 +349,7 @@ def test_full_run_with_duty_shift_committee_and_payment(
             client,
             csrf,
             f"/api/v1/steps/{decision['id']}/decide",
-            {"lock_version": decision["lock_version"]},
+            {"lock_version": decision["lock_version"], "reasons": "符合补贴条件"},
         )
         == 204
     )

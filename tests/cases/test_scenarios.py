@@ -353,7 +353,7 @@ def test_technical_renovation_award_is_checked_decided_and_paid_once(
 
     # The collective decision: never a plain "complete", members only, minutes first.
     decision = _steps(client, number)["QX-JXJ-0101#S5"]
-    body = {"lock_version": decision["lock_version"]}
+    body = {"lock_version": decision["lock_version"], "reasons": "集体讨论同意"}
     assert _complete(client, csrf, number, "QX-JXJ-0101#S5", {"decision": "approve"}) == 409
     csrf = _as(client, "committee.czj")  # a member of another committee
     assert _post(client, csrf, f"/steps/{decision['id']}/vote", {"choice": "approve"}) == 403

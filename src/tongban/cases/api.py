@@ -12,6 +12,7 @@ from tongban.cases.schemas import (
     ApplicationIn,
     CaseOut,
     CompleteIn,
+    DecideIn,
     CorrectionIn,
     DelegateIn,
     ReturnIn,
@@ -232,9 +233,13 @@ def vote(step_id: int, body: VoteIn, session: DbSession, principal: CurrentPrinc
 
 
 @router.post("/steps/{step_id}/decide", status_code=204, dependencies=[Depends(api_csrf)])
-def decide(step_id: int, body: CompleteIn, session: DbSession, principal: CurrentPrincipal) -> None:
+def decide(step_id: int, body: DecideIn, session: DbSession, principal: CurrentPrincipal) -> None:
     service.close_decision(
-        session=session, principal=principal, step_id=step_id, lock_version=body.lock_version
+        session=session,
+        principal=principal,
+        step_id=step_id,
+        lock_version=body.lock_version,
+        reasons=body.reasons,
     )
 
 

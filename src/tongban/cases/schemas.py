@@ -116,6 +116,12 @@ class CompleteIn(Strict):
     outcome: dict[str, Any] = Field(default_factory=dict)
 
 
+class DecideIn(Strict):
+    lock_version: int
+    reasons: Annotated[str, StringConstraints(min_length=2, max_length=2000)]
+    """The committee's reasons, which the applicant reads."""
+
+
 class ReturnIn(Strict):
     lock_version: int
     to_step_id: int

@@ -253,6 +253,7 @@ class Seeder:
                 principal=principal,
                 step_id=step.id,
                 lock_version=step.lock_version,
+                reasons="演示：委员会审议后同意。Demo: agreed after the committee's deliberation.",
             )
 
     def pay(self, case: Case, code: str, username: str) -> None:

@@ -96,11 +96,14 @@ def _decision_context(
     is_open = case.status == CaseStatus.IN_PROGRESS.value and step.status == "ready"
     is_member = service.may_act(session, who, step, "vote")
     mine = next((v for v in cast if v.user_id == who.user_id), None)
+    votes_now = service.tally(session, step)
     blockers: list[str] = []
     if len(cast) < needed:
         blockers.append("quorum")
     if not minutes:
         blockers.append("minutes")
+    if votes_now.result == "tied":
+        blockers.append("tied")
     departments, by_id = _department_names(session)
     out = views.step_out(
         step,
@@ -126,6 +129,9 @@ def _decision_context(
         "may_upload": is_open and service.may_act(session, who, step, "attach_minutes"),
         "may_close": is_open and is_member,
         "blockers": blockers,
+        "tally": votes_now,
+        "rule": service.DECISION_RULE,
+        "not_voted": [(u, n) for u, n in members if u not in {v.username for v in votes}],
         "due": due_of(
             out.due_date,
             out.due_provisional,
@@ -263,10 +269,18 @@ def close_action(
 ) -> Response:
     who, case, step = _posted_step(request, session, principal, posted, number, step_id)
 
+    reasons = str(posted.get("reasons", ""))[:4000]
+    confirmed = posted.get("confirm") == "yes"
+
     def act() -> None:
         _check_lock(step, posted)
         service.close_decision(
-            session=session, principal=who, step_id=step.id, lock_version=step.lock_version
+            session=session,
+            principal=who,
+            step_id=step.id,
+            lock_version=step.lock_version,
+            reasons=reasons,
+            confirmed=confirmed,
         )
 
     return _run(
@@ -276,7 +290,7 @@ def close_action(
         case.number,
         form="close",
         step_id=step.id,
-        values={},
+        values={"reasons": reasons},
         action=act,
         success=_decision_url(case.number, step.id, "closed"),
         template="cases/decision.html",

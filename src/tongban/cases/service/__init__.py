@@ -39,11 +39,14 @@ from tongban.cases.service.access import (
 from tongban.cases.service.clocks import TickReport, tick
 from tongban.cases.service.decisions import (
     agreement_text,
+    DECISION_RULE,
+    Tally,
     close_decision,
     committee_size,
     pay,
     payment_direction,
     quorum,
+    tally,
     sign,
     vote,
 )
@@ -80,6 +83,8 @@ __all__ = [
     "access_step_by_id",
     "agreement_text",
     "check_attachment",
+    "DECISION_RULE",
+    "Tally",
     "close_decision",
     "committee_size",
     "complete_step",
@@ -91,6 +96,7 @@ __all__ = [
     "payment_direction",
     "public_status",
     "quorum",
+    "tally",
     "refuse_unfit_item",
     "request_correction",
     "resume",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -75,22 +76,76 @@ def vote(*, session: Session, principal: Principal | None, step_id: int, choice:
     )
 
 
+DECISION_RULE = (
+    "A majority of the votes for and against decides; abstentions count toward the quorum "
+    "only. A tie is no decision: while members have not voted, the decision stays open; when "
+    "every member has voted and the votes are still tied, the application is not approved."
+)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The votes as the rule reads them (``DECISION_RULE``)."""
+
+    approve: int
+    reject: int
+    abstain: int
+    members: int
+    quorum: int
+
+    @property
+    def cast(self) -> int:
+        return self.approve + self.reject + self.abstain
+
+    @property
+    def pending(self) -> int:
+        """Members who have not voted."""
+        return max(self.members - self.cast, 0)
+
+    @property
+    def tied(self) -> bool:
+        return self.approve == self.reject
+
+    @property
+    def result(self) -> str:
+        """``approve``, ``reject``, or ``tied`` (no decision yet: members still to vote)."""
+        if self.approve > self.reject:
+            return "approve"
+        if self.reject > self.approve or self.pending == 0:
+            return "reject"
+        return "tied"
+
+
+def tally(session: Session, step: CaseStep) -> Tally:
+    cast = repository.votes(session, step.id)
+    size = committee_size(session, step.responsible_department_id or 0)
+    approve = sum(1 for v in cast if v.choice == "approve")
+    reject = sum(1 for v in cast if v.choice == "reject")
+    return Tally(approve, reject, len(cast) - approve - reject, size, quorum(size))
+
+
 def close_decision(
-    *, session: Session, principal: Principal | None, step_id: int, lock_version: int
+    *,
+    session: Session,
+    principal: Principal | None,
+    step_id: int,
+    lock_version: int,
+    reasons: str = "",
+    confirmed: bool = True,
 ) -> CaseStep:
-    """The committee's decision: needs a quorum and the minutes; the majority decides."""
+    """The committee's decision: needs a quorum, the minutes and the reasons (which the
+    applicant reads); the votes decide by ``DECISION_RULE``, and a tie while members have not
+    voted is refused rather than read as a refusal."""
     who = require_principal(principal)
     access = access_step_by_id(
         session=session, principal=who, step_id=step_id, action="close_decision"
     )
     step, acting = access.step, access.acting_department_id
-    cast = repository.votes(session, step.id)
-    size = committee_size(session, step.responsible_department_id or 0)
-    needed = quorum(size)
-    if len(cast) < needed:
+    votes = tally(session, step)
+    if votes.cast < votes.quorum:
         raise Conflict(
             "%(voted)s of %(size)s members voted; the quorum is %(quorum)s",
-            params={"voted": len(cast), "size": size, "quorum": needed},
+            params={"voted": votes.cast, "size": votes.members, "quorum": votes.quorum},
             code="quorum_not_met",
         )
     minutes = session.scalar(
@@ -98,15 +153,36 @@ def close_decision(
     )
     if minutes is None:
         raise Conflict("attach the minutes before closing the decision", code="minutes_missing")
-    approve = sum(1 for v in cast if v.choice == "approve")
-    reject = sum(1 for v in cast if v.choice == "reject")
+    if votes.result == "tied":
+        raise Conflict(
+            "the votes are tied (%(approve)s for, %(reject)s against) and %(pending)s members "
+            "have not voted: a tie is no decision",
+            params={"approve": votes.approve, "reject": votes.reject, "pending": votes.pending},
+            code="decision_tied",
+        )
+    reasons = reasons.strip()
+    if not 2 <= len(reasons) <= 2000:
+        raise ValidationFailed(
+            "give the reasons for the decision (2 to 2000 characters): the applicant reads them",
+            errors=[FieldError("reasons", "Give the reasons for the decision.")],
+            code="decision_reasons_missing",
+        )
+    if not confirmed:
+        raise ValidationFailed(
+            "confirm the result before closing the decision: it is final",
+            errors=[FieldError("confirm", "Confirm the result: it is final.")],
+            code="decision_not_confirmed",
+        )
     outcome = {
-        "decision": "approve" if approve > reject else "reject",
-        "approve": approve,
-        "reject": reject,
-        "abstain": len(cast) - approve - reject,
-        "members": size,
-        "quorum": needed,
+        "decision": votes.result,
+        "approve": votes.approve,
+        "reject": votes.reject,
+        "abstain": votes.abstain,
+        "members": votes.members,
+        "quorum": votes.quorum,
+        "tied": votes.tied,
+        "rule": "majority_of_votes_cast_tie_fails",
+        "reason": reasons,
         "minutes_upload": minutes,
     }
     finish(
