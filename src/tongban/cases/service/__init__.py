@@ -38,16 +38,16 @@ from tongban.cases.service.access import (
 )
 from tongban.cases.service.clocks import TickReport, tick
 from tongban.cases.service.decisions import (
-    agreement_text,
     DECISION_RULE,
     Tally,
+    agreement_text,
     close_decision,
     committee_size,
     pay,
     payment_direction,
     quorum,
-    tally,
     sign,
+    tally,
     vote,
 )
 from tongban.cases.service.engine import complete_step
@@ -70,6 +70,7 @@ def verify_all(*, session: Session) -> list[str]:
 
 
 __all__ = [
+    "DECISION_RULE",
     "FILE_READER_ROLES",
     "MAX_UPLOAD",
     "ROLES_BY_KIND",
@@ -78,13 +79,12 @@ __all__ = [
     "WINDOW_KINDS",
     "Attachment",
     "StepAccess",
+    "Tally",
     "TickReport",
     "access_case_by_number",
     "access_step_by_id",
     "agreement_text",
     "check_attachment",
-    "DECISION_RULE",
-    "Tally",
     "close_decision",
     "committee_size",
     "complete_step",
@@ -96,13 +96,13 @@ __all__ = [
     "payment_direction",
     "public_status",
     "quorum",
-    "tally",
     "refuse_unfit_item",
     "request_correction",
     "resume",
     "return_step",
     "sign",
     "submit_application",
+    "tally",
     "tick",
     "upload",
     "verify_all",
