@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tongban import __version__
 from tongban.auth import api as auth_api
@@ -27,7 +28,13 @@ from tongban.catalog import api as catalog_api
 from tongban.catalog import pages as catalog_pages
 from tongban.catalog.search import pages as synonym_pages
 from tongban.config import get_settings
-from tongban.errors import AppError, NotAuthenticated, database_unavailable
+from tongban.errors import (
+    AppError,
+    MethodNotAllowed,
+    NotAuthenticated,
+    NotFound,
+    database_unavailable,
+)
 from tongban.exports import api as exports_api
 from tongban.jobs import pages as jobs_pages
 from tongban.jobs.runner import Sweeper
@@ -100,6 +107,19 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
 
     for error_type in _database_errors():
         app.add_exception_handler(error_type, database_error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Starlette's own refusals (no route, a method the route does not take) in the same
+        shape as ours: the error JSON on the API, a page in the reader's language elsewhere."""
+        error: AppError
+        if exc.status_code == 404:
+            error = NotFound("there is no page at this address", code="page_not_found")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed("this address does not take that method")
+        else:
+            error = AppError(str(exc.detail), code="bad_request")
+        return await app_error(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

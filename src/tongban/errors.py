@@ -100,6 +100,11 @@ class NotFound(AppError):
     default_code = "not_found"
 
 
+class MethodNotAllowed(AppError):
+    status = 405
+    default_code = "method_not_allowed"
+
+
 class Conflict(AppError):
     status = 409
     default_code = "conflict"
