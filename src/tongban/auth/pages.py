@@ -8,6 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tongban.auth import service
+from tongban.auth.models import Role
+from tongban.auth.principal import Principal
 from tongban.config import get_settings
 from tongban.errors import NotAuthenticated
 from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, check_csrf
@@ -26,6 +28,19 @@ def login_form(request: Request, principal: CurrentPrincipal, next: str | None =
     )
 
 
+def landing(principal: Principal) -> str:
+    """Where a person lands after logging in, when no page sent them to the login: the people
+    who act on cases on their workbench, the reform office on its catalogue, the system
+    administrator on the background jobs, an observer on the catalogue."""
+    if principal.has_role(
+        Role.FRONT_DESK, Role.OFFICER, Role.TOWNSHIP_WORKER, Role.COMMITTEE_MEMBER
+    ):
+        return "/workbench"
+    if principal.has_role(Role.SYSADMIN) and not principal.has_role(Role.REFORM_OFFICE):
+        return "/admin/jobs"
+    return "/catalog"
+
+
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
     request: Request,
@@ -42,7 +57,7 @@ def login_submit(
     except NotAuthenticated:
         context = {"next": safe_next(next), "username": username, "failed": True}
         return render(request, "auth/login.html", context, status_code=401)
-    response = RedirectResponse(safe_next(next or None, "/catalog"), status_code=303)
+    response = RedirectResponse(safe_next(next or None, landing(login.principal)), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         login.cookie_value,
