@@ -259,9 +259,9 @@ def test_renovation_award_with_the_committee_and_one_payment(
         "DE-PHONE": "13857110199",
         "DE-PROJECT_NAME": "冲压生产线自动化改造项目",
         "DE-PROJECT_CODE": "2026-990123-34-03-000199",
-        "DE-EQUIP_INVEST": "800000000",
-        "DE-TAX_PAID": "42000000",
-        "DE-INDUSTRIAL_OUTPUT": "3100000000",
+        "DE-EQUIP_INVEST": "8,000,000",  # yuan, as a person types it
+        "DE-TAX_PAID": "420,000",
+        "DE-INDUSTRIAL_OUTPUT": "31,000,000",
         "DE-BANK_NAME": "青溪农村商业银行白石支行",
         "DE-BANK_ACCOUNT": "6228480399010199",
     }
@@ -318,8 +318,14 @@ def test_renovation_award_with_the_committee_and_one_payment(
     page.get_by_test_id("minutes-button").click()
     expect(page.get_by_test_id("minutes")).to_contain_text("党组会议纪要.pdf")
     snap("02-committee-ready")
+    expect(page.get_by_test_id("would-be")).to_contain_text("准予批准")
+    page.locator("#close-reasons").fill("项目符合装修补助条件，集体讨论同意")
+    page.get_by_test_id("close-button").click()  # not confirmed yet: refused, nothing lost
+    expect(page.locator("#close-reasons")).to_have_value("项目符合装修补助条件，集体讨论同意")
+    page.locator("#close-confirm").check()
     page.get_by_test_id("close-button").click()
     expect(page.get_by_test_id("decision-outcome")).to_contain_text("准予批准")
+    expect(page.get_by_test_id("decision-reasons")).to_contain_text("集体讨论同意")
     snap("03-committee-closed")
 
     _as(page, login, "officer.jxj")
