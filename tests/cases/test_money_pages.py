@@ -73,3 +73,16 @@ def test_an_amount_that_is_not_yuan_is_refused_next_to_its_field(
     assert "请以元为单位填写金额" in refused.text
     assert 'value="1500.505"' in refused.text  # what was typed stays in the field
     assert session.scalars(select(Case)).first() is None
+
+
+def test_the_applicants_phone_typed_with_spaces_is_stored_as_digits(
+    client: TestClient, session: Session
+) -> None:
+    _priced_world(session)
+    _as(client, "frontdesk")
+    page = client.get("/apply?item=QX-ZJJ-50")
+    data = _form(page.text, "100")
+    data["applicant.phone"] = "+86 138-0013 8000"
+    done = _post(client, "/apply", data)
+    assert done.status_code == 303, done.text
+    assert session.scalars(select(Case)).one().applicant_phone == "13800138000"

@@ -389,3 +389,31 @@ def test_invalid_date_text(value: str, message: str) -> None:
 def test_date_text_rejects_date_object() -> None:
     with pytest.raises(ValueError, match="date must be a string, got date"):
         validate_date_text(dt.date(2026, 9, 28))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("138 0013 8000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("0086-13800138000", "13800138000"),
+        ("0571-88888888", "0571-88888888"),
+        ("(0571) 8888 8888", "0571-88888888"),
+        ("0571 8888 8888", "0571-88888888"),
+        ("0571-88888888-123", "0571-88888888-123"),
+    ],
+)
+def test_a_phone_number_typed_with_spaces_or_dashes_is_normalised(typed: str, stored: str) -> None:
+    from tongban.kit.ids import normalize_phone, validate_phone
+
+    assert normalize_phone(typed) == stored
+    validate_phone(stored)
+
+
+@pytest.mark.parametrize("typed", ["12345", "138 0013 800", "+1 415 555 0100", "电话"])
+def test_what_is_no_phone_number_is_still_refused(typed: str) -> None:
+    from tongban.kit.ids import normalize_phone
+
+    with pytest.raises(ValueError, match="phone number"):
+        normalize_phone(typed)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from tongban.kit.ids import normalize_resident_id, validate_division_code, validate_phone
+from tongban.kit.ids import normalize_phone, normalize_resident_id, validate_division_code
 
 
 class Strict(BaseModel):
@@ -36,9 +36,7 @@ class ApplicantIn(Strict):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        if value:
-            validate_phone(value)
-        return value
+        return normalize_phone(value) if value else value
 
     @field_validator("jurisdiction")
     @classmethod

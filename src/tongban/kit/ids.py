@@ -274,6 +274,32 @@ def validate_phone(value: str) -> None:
     )
 
 
+_PHONE_SEPARATORS = re.compile(r"[\s\-–—.()（）]+")
+
+
+def normalize_phone(value: str) -> str:
+    """A phone number as people type it — ``138 0013 8000``, ``138-0013-8000``, ``+86 138 0013
+    8000``, ``(0571) 8888 8888`` — in the one form that ``validate_phone`` accepts: a mobile as
+    11 digits, a landline as ``0571-88888888`` (an extension kept as ``-123``); ValueError
+    naming the number when it is neither."""
+    text = _require_str(value, "phone number").strip()
+    if text.startswith(("+86", "0086")):
+        text = text.removeprefix("+86").removeprefix("0086")
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if _MOBILE_RE.fullmatch(digits):
+        return digits
+    # a landline: area code 0 + 2–3 digits, local number of 7–8 digits, then an extension
+    parts = [p for p in _PHONE_SEPARATORS.split(text) if p]
+    if parts and parts[0].startswith("0") and len(parts[0]) in (3, 4) and len(parts) >= 2:
+        local = "".join(parts[1:3]) if len(parts) >= 3 and len(parts[1]) < 7 else parts[1]
+        rest = parts[3:] if len(parts) >= 3 and len(parts[1]) < 7 else parts[2:]
+        candidate = f"{parts[0]}-{local}" + (f"-{''.join(rest)}" if rest else "")
+        if _LANDLINE_RE.fullmatch(candidate):
+            return candidate
+    validate_phone(text)  # the number as typed, or the message that names it
+    return text
+
+
 def validate_money_fen(value: object) -> None:
     """Validate a money amount: a non-negative int (not bool) counted in fen (分)."""
     if isinstance(value, bool) or not isinstance(value, int):

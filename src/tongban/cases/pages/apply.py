@@ -43,7 +43,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.kit import money, workdays
+from tongban.kit import ids, money, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 
@@ -323,6 +323,12 @@ def _coerce(spec: FieldSpec, text: str) -> Any:
             return text
     if spec.data_type == "integer":
         return int(text) if re.fullmatch(r"-?\d{1,15}", text) else text
+    if spec.validator == "phone" and text:
+        # typed with spaces, dashes or +86: stored in the one form the check accepts
+        try:
+            return ids.normalize_phone(text)
+        except ValueError:
+            return text
     if spec.data_type == "boolean":
         return {"true": True, "false": False}.get(text, text)
     return text
