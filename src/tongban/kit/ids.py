@@ -319,3 +319,11 @@ def validate_date_text(value: str) -> None:
         dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"date {text} is not a real calendar date") from None
+
+
+def mask_resident_id(value: str) -> str:
+    """A resident ID number as staff see it by default: the first four and the last four
+    characters, ``1101**********002X`` (anything else, a credit code, is returned as it is)."""
+    if len(value) == 18 and value[:17].isdigit():
+        return value[:4] + "*" * 10 + value[14:]
+    return value

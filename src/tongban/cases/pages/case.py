@@ -61,6 +61,7 @@ from tongban.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from tongban.kit.ids import mask_resident_id
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, attempt, check_csrf, see_other
 from tongban.web.format import format_yuan
@@ -351,6 +352,8 @@ def _case_context(
         "department_rows": sorted(departments.items(), key=lambda kv: kv[0]),
         "element_names": {e.code: Name(e.name_zh, e.name_en) for e in form_elements},
         "money_elements": {e.code for e in form_elements if e.data_type == "money"},
+        "id_elements": {e.code for e in form_elements if e.validator == "resident_id"},
+        "mask_id": mask_resident_id,
         "legal_due": _case_due(case.legal_due, today, closed),
         "promised_due": _case_due(case.promised_due, today, closed),
         "suspension": repository.open_suspension(session, case.id),
@@ -384,10 +387,15 @@ def case_page(
     principal: CurrentPrincipal,
     done: Annotated[str, Query(max_length=20)] = "",
     submitted: Annotated[str, Query(max_length=2)] = "",
+    reveal: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     who = require_principal(principal)
     case = service.get_case_row(session=session, principal=who, number=number)
     context = _case_context(session, who, case)
+    context["revealed"] = reveal == "id" and service.reveal_applicant_id(
+        session=session, principal=who, number=number
+    )
+    context["may_reveal"] = who.has_role(*service.ID_REVEALER_ROLES)
     context["notice"] = NOTICES.get("submitted" if submitted == "1" else done, "")
     return _page(request, "cases/case.html", context)
 

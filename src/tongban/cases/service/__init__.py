@@ -56,10 +56,12 @@ from tongban.cases.service.interrupts import delegate, request_correction, resum
 from tongban.cases.service.reading import get_case_row, public_status, workbench
 from tongban.cases.service.uploads import (
     FILE_READER_ROLES,
+    ID_REVEALER_ROLES,
     MAX_UPLOAD,
     Attachment,
     check_attachment,
     open_upload,
+    reveal_applicant_id,
     upload,
 )
 
@@ -72,6 +74,7 @@ def verify_all(*, session: Session) -> list[str]:
 __all__ = [
     "DECISION_RULE",
     "FILE_READER_ROLES",
+    "ID_REVEALER_ROLES",
     "MAX_UPLOAD",
     "ROLES_BY_KIND",
     "SPECIAL_KINDS",
@@ -100,6 +103,7 @@ __all__ = [
     "request_correction",
     "resume",
     "return_step",
+    "reveal_applicant_id",
     "sign",
     "submit_application",
     "tally",

@@ -189,3 +189,26 @@ def open_upload(
         detail={"upload_id": row.id, "sha256": row.sha256, "filename": row.filename},
     )
     return row, data
+
+
+#: who may reveal a masked resident ID number: the people who handle the case
+ID_REVEALER_ROLES = (*STAFF_ROLES, Role.FRONT_DESK)
+
+
+def reveal_applicant_id(*, session: Session, principal: Principal | None, number: str) -> bool:
+    """Whether the full ID numbers of a case are shown to this person now: to a handler of
+    the case, logged (who, which case, when); never to anyone else (False, nothing logged)."""
+    from tongban.audit import service as audit
+
+    who = require_principal(principal)
+    case = access_case_by_number(session=session, principal=who, number=number)
+    if not who.has_role(*ID_REVEALER_ROLES):
+        return False
+    audit.record(
+        session=session,
+        actor_user_id=who.user_id,
+        action="case.id_revealed",
+        object_type="case",
+        object_key=case.number,
+    )
+    return True
