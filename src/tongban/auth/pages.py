@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tongban.auth import service
 from tongban.auth.models import Role
 from tongban.auth.principal import Principal
 from tongban.config import get_settings
-from tongban.errors import NotAuthenticated
+from tongban.errors import NotAuthenticated, TooManyRequests
 from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, check_csrf
 from tongban.web.pages import safe_next
+from tongban.web.ratelimit import LoginAttempts, client_address, login_attempts
 from tongban.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,13 +49,24 @@ def login_submit(
     principal: CurrentPrincipal,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
+    attempts: Annotated[LoginAttempts, Depends(login_attempts)],
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
+    client = client_address(request)
+    try:
+        attempts.check(client, username)
+    except TooManyRequests as exc:
+        context = {"next": safe_next(next), "username": username, "throttled": exc}
+        page = render(request, "auth/login.html", context, status_code=429)
+        page.headers["Retry-After"] = str(exc.data["retry_after"])
+        return page
     try:
         login = service.login(session=session, username=username, password=password)
     except NotAuthenticated:
+        attempts.failed(client, username)
+        service.record_failed_login(session=session, username=username, client=client)
         context = {"next": safe_next(next), "username": username, "failed": True}
         return render(request, "auth/login.html", context, status_code=401)
     response = RedirectResponse(safe_next(next or None, landing(login.principal)), status_code=303)

@@ -80,6 +80,19 @@ def login(*, session: Session, username: str, password: str) -> NewLogin:
     return NewLogin(cookie_value, csrf_token, load_principal(session, user))
 
 
+def record_failed_login(*, session: Session, username: str, client: str) -> None:
+    """Every failed login is in the audit log: the name tried (cut to 64 characters; it may be
+    nobody's) and the client's address."""
+    audit.record(
+        session=session,
+        actor_user_id=None,
+        action="login_failed",
+        object_type="user",
+        object_key=username.strip()[:64],
+        detail={"client": client[:80]},
+    )
+
+
 def resolve_cookie(*, session: Session, cookie_value: str) -> tuple[Principal, str] | None:
     """The principal and CSRF token of a live login session, or None."""
     login_session = repository.live_login_session(session, _digest(cookie_value), utcnow())

@@ -153,3 +153,74 @@ def client_address(request: Request) -> str:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return host
+
+
+class FailureDelay:
+    """Growing delays after failures: once ``free`` failures of a key fall within ``window``
+    seconds, each further attempt must wait ``2 ** (failures - free)`` seconds after the last
+    failure, at most ``cap`` — slower and slower for a guesser, never a long lock-out for the
+    real person (who waits ``cap`` seconds at most)."""
+
+    def __init__(
+        self, free: int, window: float, cap: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.free, self.cap = free, cap
+        self.failures = SlidingWindow(10**6, window, clock)
+        self._clock = clock
+
+    def wait(self, key: str) -> float:
+        with self.failures._lock:
+            hits = self.failures._recent(key[:MAX_KEY], self._clock())
+            if not hits or len(hits) < self.free:
+                return 0.0
+            gap = min(2.0 ** (len(hits) - self.free), self.cap)
+            return max(hits[-1] + gap - self._clock(), 0.0)
+
+    def fail(self, key: str) -> None:
+        self.failures.hit(key)
+
+
+@dataclass
+class LoginAttempts:
+    """Throttling of the login form (failed attempts only; a success costs nothing):
+
+    * per client address: 30 failures in 10 minutes, then no more attempts from it until the
+      window frees (a guesser trying many accounts);
+    * per (client address, account): after 5 failures in 15 minutes, growing delays up to 5
+      minutes;
+    * per account, from everyone together: after 10 failures in 15 minutes, growing delays up
+      to one minute (a guesser with many addresses slows down; the real person waits a minute
+      at most)."""
+
+    per_client: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
+    per_client_account: FailureDelay = field(default_factory=lambda: FailureDelay(5, 900, 300))
+    per_account: FailureDelay = field(default_factory=lambda: FailureDelay(10, 900, 60))
+
+    def check(self, client: str, username: str) -> None:
+        """Refuse (429, ``login_throttled``) while a delay runs."""
+        account = username.strip().lower()
+        wait = max(
+            self.per_client.wait(client),
+            self.per_client_account.wait(f"{client} {account}"),
+            self.per_account.wait(account),
+        )
+        if wait > 0:
+            seconds = math.ceil(wait)
+            raise TooManyRequests(
+                "too many failed logins; try again in %(seconds)s seconds",
+                data={"retry_after": seconds, "seconds": seconds},
+                params={"seconds": seconds},
+                code="login_throttled",
+            )
+
+    def failed(self, client: str, username: str) -> None:
+        account = username.strip().lower()
+        self.per_client.hit(client)
+        self.per_client_account.fail(f"{client} {account}")
+        self.per_account.fail(account)
+
+
+def login_attempts(request: Request) -> LoginAttempts:
+    """The application's login limiter (made in ``create_app``)."""
+    limiter: LoginAttempts = request.app.state.login_attempts
+    return limiter
