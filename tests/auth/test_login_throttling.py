@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from tongban.audit.models import AuditEvent
 from tongban.web.ratelimit import FailureDelay
 
 
-def _try(client: TestClient, username: str, password: str) -> object:
+def _try(client: TestClient, username: str, password: str) -> Response:
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token
@@ -28,17 +29,17 @@ def _try(client: TestClient, username: str, password: str) -> object:
 def test_wrong_passwords_slow_down_and_are_audited(client: TestClient, session: Session) -> None:
     make_org(session)
     for _ in range(5):
-        assert getattr(_try(client, "officer.rsj", "wrong-password"), "status_code") == 401
+        assert _try(client, "officer.rsj", "wrong-password").status_code == 401
     throttled = _try(client, "officer.rsj", PASSWORD)  # even the right one waits now
     assert_refused(throttled, 429, "login_throttled")
-    assert int(getattr(throttled, "headers")["retry-after"]) >= 1
-    assert "等待" in getattr(throttled, "text")
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert "等待" in throttled.text
     failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed"))
     rows = list(failed)
     assert len(rows) == 5
     assert {r.object_key for r in rows} == {"officer.rsj"}
     # another account from the same client is not held up by this one's failures
-    assert getattr(_try(client, "frontdesk", PASSWORD), "status_code") == 303
+    assert _try(client, "frontdesk", PASSWORD).status_code == 303
 
 
 def test_the_delay_grows_and_is_capped() -> None:
