@@ -41,6 +41,7 @@ from tongban.jobs.runner import Sweeper
 from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
+from tongban.web.bodylimit import BodyLimit
 from tongban.web.ratelimit import LoginAttempts, StatusLookups
 from tongban.web.templating import render
 
@@ -84,6 +85,7 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     app.state.status_lookups = StatusLookups()
     app.state.login_attempts = LoginAttempts()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodyLimit)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:

@@ -110,6 +110,11 @@ class Conflict(AppError):
     default_code = "conflict"
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    default_code = "body_too_large"
+
+
 class CsrfFailed(AppError):
     status = 403
     default_code = "csrf_failed"
