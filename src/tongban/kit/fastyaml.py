@@ -39,22 +39,30 @@ except ImportError:  # pragma: no cover - rapidyaml is a dependency; without it,
 FAST_MIN_BYTES: Final = 256 * 1024
 """Below this the careful loader is fast enough and gives its lines at once."""
 
-_MARKS: Final = re.compile(rb"[&*!%]")
+_MARKS: Final = re.compile(rb"[&*!%?@`]")
 
 
 def _unvetted(data: bytes) -> bool:
     """Something only the careful loader vets: a document marker at a line's start, or one of
-    ``& * !`` where a node's anchor, alias or tag would stand (at a line's start after the
-    indentation, after ``: ``, ``- ``, ``? ``, or after ``[ { ,``), or ``%`` opening a line. The
-    same characters inside a text (``5%～12%``, ``QX-*-0301``, a comment) do not count."""
+    the indicators ``& * ! % ? @ ` `` where a node would start (at a line's start after the
+    indentation, after ``: ``, ``- ``, ``? ``, or after ``[ { ,``): an anchor, alias, tag,
+    directive, complex key or reserved character. The same characters inside a text
+    (``5%～12%``, ``QX-*-0301``, a comment) do not count."""
     if data.startswith((b"---", b"...")) or b"\n---" in data or b"\n..." in data:
         return True
     for mark in _MARKS.finditer(data):
         at = mark.start()
-        if data[at] == 0x25:  # "%": a directive only at a line's start
-            if at == 0 or data[at - 1] == 0x0A:
-                return True
-            continue
+        if data[at] == 0x25 and (at == 0 or data[at - 1] == 0x0A):  # a directive
+            return True
+        line = data.rfind(b"\n", 0, at) + 1
+        hash_at = data.find(b"#", line, at)
+        if (
+            hash_at >= 0
+            and (hash_at == line or data[hash_at - 1] in b" \t")
+            and b"'" not in data[line:hash_at]
+            and b'"' not in data[line:hash_at]
+        ):
+            continue  # in a comment (no quote before it on the line that could hide the "#")
         before = at - 1
         spaced = False
         while before >= 0 and data[before] in b" \t":
