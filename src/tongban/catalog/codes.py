@@ -152,28 +152,30 @@ def national_parts(text: str) -> NationalCode | None:
         return None
 
 
-def check_item_code(value: str) -> str:
-    """Validate an implementation code, local or national; returns it normalised."""
+def _checked(value: str, what: str, longest: int) -> str:
     text = normalise(value)
     if not text:
         raise ValueError("the code is empty")
-    if len(text) > MAX_LENGTH:
-        raise ValueError(f"an item code has at most {MAX_LENGTH} characters, got {len(text)}")
-    if looks_national(text):
-        parse_national(text)
-        return text
+    if len(text) > longest:
+        raise ValueError(f"{what} has at most {longest} characters, got {len(text)}")
+    return text
+
+
+def _local(text: str) -> str:
     if not _LOCAL.match(text):
         raise ValueError("a code uses only letters, digits and '_', '.', '-'")
     return text
+
+
+def check_item_code(value: str) -> str:
+    """Validate an implementation code, local or national; returns it normalised."""
+    text = _checked(value, "an item code", MAX_LENGTH)
+    if looks_national(text):
+        parse_national(text)
+        return text
+    return _local(text)
 
 
 def check_basic_code(value: str) -> str:
     """A basic code: a local code of at most 40 characters (national ones are 6 to 24)."""
-    text = normalise(value)
-    if not text:
-        raise ValueError("the code is empty")
-    if len(text) > LOCAL_MAX_LENGTH:
-        raise ValueError(f"a basic code has at most {LOCAL_MAX_LENGTH} characters, got {len(text)}")
-    if not _LOCAL.match(text):
-        raise ValueError("a code uses only letters, digits and '_', '.', '-'")
-    return text
+    return _local(_checked(value, "a basic code", LOCAL_MAX_LENGTH))
