@@ -143,6 +143,7 @@ def reindex(session: Session) -> int:
     session.execute(text("DELETE FROM item_search"))
     ids = list(session.scalars(select(ItemVersion.id).order_by(ItemVersion.id)))
     index_versions(session, ids)
+    refresh_statistics(session, len(ids))
     return len(ids)
 
 
