@@ -166,6 +166,17 @@ def _complete_on_page(client: TestClient, number: str, step: int, **fields: str)
     return _post(client, f"/cases/{number}/steps/{step}/complete", form)
 
 
+def _attach_minutes(client: TestClient, number: str, decision: int, token: str) -> None:
+    """Attach the committee's minutes (a PDF) on the decision page."""
+    attached = _post(
+        client,
+        f"/cases/{number}/steps/{decision}/minutes",
+        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
+        files={"file": ("minutes.pdf", PDF, "application/pdf")},
+    )
+    assert attached.status_code == 303
+
+
 def _as(client: TestClient, username: str) -> str:
     client.cookies.clear()
     return login(client, username)
@@ -717,13 +728,7 @@ def test_the_committee_votes_and_closes_then_the_payment_goes_out(
     )
     assert_refused(early, 409, "minutes_missing")
     assert "请先上传会议纪要，再作出决定" in early.text
-    attached = _post(
-        client,
-        f"/cases/{number}/steps/{decision}/minutes",
-        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
-        files={"file": ("minutes.pdf", PDF, "application/pdf")},
-    )
-    assert attached.status_code == 303
+    _attach_minutes(client, number, decision, token)
     page = client.get(url)
     assert 'data-testid="close-form"' in page.text
     unconfirmed = _post(

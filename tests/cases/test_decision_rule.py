@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.cases.test_case_pages import (
-    PDF,
     _as,
+    _attach_minutes,
     _big_world,
     _hidden,
     _lock,
@@ -56,13 +56,7 @@ def test_a_tied_vote_is_refused_then_closed_as_a_refusal_with_reasons(
     _vote(client, number, decision, "committee.b", "reject")
     page = client.get(url)
     token = _hidden(page.text, "csrf_token")
-    attached = _post(
-        client,
-        f"/cases/{number}/steps/{decision}/minutes",
-        {"csrf_token": token, "lock_version": _lock(client, number, decision)},
-        files={"file": ("minutes.pdf", PDF, "application/pdf")},
-    )
-    assert attached.status_code == 303
+    _attach_minutes(client, number, decision, token)
     page = client.get(url)
     assert 'data-testid="decision-rule"' in page.text
     assert 'data-result="tied" data-pending="1"' in page.text

@@ -94,7 +94,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope)
-        if limit > DEFAULT_LIMIT * 64 and not _has_credentials(scope):
+        if scope.get("path") in IMPORT_PATHS and not _has_credentials(scope):
             await _refuse(scope, send, NotAuthenticated("log in first"))
             return
         declared = _header(scope, b"content-length")
