@@ -93,6 +93,9 @@ def test_edit_a_published_item_then_publish_the_new_version(
     }
     snap("3-draft-saved")
 
+    page.get_by_test_id("publish-open").click()
+    expect(page.get_by_test_id("publish-button")).to_be_visible()
+    snap("3b-publish-confirm")
     page.get_by_test_id("publish-button").click()
     page.wait_for_url(re.compile(rf"/catalog/{re.escape(code)}\?published=1$"))
     expect(page.get_by_test_id("notice")).to_contain_text("该版本已发布")

@@ -4,13 +4,11 @@ nothing."""
 
 from __future__ import annotations
 
-import re
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.cases.test_case_pages import PNG, _application_form, _as, _big_world, _post
+from tests.cases.test_case_pages import PNG, _application_form, _as, _big_world, _post, _submitted
 from tests.factories import assert_refused
 from tongban.audit.models import AuditEvent
 from tongban.cases.models import Upload
@@ -27,11 +25,9 @@ def _case_with_a_file(client: TestClient, session: Session) -> tuple[str, int]:
         _application_form(page.text),
         files={"material.M1": ("身份证 正面.png", PNG, "image/png")},
     )
-    assert done.status_code == 303, done.text
-    number = re.search(r"/cases/([^?]+)", done.headers["location"])
-    assert number
+    number = _submitted(client, done)
     upload = session.scalars(select(Upload)).one()
-    return number.group(1), upload.id
+    return number, upload.id
 
 
 def test_the_window_opens_the_file_it_took_in(client: TestClient, session: Session) -> None:

@@ -155,6 +155,17 @@ def _post(client: TestClient, url: str, data: dict[str, str], **kwargs: Any) -> 
     return client.post(url, data=data, follow_redirects=False, **kwargs)
 
 
+def _submitted(client: TestClient, done: Any) -> str:
+    """The case number a submission made, read from the confirmation page it leads to."""
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith("/apply/done?t="), done.headers["location"]
+    page = client.get(done.headers["location"])
+    assert page.status_code == 200, page.text
+    found = re.search(r'data-testid="case-number">([^<]+)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
 def _complete_on_page(client: TestClient, number: str, step: int, **fields: str) -> Any:
     """Send a step's "complete" form as the case page draws it now (its token, its lock)."""
     page = client.get(f"/cases/{number}")
@@ -232,19 +243,17 @@ def test_apply_through_the_page_makes_one_case(client: TestClient, session: Sess
         data,
         files={"material.M1": ("id.png", PNG, "image/png")},
     )
-    assert first.status_code == 303, first.text
-    location = first.headers["location"]
-    number = re.search(r"/cases/([^?]+)\?submitted=1", location)
-    assert number
+    number = _submitted(client, first)
     # A double click or a retry with the same idempotency key: the same case, no second one.
     again = _post(client, "/apply", data)
-    assert again.status_code == 303
-    assert again.headers["location"] == location
+    assert _submitted(client, again) == number
     assert _count(session) == 1
-    case_page = client.get(location)
+    confirmation = client.get(first.headers["location"])
+    assert "申请已提交" in confirmation.text
+    assert f'href="/cases/{number}"' in confirmation.text  # the window may open the case
+    case_page = client.get(f"/cases/{number}")
     assert case_page.status_code == 200
-    assert number.group(1) in case_page.text
-    assert "申请已提交" in case_page.text
+    assert number in case_page.text
     upload = session.scalars(select(Case)).one()
     assert upload.channel == "window"
     assert "id.png" in case_page.text  # the material uploaded with the application
@@ -317,10 +326,10 @@ def test_an_online_applicant_is_sent_to_the_status_page(
     data = _application_form(page.text)
     data.pop("channel")
     done = _post(client, "/apply", data)
-    assert done.status_code == 303
-    assert done.headers["location"].startswith("/status?number=")
-    status = client.get(done.headers["location"])
-    assert "请妥善保存" in status.text
+    number = _submitted(client, done)
+    confirmation = client.get(done.headers["location"])
+    assert f'href="/status?number={number}"' in confirmation.text
+    assert 'data-testid="case-link"' not in confirmation.text  # anonymous: no case page
     assert session.scalars(select(Case)).one().channel == "online"
 
 
@@ -889,7 +898,7 @@ def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) 
     number = _submit(client, csrf)
     expectations = {
         "/apply?lang=en": ["Apply", "One-thing bundles", "Service items"],
-        "/apply?item=QX-RSJ-10&lang=en": ["The applicant", "ID number", "Submit the application"],
+        "/apply?item=QX-RSJ-10&lang=en": ["The applicant", "ID number", "Continue: check your answers"],
         "/apply?bundle=handover&lang=en": ["Continue to the form", "Is a building permit needed?"],
         "/status?lang=en": ["Follow your application", "Case number", "Show the status"],
         "/workbench?lang=en": ["My workbench", "Kind of step", "All, overdue first"],

@@ -3,13 +3,18 @@ reveals them, and the reveal is logged (issue 12, point 10)."""
 
 from __future__ import annotations
 
-import re
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.cases.test_case_pages import GOOD_ID, _application_form, _as, _big_world, _post
+from tests.cases.test_case_pages import (
+    GOOD_ID,
+    _application_form,
+    _as,
+    _big_world,
+    _post,
+    _submitted,
+)
 from tongban.audit.models import AuditEvent
 
 MASKED = GOOD_ID[:4] + "*" * 10 + GOOD_ID[14:]
@@ -21,10 +26,8 @@ def _case(client: TestClient, session: Session) -> str:
     _as(client, "frontdesk")
     page = client.get("/apply?item=QX-RSJ-10")
     done = _post(client, "/apply", _application_form(page.text))
-    assert done.status_code == 303, done.text
-    number = re.search(r"/cases/([^?]+)", done.headers["location"])
-    assert number
-    return number.group(1)
+    number = _submitted(client, done)
+    return number
 
 
 def _reveals(session: Session) -> list[AuditEvent]:

@@ -3,13 +3,11 @@ form is read back on the case page as it was typed (issue 12, point 3)."""
 
 from __future__ import annotations
 
-import re
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.cases.test_case_pages import _application_form, _as, _post
+from tests.cases.test_case_pages import _application_form, _as, _post, _submitted
 from tests.cases.test_cases_api import _world
 from tests.factories import ELEMENTS, item
 from tongban.cases.models import Case
@@ -55,9 +53,8 @@ def test_a_price_typed_in_yuan_is_stored_in_fen_and_shown_in_yuan(
     assert done.status_code == 303, done.text
     case = session.scalars(select(Case)).one()
     assert case.form_data["DE.PRICE"] == 150_000_000  # fen
-    number = re.search(r"/cases/([^?]+)", done.headers["location"])
-    assert number
-    shown = client.get(f"/cases/{number.group(1)}").text
+    number = _submitted(client, done)
+    shown = client.get(f"/cases/{number}").text
     assert "¥1,500,000.00" in shown
     assert ">150000000<" not in shown
 

@@ -37,6 +37,15 @@ class Validator(StrEnum):
     DIVISION_CODE = "division_code"  # GB/T 2260
 
 
+class ApplicantField(StrEnum):
+    """What a data element holds of the applicant: the form takes it from the applicant's own
+    details (name, ID number, phone) instead of asking it a second time."""
+
+    NAME = "name"
+    ID_NO = "id_no"
+    PHONE = "phone"
+
+
 class ItemType(StrEnum):
     ADMINISTRATIVE_LICENCE = "administrative_licence"  # 行政许可
     ADMINISTRATIVE_PAYMENT = "administrative_payment"  # 行政给付
@@ -123,6 +132,7 @@ class DataElement(Base):
     validator: Mapped[str] = mapped_column(String(32), default=Validator.NONE.value)
     source_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     description: Mapped[str] = mapped_column(Text, default="")
+    applicant_field: Mapped[str | None] = mapped_column(String(16))
 
 
 class ServiceItem(Base):

@@ -360,6 +360,8 @@ def item_detail(
         flt=ItemFilter(parent_code=detail.item.implementation_code, limit=200),
     )
     competent = detail.departments.get(detail.item.department)
+    gaps = completeness.item_gaps(detail.item)
+    heading = bool(sub_items) and detail.item.materials is None
     context = {
         "code": code,
         "detail": detail,
@@ -373,8 +375,13 @@ def item_detail(
         "sub_items": sub_items,
         "is_latest": is_latest,
         "latest": latest,
-        "gaps": completeness.item_gaps(detail.item),
-        "heading": bool(sub_items) and detail.item.materials is None,
+        "gaps": gaps,
+        "heading": heading,
+        "can_apply": detail.status == "published"
+        and is_latest
+        and not gaps
+        and not heading
+        and item_types.applied_for(detail.item.type.value),
         "gap_anchor": GAP_ANCHORS,
         "gap_labels": completeness.PART_LABELS,
         "national": codes.national_parts(detail.item.implementation_code),

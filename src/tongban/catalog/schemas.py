@@ -23,6 +23,7 @@ from pydantic import (
 from tongban.catalog import codes
 from tongban.catalog import types as item_types
 from tongban.catalog.models import (
+    ApplicantField,
     Channel,
     ElementType,
     ItemType,
@@ -97,6 +98,9 @@ class ElementIn(Strict):
     """The department that holds the datum by law (权威数据源), by code."""
     description: LongText = ""
     """Free text."""
+    applicant_field: ApplicantField | None = None
+    """The applicant's own detail this element holds (`name`, `id_no`, `phone`): forms fill it
+    from the applicant's details and never ask it twice."""
 
     @model_validator(mode="after")
     def _enum_has_values(self) -> ElementIn:

@@ -57,6 +57,12 @@ class Department(Base):
     name_en: Mapped[str] = mapped_column(String(300))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
     uscc: Mapped[str | None] = mapped_column(String(18))
+    # where and when people reach it (the receipt and the one-time notice print them)
+    address_zh: Mapped[str] = mapped_column(String(300), default="")
+    address_en: Mapped[str] = mapped_column(String(300), default="")
+    hours_zh: Mapped[str] = mapped_column(String(300), default="")
+    hours_en: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(300), default="")
 
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="raise")
     modules: Mapped[list[ApplicationModule]] = relationship(
@@ -81,3 +87,21 @@ class ApplicationModule(Base):
     departments: Mapped[list[Department]] = relationship(
         secondary=module_department, back_populates="modules", lazy="raise"
     )
+
+
+class ServiceHall(Base):
+    """A government service hall (政务服务中心, 便民服务中心): the window where people apply in
+    person, for its jurisdiction and everything within it."""
+
+    __tablename__ = "service_hall"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(300))
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    address_zh: Mapped[str] = mapped_column(String(300), default="")
+    address_en: Mapped[str] = mapped_column(String(300), default="")
+    hours_zh: Mapped[str] = mapped_column(String(300), default="")
+    hours_en: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(300), default="")

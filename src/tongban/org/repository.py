@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from tongban.org.models import ApplicationModule, Department, Jurisdiction
+from tongban.org.models import ApplicationModule, Department, Jurisdiction, ServiceHall
 
 
 def jurisdiction_by_code(session: Session, code: str) -> Jurisdiction | None:
@@ -99,3 +99,24 @@ def jurisdictions_by_id(session: Session, ids: Iterable[int | None]) -> dict[int
 
 def jurisdiction_path(session: Session, jurisdiction_id: int) -> str | None:
     return session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))
+
+
+def service_hall_for(session: Session, jurisdiction_id: int) -> ServiceHall | None:
+    """The window of an applicant of this jurisdiction: the hall of the nearest jurisdiction at
+    or above it that has one."""
+    path = jurisdiction_path(session, jurisdiction_id)
+    if path is None:
+        return None
+    codes = [c for c in path.strip("/").split("/") if c]
+    halls: dict[str, ServiceHall] = {}
+    for hall, code in session.execute(
+        select(ServiceHall, Jurisdiction.code)
+        .join(Jurisdiction, Jurisdiction.id == ServiceHall.jurisdiction_id)
+        .where(Jurisdiction.code.in_(codes))
+        .order_by(ServiceHall.code)
+    ):
+        halls.setdefault(code, hall)
+    for code in reversed(codes):
+        if code in halls:
+            return halls[code]
+    return None

@@ -42,6 +42,24 @@ class JurisdictionIn(Strict):
         return value
 
 
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
+class ContactIn(Strict):
+    """Where and when people reach a department or a service hall."""
+
+    address_zh: Contact = ""
+    """Street address, in Chinese."""
+    address_en: Contact = ""
+    """Street address, in English (optional: pages show the Chinese one where it is missing)."""
+    hours_zh: Contact = ""
+    """Opening hours, in Chinese (e.g. 工作日 9:00–12:00，13:30–17:00)."""
+    hours_en: Contact = ""
+    """Opening hours, in English."""
+    phone: Contact = ""
+    """The public phone number(s), as printed."""
+
+
 class DepartmentIn(Strict):
     code: Code
     """The department's code (what catalogue and bundle files name), unique."""
@@ -55,10 +73,25 @@ class DepartmentIn(Strict):
     """Its unified social credit code (统一社会信用代码): 18 characters, the check character of
     GB 32100 checked (lower-case letters are read as upper-case)."""
 
+    contact: ContactIn | None = None
+    """Its address, opening hours and phone; omitted keeps what the department has."""
+
     @field_validator("uscc")
     @classmethod
     def _uscc(cls, value: str | None) -> str | None:
         return normalize_uscc(value) if value else None
+
+
+class ServiceHallIn(ContactIn):
+    code: Code
+    """The hall's code, unique."""
+    name_zh: ShortText
+    """Chinese name (e.g. 青溪县政务服务中心)."""
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    """English name (optional)."""
+    jurisdiction: str
+    """The code of the jurisdiction it serves (and everything within it): an applicant's window
+    is the hall of the nearest jurisdiction above their own that has one."""
 
 
 class ModuleIn(Strict):
@@ -148,6 +181,8 @@ class OrgDocument(Strict):
     which must then be in the database)."""
     departments: list[DepartmentIn] = Field(default_factory=list)
     """The departments."""
+    service_halls: list[ServiceHallIn] = Field(default_factory=list)
+    """The service halls (their windows take applications in person)."""
     modules: list[ModuleIn] = Field(default_factory=list)
     """The application modules."""
     users: list[UserIn] = Field(default_factory=list)

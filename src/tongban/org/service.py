@@ -15,8 +15,8 @@ from tongban.auth.passwords import hash_password
 from tongban.errors import FieldError, ValidationFailed
 from tongban.kit.ids import division_level, parent_division_code
 from tongban.org import repository, usage
-from tongban.org.models import ApplicationModule, Department, Jurisdiction
-from tongban.org.schemas import GrantIn, GrantRef, JurisdictionIn, OrgDocument
+from tongban.org.models import ApplicationModule, Department, Jurisdiction, ServiceHall
+from tongban.org.schemas import ContactIn, GrantIn, GrantRef, JurisdictionIn, OrgDocument
 
 T = TypeVar("T")
 
@@ -31,7 +31,8 @@ class Change:
 
     action: Action
     kind: str
-    """``jurisdiction``, ``department``, ``module``, ``user``, ``module department``, ``grant``"""
+    """``jurisdiction``, ``department``, ``service hall``, ``module``, ``user``, ``module
+    department``, ``grant``"""
     key: str
 
     def text(self, *, dry_run: bool = False) -> str:
@@ -174,6 +175,19 @@ def _document_errors(session: Session, document: OrgDocument, flat: Flat) -> lis
         if not known_jurisdiction(dept_doc.jurisdiction):
             errors.append(
                 FieldError(f"{loc}.jurisdiction", f"unknown jurisdiction '{dept_doc.jurisdiction}'")
+            )
+
+    hall_seen: dict[str, str] = {}
+    for index, hall_doc in enumerate(document.service_halls):
+        loc = f"service_halls[{index}]"
+        if hall_doc.code in hall_seen:
+            errors.append(
+                FieldError(f"{loc}.code", _twice("service hall", hall_doc.code, hall_seen))
+            )
+        hall_seen.setdefault(hall_doc.code, loc)
+        if not known_jurisdiction(hall_doc.jurisdiction):
+            errors.append(
+                FieldError(f"{loc}.jurisdiction", f"unknown jurisdiction '{hall_doc.jurisdiction}'")
             )
 
     def known_department(code: str) -> bool:
@@ -364,13 +378,39 @@ def _apply(
             dept_in.name_en,
             jurisdiction.id,
             uscc or dept.uscc,
-        ):
+        ) or (dept_in.contact is not None and _contact_of(dept) != _contact_of(dept_in.contact)):
             changes.append(Change("update", "department", dept_in.code))
         dept.name_zh, dept.name_en = dept_in.name_zh, dept_in.name_en
         dept.jurisdiction_id = jurisdiction.id
         if uscc:  # an omitted code keeps the one the department has
             dept.uscc = uscc
+        if dept_in.contact is not None:  # an omitted contact keeps the one it has
+            _set_contact(dept, dept_in.contact)
         departments[dept.code] = dept
+    session.flush()
+
+    for hall_in in document.service_halls:
+        place = _must(
+            by_code.get(hall_in.jurisdiction)
+            or repository.jurisdiction_by_code(session, hall_in.jurisdiction)
+        )
+        hall = session.scalar(select(ServiceHall).where(ServiceHall.code == hall_in.code))
+        if hall is None:
+            hall = ServiceHall(code=hall_in.code)
+            session.add(hall)
+            changes.append(Change("add", "service hall", hall_in.code))
+        elif (hall.name_zh, hall.name_en, hall.jurisdiction_id) != (
+            hall_in.name_zh,
+            hall_in.name_en,
+            place.id,
+        ) or _contact_of(hall) != _contact_of(hall_in):
+            changes.append(Change("update", "service hall", hall_in.code))
+        hall.name_zh, hall.name_en, hall.jurisdiction_id = (
+            hall_in.name_zh,
+            hall_in.name_en,
+            place.id,
+        )
+        _set_contact(hall, hall_in)
     session.flush()
 
     existing = repository.modules_with_departments(session)
@@ -544,6 +584,18 @@ def _remove(
         changes.append(Change("remove", "department", code))
     session.flush()
     return changes
+
+
+_CONTACT_FIELDS = ("address_zh", "address_en", "hours_zh", "hours_en", "phone")
+
+
+def _contact_of(row: object) -> tuple[str, ...]:
+    return tuple(getattr(row, f) or "" for f in _CONTACT_FIELDS)
+
+
+def _set_contact(row: Department | ServiceHall, contact: ContactIn) -> None:
+    for f in _CONTACT_FIELDS:
+        setattr(row, f, getattr(contact, f))
 
 
 def _must(value: T | None) -> T:

@@ -10,8 +10,17 @@ page was drawn with, and every success answers with a 303 redirect.
 
 from fastapi import APIRouter
 
-from tongban.cases.pages import apply, case, committee, signing, status, steps, workbench
+from tongban.cases.pages import (
+    apply,
+    case,
+    committee,
+    receipts,
+    signing,
+    status,
+    steps,
+    workbench,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (apply, status, workbench, case, steps, committee, signing):
+for _module in (apply, receipts, status, workbench, case, steps, committee, signing):
     router.include_router(_module.router)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from tongban.auth.principal import Principal
 from tongban.bundles import service as bundle_service
-from tongban.cases import repository, service
+from tongban.cases import repository, service, storage
 from tongban.cases.pages.common import (
     CHANNEL_LABELS,
     SEARCH_LIMIT,
@@ -31,7 +31,7 @@ from tongban.cases.pages.common import (
     _today,
     plain,
 )
-from tongban.cases.schemas import ApplicationIn
+from tongban.cases.schemas import ApplicantIn, ApplicationIn
 from tongban.catalog import service as catalog_service
 from tongban.catalog.completeness import recorded, time_limit
 from tongban.catalog.models import DataElement
@@ -43,7 +43,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.kit import ids, money, workdays
+from tongban.kit import ids, money, tokens, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 
@@ -102,6 +102,25 @@ class Subject:
     legal_days: int
     promised_days: int
     elements: dict[str, DataElement]
+    #: the form's fields that the applicant's section fills (asked once): element → detail
+    from_applicant: dict[str, FieldSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for spec in list(self.fields):
+            element = self.elements.get(spec.element)
+            if element is not None and element.applicant_field:
+                self.from_applicant[spec.element] = spec
+        self.fields = [f for f in self.fields if f.element not in self.from_applicant]
+
+    def applicant_values(self, applicant: ApplicantIn) -> dict[str, str]:
+        """The values of the fields the applicant's section fills."""
+        values = {}
+        for code in self.from_applicant:
+            detail = self.elements[code].applicant_field or ""
+            value = getattr(applicant, detail, "")
+            if value:
+                values[code] = value
+        return values
 
 
 def _widget(element: DataElement) -> str:
@@ -334,6 +353,46 @@ def _coerce(spec: FieldSpec, text: str) -> Any:
     return text
 
 
+#: how long files chosen on the form stay carried to the check page and back (the store keeps
+#: unreferenced files for a day before its sweep removes them)
+CARRIED_MAX_AGE = 6 * 3600
+#: how long the confirmation page's link opens the case's receipt without a lookup
+DONE_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CarriedFile:
+    """A file chosen on the form, stored by its hash and carried, signed, through the check page
+    (the applicant does not choose it again)."""
+
+    name: str  # the form input it was chosen in
+    purpose: str
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+
+
+def _carried(posted: FormData) -> list[CarriedFile]:
+    """The files carried from an earlier round (a forged or stale token carries none)."""
+    token = _posted(posted, "carried", 20_000)
+    if not token:
+        return []
+    try:
+        rows = tokens.unsign("apply-files", token, max_age=CARRIED_MAX_AGE)
+    except tokens.BadToken:
+        return []
+    return [CarriedFile(*row) for row in rows if isinstance(row, list) and len(row) == 6]
+
+
+def _carry(files: list[CarriedFile]) -> str:
+    return tokens.sign("apply-files", [list(astuple(f)) for f in files]) if files else ""
+
+
+def done_token(number: str) -> str:
+    return tokens.sign("apply-done", number)
+
+
 def _read_file(upload: UploadFile, purpose: str) -> tuple[service.Attachment | None, str]:
     """The file, or the plain message of what is wrong with it (the engine checks again)."""
     attachment = service.Attachment(
@@ -358,11 +417,21 @@ def _apply_context(
     field_errors: dict[str, list[str]] | None = None,
     general_errors: list[str] | None = None,
     conflict: str = "",
+    carried: list[CarriedFile] | None = None,
+    focus: str = "",
 ) -> dict[str, Any]:
     departments, _ = _department_names(session)
+    chosen: dict[str, list[CarriedFile]] = {}
+    for f in carried or []:
+        chosen.setdefault(f.name, []).append(f)
+    errors = field_errors or {}
     return {
+        "error_links": _error_links(subject, errors),
         "subject": subject,
         "form": form,
+        "carried": _carry(carried or []),
+        "chosen": chosen,
+        "focus": focus,
         "places": _places(session),
         "departments": departments,
         "field_errors": field_errors or {},
@@ -373,6 +442,43 @@ def _apply_context(
         "legal_due": workdays.add_workdays(_today(), subject.legal_days),
         "promised_due": workdays.add_workdays(_today(), subject.promised_days),
     }
+
+
+APPLICANT_INPUTS = (
+    ("applicant.name", "applicant-name", "Name of the applicant"),
+    ("applicant.id_no", "applicant-id", "ID number"),
+    ("applicant.phone", "applicant-phone", "Phone"),
+    ("applicant.jurisdiction", "applicant-place", "Township or village of the applicant"),
+)
+
+
+@dataclass(frozen=True)
+class ErrorLink:
+    """One line of the error summary: the field's id (the link's target), its label, and what
+    is wrong. ``msgid`` labels are translated by the page; others are shown as they are."""
+
+    html_id: str
+    label_zh: str
+    label_en: str
+    msgid: bool
+    messages: tuple[str, ...]
+
+
+def _error_links(subject: Subject, errors: dict[str, list[str]]) -> list[ErrorLink]:
+    """The error summary in the order of the form, each line linking to its field."""
+    links: list[ErrorLink] = []
+    for name, html_id, msgid in APPLICANT_INPUTS:
+        if errors.get(name):
+            links.append(ErrorLink(html_id, msgid, msgid, True, tuple(errors[name])))
+    for f in subject.fields:
+        if errors.get(f.name):
+            links.append(ErrorLink(f.html_id, f.label_zh, f.label_en, False, tuple(errors[f.name])))
+    for mat in subject.materials:
+        if errors.get(mat.name):
+            links.append(
+                ErrorLink(mat.html_id, mat.name_zh, mat.name_en, False, tuple(errors[mat.name]))
+            )
+    return links
 
 
 def _answers_from(params: Iterable[tuple[str, Any]]) -> dict[str, str]:
@@ -498,33 +604,134 @@ def _place_application_errors(
             general.append(plain(e.message))
 
 
-def _after_submit(session: Session, principal: Principal | None, number: str) -> RedirectResponse:
-    """Staff who may see the case go to its page; the applicant to the status page."""
-    if principal is not None:
-        try:
-            service.get_case_row(session=session, principal=principal, number=number)
-        except NotFound:
-            pass
-        else:
-            return see_other(f"/cases/{quote(number)}?submitted=1")
-    return see_other("/status?" + urlencode({"number": number, "submitted": "1"}))
+def _after_submit(number: str) -> RedirectResponse:
+    """Everyone who submitted goes to the confirmation page: the case number, what happens
+    next, the receipt (and the one-time notice of what is missing)."""
+    return see_other("/apply/done?" + urlencode({"t": done_token(number)}))
+
+
+STEPS = ("check", "change", "submit")
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One answer on the check page, with the field its *Change* button returns to."""
+
+    label_zh: str
+    label_en: str
+    value: str
+    change: str  # the html id of the field on the form
+    msgid: bool = False  # the label is a message id the page translates
+    translate_value: bool = False
+    value_en: str = ""  # the value in English, where it has one
+
+
+def _shown(spec: FieldSpec, value: Any) -> tuple[str, bool]:
+    """A form value as the applicant reads it back (money in yuan, yes/no translated)."""
+    if value in (None, ""):
+        return "", False
+    if spec.data_type == "money" and isinstance(value, int):
+        return money.format_yuan(value), False
+    if spec.data_type == "boolean" and isinstance(value, bool):
+        return ("Yes" if value else "No"), True
+    return str(value), False
+
+
+def _check_page(
+    request: Request,
+    session: Session,
+    principal: Principal | None,
+    subject: Subject,
+    form: ApplyForm,
+    application: ApplicationIn,
+    carried: list[CarriedFile],
+) -> HTMLResponse:
+    """Check your answers (GOV.UK's pattern): everything the application will carry, each
+    with a way back to change it, and one button that submits."""
+    place_zh = place_en = application.applicant.jurisdiction
+    for g in _places(session):
+        for spot in [g.township, *g.villages]:
+            if spot.code == application.applicant.jurisdiction:
+                town = g.township.name
+                place_zh, place_en = town.zh, town.en or town.zh
+                if spot is not g.township:
+                    place_zh += " · " + spot.name.zh
+                    place_en += " · " + (spot.name.en or spot.name.zh)
+    applicant = application.applicant
+    rows = [
+        CheckRow("Name of the applicant", "", applicant.name, "applicant-name", msgid=True),
+        CheckRow("ID number", "", applicant.id_no, "applicant-id", msgid=True),
+        CheckRow("Phone", "", applicant.phone, "applicant-phone", msgid=True),
+        CheckRow(
+            "Township or village of the applicant",
+            "",
+            place_zh,
+            "applicant-place",
+            msgid=True,
+            value_en=place_en,
+        ),
+    ]
+    fields: list[CheckRow] = []
+    for spec in subject.fields:
+        if spec.widget == "file":
+            names = [c.filename for c in carried if c.name == spec.name]
+            fields.append(CheckRow(spec.label_zh, spec.label_en, "、".join(names), spec.html_id))
+            continue
+        shown, translate = _shown(spec, application.form.get(spec.element))
+        fields.append(
+            CheckRow(spec.label_zh, spec.label_en, shown, spec.html_id, translate_value=translate)
+        )
+    materials = [(mat, [c for c in carried if c.name == mat.name]) for mat in subject.materials]
+    questions: list[CheckRow] = []
+    if subject.kind == "bundle":
+        detail = bundle_service.get_bundle(session=session, principal=principal, code=subject.code)
+        for q in detail.bundle.questions:
+            answer = next((a for a in q.answers if a.code == subject.answers.get(q.code)), None)
+            if answer is not None:
+                questions.append(CheckRow(q.text_zh, q.text_en, answer.zh, "", value_en=answer.en))
+    context = _apply_context(session, principal, subject, form, carried=carried)
+    context.update(
+        {
+            "applicant_rows": rows,
+            "field_rows": fields,
+            "material_rows": materials,
+            "question_rows": questions,
+            "answers_url": "/apply?"
+            + urlencode(
+                [
+                    ("bundle", subject.code),
+                    *((f"answer.{k}", v) for k, v in subject.answers.items()),
+                ]
+            ),
+        }
+    )
+    return _page(request, "cases/apply_check.html", context)
 
 
 @router.post("/apply", response_class=HTMLResponse)
 def apply_submit(
     request: Request, session: DbSession, principal: CurrentPrincipal, posted: PostedForm
 ) -> Response:
+    """One handler for the three buttons of the journey: the form's *Continue* (``step=check``:
+    every check, then the check-your-answers page), the check page's *Change* (``step=change``:
+    back to the form, on the field to change) and *Submit* (``step=submit``, the default)."""
     check_csrf(request, _posted(posted, "csrf_token"))
-    item, bundle = _posted(posted, "item", 40).strip(), _posted(posted, "bundle", 40).strip()
+    item, bundle = _posted(posted, "item", 64).strip(), _posted(posted, "bundle", 40).strip()
     if bool(item) == bool(bundle):
         raise ValidationFailed("choose an item or a bundle to apply for", code="subject_required")
+    step = "change" if _posted(posted, "change", 80) else _posted(posted, "step", 10) or "submit"
+    if step not in STEPS:
+        raise ValidationFailed(
+            "unknown step '%(step)s' of the application", params={"step": step}, code="bad_step"
+        )
     answers = _answers_from(posted.multi_items())
     subject = _subject(session, principal, item=item, bundle=bundle, answers=answers)
     form = ApplyForm.from_posted(posted, subject, principal)
     field_errors: dict[str, list[str]] = {}
     general: list[str] = []
+    carried = _carried(posted)
 
-    def again(status: int, conflict: str = "") -> HTMLResponse:
+    def again(status: int, conflict: str = "", focus: str = "") -> HTMLResponse:
         context = _apply_context(
             session,
             principal,
@@ -533,23 +740,42 @@ def apply_submit(
             field_errors=field_errors,
             general_errors=general,
             conflict=conflict,
+            carried=carried,
+            focus=focus,
         )
         return _page(request, "cases/apply_form.html", context, status_code=status)
 
-    # Files first: read and checked before anything is written.
-    files: list[service.Attachment] = []
-    file_values: dict[str, str] = {}
+    if step == "change":
+        return again(200, focus=_posted(posted, "change", 80))
+
+    # Files first: read and checked before anything is written. A file chosen again replaces
+    # the one carried for the same input; one that passes its checks is kept (stored by its
+    # hash) so that nobody chooses it twice, whatever else is wrong.
+    fresh: list[CarriedFile] = []
     wanted = [(m.name, m.code) for m in subject.materials]
     wanted += [(f.name, f.element) for f in subject.fields if f.widget == "file"]
     for name, purpose in wanted:
-        for upload in _files(posted, name):
+        uploads = _files(posted, name)
+        if uploads:
+            carried = [c for c in carried if c.name != name]
+        for upload in uploads:
             read, problem = _read_file(upload, purpose)
             if read is None:
                 field_errors.setdefault(name, []).append(problem)
             else:
-                files.append(read)
-                if name.startswith("form."):
-                    file_values[purpose] = read.sha256
+                storage.put(read.sha256, read.data)
+                fresh.append(
+                    CarriedFile(
+                        name,
+                        purpose,
+                        read.filename,
+                        read.content_type,
+                        read.sha256,
+                        len(read.data),
+                    )
+                )
+    carried = carried + fresh
+    file_values = {c.purpose: c.sha256 for c in carried if c.name.startswith("form.")}
     values: dict[str, Any] = {
         f.element: _coerce(f, form.values.get(f.element, ""))
         for f in subject.fields
@@ -574,6 +800,8 @@ def apply_submit(
     application: ApplicationIn | None = None
     try:
         application = ApplicationIn.model_validate(raw)
+        for code, value in subject.applicant_values(application.applicant).items():
+            application.form.setdefault(code, value)
     except ValidationError as exc:
         for e in exc.errors():
             loc = ".".join(str(p) for p in e["loc"])
@@ -590,9 +818,24 @@ def apply_submit(
                 )
         except Conflict as exc:
             return again(409, conflict=exc.message)
-        return _after_submit(session, principal, case.number)
+        return _after_submit(case.number)
     _check_form(subject, values, field_errors)
     if field_errors or general or application is None:
+        return again(422)
+    if step == "check":
+        return _check_page(request, session, principal, subject, form, application, carried)
+    files: list[service.Attachment] = []
+    for c in carried:
+        try:
+            data = storage.get(c.sha256)
+        except (FileNotFoundError, ValueError):
+            field_errors.setdefault(c.name, []).append(
+                "The file chosen earlier is no longer kept: please choose it again."
+            )
+            continue
+        files.append(service.Attachment(c.purpose, c.filename, c.content_type, data))
+    if field_errors:
+        carried = [c for c in carried if c.name not in field_errors]
         return again(422)
     try:
         with attempt(session):
@@ -608,6 +851,6 @@ def apply_submit(
         # Another request took the idempotency key meanwhile: answer with its case.
         existing = repository.case_by_key(session, form.idempotency_key)
         if existing is not None:
-            return _after_submit(session, principal, existing.number)
+            return _after_submit(existing.number)
         return again(409, conflict=exc.message)
-    return _after_submit(session, principal, case.number)
+    return _after_submit(case.number)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +25,7 @@ from tongban.cases.models import (
     StepLink,
     StepStatus,
 )
-from tongban.cases.schemas import ApplicationIn
+from tongban.cases.schemas import ApplicantIn, ApplicationIn
 from tongban.cases.service.engine import make_ready
 from tongban.cases.service.uploads import Attachment, attach, check_attachment
 from tongban.catalog import service as catalog_service
@@ -154,6 +154,32 @@ def plan_bundle_with_data(
     return steps, links, dict(ledger.after.days), required, dict(ledger.produced)
 
 
+def applicant_elements(session: Session) -> dict[str, str]:
+    """The data elements that hold the applicant's own details: element code → the detail
+    (``name``, ``id_no``, ``phone``)."""
+    return {
+        e.code: e.applicant_field
+        for e in catalog_service.list_elements(session=session)
+        if e.applicant_field
+    }
+
+
+def with_applicant(
+    session: Session, form: dict[str, Any], applicant: ApplicantIn, asked: Iterable[str]
+) -> dict[str, Any]:
+    """The form with each asked element that holds an applicant's detail filled from the
+    applicant's section (asked once); a value the form gives is kept."""
+    filled = dict(form)
+    holds = applicant_elements(session)
+    for code in asked:
+        detail = holds.get(code)
+        if detail and filled.get(code) in (None, ""):
+            value = getattr(applicant, detail, "")
+            if value:
+                filled[code] = value
+    return filled
+
+
 def validate_form(session: Session, form: dict[str, Any], required: list[str]) -> None:
     elements = {e.code: e for e in catalog_service.list_elements(session=session)}
     errors: list[FieldError] = []
@@ -257,7 +283,8 @@ def submit_application(
         planned, links, limits, required, produced = plan_bundle_with_data(
             application.bundle, application.answers, session, principal
         )
-    validate_form(session, application.form, required)
+    form = with_applicant(session, application.form, application.applicant, required)
+    validate_form(session, form, required)
     departments = org_repository.departments_by_codes(
         session, {p.responsible for p in planned} | {p.owner for p in planned}
     )
@@ -274,10 +301,10 @@ def submit_application(
         applicant_id_no=application.applicant.id_no,
         applicant_phone=application.applicant.phone,
         applicant_jurisdiction_id=applicant_place.id,
-        form_data=dict(application.form),
+        form_data=form,
         answers=dict(application.answers or {}),
         # what the applicant gave already waits for nobody
-        produced_pending={e: src for e, src in produced.items() if e not in application.form},
+        produced_pending={e: src for e, src in produced.items() if e not in form},
         channel=application.channel,
         idempotency_key=application.idempotency_key,
         submitted_by_id=principal.user_id if principal else None,

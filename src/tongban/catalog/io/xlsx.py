@@ -65,6 +65,7 @@ _ELEMENT_COLUMNS: _Columns = (
     ("validator", "str"),
     ("source_department", "str"),
     ("description", "str"),
+    ("applicant_field", "str"),
 )
 _ITEM_COLUMNS: _Columns = (
     ("implementation_code", "str"),

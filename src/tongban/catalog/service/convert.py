@@ -153,6 +153,7 @@ def element_to_in(element: DataElement, departments: dict[int, str]) -> ElementI
             departments[element.source_department_id] if element.source_department_id else None
         ),
         description=element.description,
+        applicant_field=element.applicant_field,
     )
 
 
@@ -263,3 +264,4 @@ def _fill_element(element: DataElement, data: ElementIn, lookups: Lookups) -> No
         lookups.departments[data.source_department].id if data.source_department else None
     )
     element.description = data.description
+    element.applicant_field = data.applicant_field.value if data.applicant_field else None
