@@ -898,7 +898,11 @@ def test_pages_speak_english_with_lang_en(client: TestClient, session: Session) 
     number = _submit(client, csrf)
     expectations = {
         "/apply?lang=en": ["Apply", "One-thing bundles", "Service items"],
-        "/apply?item=QX-RSJ-10&lang=en": ["The applicant", "ID number", "Continue: check your answers"],
+        "/apply?item=QX-RSJ-10&lang=en": [
+            "The applicant",
+            "ID number",
+            "Continue: check your answers",
+        ],
         "/apply?bundle=handover&lang=en": ["Continue to the form", "Is a building permit needed?"],
         "/status?lang=en": ["Follow your application", "Case number", "Show the status"],
         "/workbench?lang=en": ["My workbench", "Kind of step", "All, overdue first"],
