@@ -112,6 +112,15 @@ class Subject:
                 self.from_applicant[spec.element] = spec
         self.fields = [f for f in self.fields if f.element not in self.from_applicant]
 
+    @property
+    def applicant_required(self) -> set[str]:
+        """The applicant's details that a required field of the form needs."""
+        return {
+            self.elements[code].applicant_field or ""
+            for code, spec in self.from_applicant.items()
+            if spec.required
+        }
+
     def applicant_values(self, applicant: ApplicantIn) -> dict[str, str]:
         """The values of the fields the applicant's section fills."""
         values = {}
@@ -478,6 +487,11 @@ def _error_links(subject: Subject, errors: dict[str, list[str]]) -> list[ErrorLi
             links.append(
                 ErrorLink(mat.html_id, mat.name_zh, mat.name_en, False, tuple(errors[mat.name]))
             )
+    shown = {name for name, _, _ in APPLICANT_INPUTS}
+    shown |= {f.name for f in subject.fields} | {m.name for m in subject.materials}
+    for name, messages in errors.items():
+        if name not in shown and messages:  # an error of no field on the page: said all the same
+            links.append(ErrorLink("apply-form", name, name, False, tuple(messages)))
     return links
 
 
@@ -573,8 +587,25 @@ def _questions(
     return _page(request, "cases/apply_questions.html", context, status_code=status_code)
 
 
-def _check_form(subject: Subject, values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+#: the applicant's input that fills an element of each applicant detail
+APPLICANT_INPUT = {"name": "applicant.name", "id_no": "applicant.id_no", "phone": "applicant.phone"}
+
+
+def _check_form(
+    subject: Subject,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    form: ApplyForm | None = None,
+) -> None:
     """The same checks as the engine's, all at once, so every field shows what is wrong."""
+    if form is not None:
+        # a required field that the applicant's section fills makes that input required
+        for code, spec in subject.from_applicant.items():
+            detail = subject.elements[code].applicant_field or ""
+            name = APPLICANT_INPUT.get(detail)
+            if spec.required and name and not getattr(form, detail, "").strip():
+                if "This field is required." not in errors.get(name, []):
+                    errors.setdefault(name, []).append("This field is required.")
     for spec in subject.fields:
         if spec.widget == "file":
             continue
@@ -594,10 +625,18 @@ def _check_form(subject: Subject, values: dict[str, Any], errors: dict[str, list
 
 
 def _place_application_errors(
-    errors: list[FieldError], field_errors: dict[str, list[str]], general: list[str]
+    subject: Subject,
+    errors: list[FieldError],
+    field_errors: dict[str, list[str]],
+    general: list[str],
 ) -> None:
     for e in errors:
         loc = e.loc.removeprefix("body.")
+        code = loc.removeprefix("form.")
+        if loc.startswith("form.") and code in subject.from_applicant:
+            # the field is filled from the applicant's section: the error goes there
+            detail = subject.elements[code].applicant_field or ""
+            loc = APPLICANT_INPUT.get(detail, loc)
         if loc.startswith(("form.", "applicant.", "material.")):
             field_errors.setdefault(loc, []).append(plain(e.message))
         else:
@@ -819,7 +858,7 @@ def apply_submit(
         except Conflict as exc:
             return again(409, conflict=exc.message)
         return _after_submit(case.number)
-    _check_form(subject, values, field_errors)
+    _check_form(subject, values, field_errors, form)
     if field_errors or general or application is None:
         return again(422)
     if step == "check":
@@ -843,7 +882,7 @@ def apply_submit(
                 session=session, principal=principal, application=application, attachments=files
             )
     except ValidationFailed as exc:
-        _place_application_errors(exc.errors, field_errors, general)
+        _place_application_errors(subject, exc.errors, field_errors, general)
         if not exc.errors:
             general.append(exc.message)
         return again(422)
