@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from tongban.cases.pages import (
     apply,
     case,
+    caselist,
     committee,
     receipts,
     signing,
@@ -22,5 +23,5 @@ from tongban.cases.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (apply, receipts, status, workbench, case, steps, committee, signing):
+for _module in (apply, receipts, status, workbench, caselist, case, steps, committee, signing):
     router.include_router(_module.router)
