@@ -21,7 +21,8 @@ from tongban.auth.access import require_principal
 from tongban.cases.models import Case, CaseStatus
 from tongban.cases.pages.common import LABELS, _department_names, _page
 from tongban.cases.service import listing
-from tongban.kit import ids
+from tongban.errors import NotFound
+from tongban.kit import ids, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.format import local_time
@@ -208,8 +209,6 @@ def case_export(
 ) -> Response:
     """The search's cases as CSV (UTF-8 with a byte-order mark, so that spreadsheet programs read
     the Chinese) or XLSX; ID numbers masked; the export is audited."""
-    from tongban.errors import NotFound
-
     if fmt not in ("csv", "xlsx"):
         raise NotFound("no export format '%(fmt)s'", params={"fmt": fmt}, code="page_not_found")
     who = require_principal(principal)
@@ -220,7 +219,7 @@ def case_export(
     zh = str(getattr(request.state, "locale", "zh_CN")).startswith("zh")
     header = [zh_name if zh else en_name for _, zh_name, en_name in COLUMNS]
     rows = _export_rows(session, cases, zh)
-    name = f"cases-{date.today().isoformat()}"
+    name = f"cases-{workdays.shanghai_today().isoformat()}"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
