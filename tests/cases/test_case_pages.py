@@ -514,6 +514,47 @@ def test_the_workbench_shows_its_steps_by_how_soon_they_are_due(
     overdue = client.get("/workbench?due=overdue")
     assert overdue.text.count("data-case=") == 1
     assert f'data-case="{first}"' in overdue.text
+    # every part of the bar leads to exactly the steps it counts
+    for key, count in parts.items():
+        assert f'href="/workbench?due={key}" data-key="{key}"' in page.text
+        assert client.get(f"/workbench?due={key}").text.count("data-case=") == int(count), key
+    due_today = client.get("/workbench?due=today")
+    assert f'data-case="{third}"' in due_today.text
+
+
+def test_a_suspended_case_is_not_due_today(client: TestClient, session: Session) -> None:
+    """While a case waits for the applicant its clock is stopped: no step reads "due today"
+    or "overdue", on the case page, the workbench or the status page."""
+    _big_world(session)
+    csrf = _as(client, "frontdesk")
+    number = _submit(client, csrf, idempotency_key="stopped-key-1")
+    today = workdays.local_date(utcnow())
+    case_id = select(Case.id).where(Case.number == number).scalar_subquery()
+    session.execute(
+        update(CaseStep)
+        .where(CaseStep.case_id == case_id, CaseStep.kind == "acceptance")
+        .values(due_date=today)
+    )
+    session.execute(update(Case).where(Case.number == number).values(status="suspended"))
+    session.commit()
+    page = client.get(f"/cases/{number}")
+    assert 'data-state="stopped"' in page.text
+    assert "今日到期" not in page.text
+    bench = client.get("/workbench")
+    assert 'data-key="today"' not in bench.text
+    assert 'data-key="stopped"' in bench.text
+    client.cookies.clear()  # the applicant
+    form = client.get("/status")
+    status = client.post(
+        "/status",
+        data={
+            "number": number,
+            "id_no": "11010519491231002X",
+            "csrf_token": _hidden(form.text, "csrf_token"),
+        },
+    )
+    assert status.status_code == 200, status.text
+    assert 'data-state="stopped"' in status.text
 
 
 # ---------------------------------------------------------------- the case page

@@ -312,6 +312,7 @@ def _case_context(
                     s.calendar_version,
                     today,
                     closed=closed or s.status != "ready",
+                    stopped=case.status == CaseStatus.SUSPENDED.value,
                 ),
                 actions=_step_actions(session, who, case, row, bool(back)),
                 back_to=back,

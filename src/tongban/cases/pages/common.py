@@ -173,13 +173,24 @@ class Due:
 
 
 def due_of(
-    day: date | None, provisional: bool, calendar: str, today: date, *, closed: bool = False
+    day: date | None,
+    provisional: bool,
+    calendar: str,
+    today: date,
+    *,
+    closed: bool = False,
+    stopped: bool = False,
 ) -> Due | None:
+    """How a due date reads today: ``overdue`` (with the working days late), ``today``,
+    ``ahead``, ``closed`` (the step or case is finished) or ``stopped`` (the case is suspended:
+    its clock does not run, so nothing is due today or late)."""
     if day is None:
         return None
     calendar = calendar or workdays.calendar_version()
     if closed:
         return Due(day, provisional, calendar, "closed", 0)
+    if stopped:
+        return Due(day, provisional, calendar, "stopped", 0)
     if day < today:
         late = workdays.workdays_between(day, today).count
         return Due(day, provisional, calendar, "overdue", late)

@@ -99,6 +99,7 @@ def status_lookup(
                 s.calendar_version,
                 today,
                 closed=closed or s.status != "ready",
+                stopped=case.status == CaseStatus.SUSPENDED.value,
             ),
             local_time(s.acted_at),
         )

@@ -14,6 +14,7 @@ from tongban.auth.access import require_principal
 from tongban.cases import service, views
 from tongban.cases.models import (
     Case,
+    CaseStatus,
     Delegation,
 )
 from tongban.cases.pages.common import (
@@ -52,15 +53,15 @@ def workbench_page(
 ) -> HTMLResponse:
     who = require_principal(principal)
     kind = kind if kind in STEP_LABELS else ""
-    due = due if due in {"overdue", "soon"} else ""
+    due = due if due in GLANCE_LABELS else ""
     rows = service.workbench(session=session, principal=who, kind=kind, limit=WORKBENCH_LIMIT)
     steps = views.workbench_out(session, rows)
     numbers = {s.case_number for s in steps}
     cases = (
         {
-            n: (a, c)
-            for n, a, c in session.execute(
-                select(Case.number, Case.applicant_name, Case.subject_code).where(
+            n: (a, c, st)
+            for n, a, c, st in session.execute(
+                select(Case.number, Case.applicant_name, Case.subject_code, Case.status).where(
                     Case.number.in_(numbers)
                 )
             ).all()
@@ -81,9 +82,15 @@ def workbench_page(
     work = [
         WorkRow(
             s,
-            cases.get(s.case_number, ("", ""))[0],
-            cases.get(s.case_number, ("", ""))[1],
-            due_of(s.due_date, s.due_provisional, s.calendar_version, today),
+            cases.get(s.case_number, ("", "", ""))[0],
+            cases.get(s.case_number, ("", "", ""))[1],
+            due_of(
+                s.due_date,
+                s.due_provisional,
+                s.calendar_version,
+                today,
+                stopped=cases.get(s.case_number, ("", "", ""))[2] == CaseStatus.SUSPENDED.value,
+            ),
             delegated.get(s.id),
         )
         for s in steps
@@ -92,14 +99,9 @@ def workbench_page(
     if department:
         work = [w for w in work if w.step.responsible_department == department]
     glance = _due_at_a_glance(work, kind, department)
-    if due == "overdue":
-        work = [w for w in work if w.due is not None and w.due.state == "overdue"]
-    elif due == "soon":
-        work = [
-            w
-            for w in work
-            if w.due is not None and (w.due.state in {"overdue", "today"} or w.due.workdays <= 2)
-        ]
+    if due:
+        # each part of the bar leads to exactly the steps it counts
+        work = [w for w in work if _glance_key(w) == due]
     context = {
         "rows": work,
         "filters": {"kind": kind, "due": due, "department": department},
@@ -107,6 +109,7 @@ def workbench_page(
         "departments": departments,
         "overdue_count": sum(1 for w in work if w.due is not None and w.due.state == "overdue"),
         "glance": glance,
+        "due_labels": GLANCE_LABELS,
         "calendar": workdays.calendar_version(),
     }
     return _page(request, "cases/workbench.html", context)
@@ -125,6 +128,7 @@ GLANCE_LABELS = {
     "today": "Due today",
     "soon": "Within 2 working days",
     "later": "Due later",
+    "stopped": "Clock stopped",
 }
 
 
@@ -133,23 +137,21 @@ def _due_at_a_glance(work: list[WorkRow], kind: str, department: str) -> list[Gl
     the steps it counts (the list's own filters)."""
     counts = dict.fromkeys(GLANCE_LABELS, 0)
     for w in work:
-        if w.due is None or w.due.state == "closed":
-            continue
-        if w.due.state in ("overdue", "today"):
-            counts[w.due.state] += 1
-        elif w.due.workdays <= 2:
-            counts["soon"] += 1
-        else:
-            counts["later"] += 1
+        key = _glance_key(w)
+        if key:
+            counts[key] += 1
     kept = {"kind": kind, "department": department}
     base = {k: v for k, v in kept.items() if v}
-    filters = {"overdue": "overdue", "today": "soon", "soon": "soon", "later": ""}
     return [
-        GlanceSegment(
-            key,
-            label,
-            counts[key],
-            "/workbench?" + urlencode({**base, **({"due": filters[key]} if filters[key] else {})}),
-        )
+        GlanceSegment(key, label, counts[key], "/workbench?" + urlencode({**base, "due": key}))
         for key, label in GLANCE_LABELS.items()
     ]
+
+
+def _glance_key(w: WorkRow) -> str:
+    """The part of the due bar a step counts in ("" for none: no date, closed, stopped)."""
+    if w.due is None or w.due.state in ("closed", "stopped"):
+        return "stopped" if w.due is not None and w.due.state == "stopped" else ""
+    if w.due.state in ("overdue", "today"):
+        return w.due.state
+    return "soon" if w.due.workdays <= 2 else "later"
