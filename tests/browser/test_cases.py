@@ -265,6 +265,7 @@ def test_renovation_award_with_the_committee_and_one_payment(
     page.locator("#applicant-name").fill("青溪新锐机械有限公司")
     page.locator("#applicant-id").fill(company)
     page.locator("#applicant-place").select_option("990123101201")  # 白石镇 · 上塘村
+    page.locator("#applicant-phone").fill("13857110199")
     values = {
         "DE-ENTERPRISE_NAME": "青溪新锐机械有限公司",
         "DE-USCC": company,
