@@ -20,7 +20,7 @@ from tests.factories import PASSWORD, make_org
         ("township", "/workbench"),
         ("committee.a", "/workbench"),
         ("reform", "/catalog"),
-        ("observer", "/catalog"),
+        ("observer", "/cases/overview"),
         ("sysadmin", "/admin/jobs"),
     ],
 )

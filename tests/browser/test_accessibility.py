@@ -70,6 +70,9 @@ TARGETS = [
     Target("admin-calendar", "/admin/calendar", SYSADMIN),
     Target("admin-synonyms", "/admin/synonyms", REFORM),
     Target("catalog-completeness", "/catalog/completeness?jurisdiction=all", REFORM),
+    Target("cases", "/cases", "observer"),
+    Target("cases-overview", "/cases/overview", "observer"),
+    Target("status-of-a-case", "/status?number=990123-20261201-000001", None),
 ]
 
 XFAIL: dict[str, str] = {}  # target name -> the violation ids too large to fix now
@@ -88,6 +91,8 @@ FITS_A_PHONE = frozenset(
         "workbench",
         "home",
         "login",
+        "cases",
+        "cases-overview",
     }
 )
 

@@ -32,13 +32,15 @@ def login_form(request: Request, principal: CurrentPrincipal, next: str | None =
 def landing(principal: Principal) -> str:
     """Where a person lands after logging in, when no page sent them to the login: the people
     who act on cases on their workbench, the reform office on its catalogue, the system
-    administrator on the background jobs, an observer on the catalogue."""
+    administrator on the background jobs, an observer on the overview of cases."""
     if principal.has_role(
         Role.FRONT_DESK, Role.OFFICER, Role.TOWNSHIP_WORKER, Role.COMMITTEE_MEMBER
     ):
         return "/workbench"
     if principal.has_role(Role.SYSADMIN) and not principal.has_role(Role.REFORM_OFFICE):
         return "/admin/jobs"
+    if principal.has_role(Role.OBSERVER) and not principal.has_role(Role.REFORM_OFFICE):
+        return "/cases/overview"
     return "/catalog"
 
 
