@@ -115,3 +115,35 @@ def test_an_approval_is_told_and_an_applicant_without_a_mobile_is_not_texted(
     accept = _steps(client, silent)[0]
     _post(client, csrf, f"/api/v1/steps/{accept['id']}/complete", {"lock_version": 1})
     assert _notices(session, silent) == {}
+
+
+def test_the_status_page_gives_a_refusals_reason_and_the_rights_against_it(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    make_catalog(session)
+    csrf = login(client, "officer.rsj")
+    number = _submit(client, csrf, "notice-status-1", "")
+    accept, review = _steps(client, number)
+    _post(client, csrf, f"/api/v1/steps/{accept['id']}/complete", {"lock_version": 1})
+    review = _steps(client, number)[1]
+    _post(
+        client,
+        csrf,
+        f"/api/v1/steps/{review['id']}/complete",
+        {
+            "lock_version": review["lock_version"],
+            "outcome": {"decision": "reject", "reason": "不符合申请条件"},
+        },
+    )
+    client.cookies.clear()  # the applicant, on the status page
+    form = client.get("/status")
+    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    page = client.post("/status", data={"number": number, "id_no": ID_NO, "csrf_token": token})
+    assert page.status_code == 200, page.text
+    decision = page.text.split('data-testid="decision"', 1)[1].split("</section>", 1)[0]
+    assert "申请未予批准" in decision
+    assert "不符合申请条件" in decision
+    assert "六十日内申请行政复议" in decision
+    assert "《中华人民共和国行政复议法》第二十条" in decision
+    assert "六个月内向人民法院提起行政诉讼" in decision

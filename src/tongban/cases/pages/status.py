@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from tongban.cases import repository, service, views
+from tongban.cases import events, repository, service, views
 from tongban.cases.models import (
     CaseStatus,
 )
@@ -33,6 +33,23 @@ from tongban.web.format import local_time
 from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
 
 router = APIRouter(include_in_schema=False)
+
+#: What an applicant may do against a refusal, with the time limit and its source: the status
+#: page says it under every refusal (message ids; the page translates them).
+APPEAL_RIGHTS = (
+    (
+        "Administrative reconsideration: within 60 days of learning of this decision you may "
+        "apply for administrative reconsideration (Administrative Reconsideration Law of the "
+        "PRC, article 20).",
+        "《中华人民共和国行政复议法》第二十条",
+    ),
+    (
+        "Administrative litigation: within 6 months of learning of this decision you may bring "
+        "an administrative lawsuit before the people's court (Administrative Litigation Law of "
+        "the PRC, article 46).",
+        "《中华人民共和国行政诉讼法》第四十六条",
+    ),
+)
 
 
 @router.get("/status", response_class=HTMLResponse)
@@ -106,6 +123,20 @@ def status_lookup(
         for s in out.steps
     ]
     suspension = repository.open_suspension(session, case.id)
+    decision = None
+    if case.status in (CaseStatus.COMPLETED.value, CaseStatus.REJECTED.value):
+        closing = [
+            e
+            for e in events.events_of(session, case.id)
+            if e.action in (CaseStatus.COMPLETED.value, CaseStatus.REJECTED.value)
+        ]
+        if closing:
+            last = closing[-1]
+            decision = {
+                "refused": last.action == CaseStatus.REJECTED.value,
+                "reason": str((last.data or {}).get("reason", "")),
+                "at": local_time(last.at),
+            }
     context["result"] = {
         "case": out,
         "subject": _subject_name(session, principal, case),
@@ -114,6 +145,8 @@ def status_lookup(
         "legal_due": _case_due(case.legal_due, today, closed),
         "promised_due": _case_due(case.promised_due, today, closed),
         "suspension": suspension,
+        "decision": decision,
+        "rights": APPEAL_RIGHTS,
         "map": map_of(session, case.id),
     }
     return _page(request, "cases/status.html", context)
