@@ -349,7 +349,7 @@ def test_ledger_page_has_the_chart_data_rules_and_lines(
     assert 'data-rule="shared_data"' in materials
     assert zh("Shared data") in materials
     assert 'href="/catalog/QX-RSJ-1"' in materials
-    assert "produced by member QX-ZJJ-1#PERMIT" in materials  # the reason
+    assert "由成员事项 QX-ZJJ-1#PERMIT 产生" in materials  # the reason, in Chinese
     assert zh("One unified form") in _section(page.text, "removed-forms")
     assert zh("Same data element asked once") in _section(page.text, "removed-fields")
     assert zh("Single-window acceptance") in _section(page.text, "removed-steps")
@@ -367,6 +367,7 @@ def test_ledger_page_has_the_chart_data_rules_and_lines(
 def test_every_rule_has_a_translated_label() -> None:
     from tongban.bundles.compose import MERGED_STEP_KINDS
     from tongban.bundles.pages import RULE_LABELS
+    from tongban.bundles.pages.common import REASON_TEXTS
     from tongban.web.i18n import translations
 
     rules = {
@@ -384,6 +385,20 @@ def test_every_rule_has_a_translated_label() -> None:
     zh = translations("zh_CN")
     for msgid in RULE_LABELS.values():
         assert zh.gettext(msgid) != msgid, msgid
+    # every reason of every rule of every kind is said in Chinese too
+    for reason_id, msgid in REASON_TEXTS.items():
+        assert reason_id.split(":", 1)[1] in RULE_LABELS, reason_id
+        assert zh.gettext(msgid) != msgid, msgid
+
+
+def test_the_ledger_gives_its_reasons_in_chinese(client: TestClient, session: Session) -> None:
+    _world(session)
+    page = client.get("/bundles/build/ledger")
+    assert page.status_code == 200
+    removed = page.text.split('data-testid="removed"', 1)[1].split("</section>\n</section>", 1)[0]
+    assert "data-reason=" in removed
+    untranslated = re.findall(r'<span lang="en">([^<]+)</span>', removed)
+    assert untranslated == []
 
 
 # ---------------------------------------------------------------- the composer

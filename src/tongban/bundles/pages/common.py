@@ -41,6 +41,34 @@ RULE_LABELS = {
     "single_delivery": "Single delivery",
     "single_window_visit": "One trip to the single window",
     "parallel_review": "Parallel review",
+    "single_delivery_visit": "One trip to collect",
+    "remote_delivery": "Delivered by post or electronically",
+    "no_own_steps": "No steps of its own",
+}
+#: why a line of the ledger was removed, by "kind:rule", with the line's ``source`` (the member,
+#: output, e-licence or department that makes it unnecessary): the page says it in the reader's
+#: language (the service's English ``reason`` is the API's)
+REASON_TEXTS = {
+    "forms:one_form": "Its form is folded into the bundle's one unified form.",
+    "fields:same_element": "The same data element is already asked by %(source)s.",
+    "fields:member_output": "Produced by %(source)s, which runs before it.",
+    "materials:member_output": "Produced by the member %(source)s.",
+    "materials:e_licence": "Available as an e-licence (%(source)s).",
+    "materials:shared_data": "Shared by %(source)s.",
+    "materials:same_material": "The same material is already asked by %(source)s.",
+    "steps:single_window_acceptance": "Replaced by the bundle's single-window acceptance.",
+    "steps:single_delivery": "Replaced by the bundle's single delivery.",
+    "visits:single_window_visit": "Its trip to submit is the bundle's one trip to the single "
+    "window (with %(kept)s).",
+    "visits:single_delivery_visit": "Its result is collected on the bundle's one trip (with "
+    "%(kept)s).",
+    "visits:remote_delivery": "Its result is delivered by post or electronically: no trip to "
+    "collect it.",
+    "days:parallel_review": "It runs beside the critical path.",
+    "days:single_window_acceptance": "The members' own acceptance days are replaced by the "
+    "bundle's.",
+    "days:single_delivery": "The members' own delivery days are replaced by the bundle's.",
+    "days:no_own_steps": "It has no step of its own beyond the bundle's acceptance and delivery.",
 }
 REMOVED_LABELS = {
     "forms": "Forms folded into the unified form",
@@ -79,6 +107,7 @@ LABELS: dict[str, dict[str, str]] = {
     "kind": KIND_LABELS,
     "status": STATUS_LABELS,
     "rule": RULE_LABELS,
+    "reason": REASON_TEXTS,
     "removed": REMOVED_LABELS,
     "lint": LINT_LABELS,
     "conflict": CONFLICT_LABELS,
