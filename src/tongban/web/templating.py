@@ -65,3 +65,12 @@ def bilingual(zh: bool, name_zh: str, name_en: str) -> str:
 
 
 env.globals["bilingual"] = bilingual
+
+
+def lang_of(text: str) -> str:
+    """The language a text is written in, for its ``lang`` attribute: a name typed in Chinese
+    is read as Chinese on the English pages too (and the reverse)."""
+    return "zh-CN" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
+env.globals["lang_of"] = lang_of

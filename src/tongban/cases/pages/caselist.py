@@ -24,7 +24,7 @@ from tongban.cases.service import listing
 from tongban.errors import NotFound
 from tongban.kit import ids, workdays
 from tongban.org.models import Jurisdiction
-from tongban.web.deps import CurrentPrincipal, DbSession
+from tongban.web.deps import CurrentPrincipal, DbSession, pick_locale
 from tongban.web.format import local_time
 from tongban.web.i18n import translations
 
@@ -216,7 +216,7 @@ def case_export(
         q, status, subject, department, township, submitted_from, submitted_to, timeliness
     )
     cases = listing.export_cases(session=session, principal=who, flt=flt)
-    zh = str(getattr(request.state, "locale", "zh_CN")).startswith("zh")
+    zh = pick_locale(request) == "zh_CN"
     header = [zh_name if zh else en_name for _, zh_name, en_name in COLUMNS]
     rows = _export_rows(session, cases, zh)
     name = f"cases-{workdays.shanghai_today().isoformat()}"
@@ -251,7 +251,7 @@ def case_overview(
     """Figures and charts of every case the person may see (read-only: the observer's page)."""
     who = require_principal(principal)
     figures = listing.overview(session=session, principal=who)
-    zh = str(getattr(request.state, "locale", "zh_CN")).startswith("zh")
+    zh = pick_locale(request) == "zh_CN"
     gettext = translations("zh_CN" if zh else "en").gettext
 
     def name(zh_name: str, en_name: str) -> str:
