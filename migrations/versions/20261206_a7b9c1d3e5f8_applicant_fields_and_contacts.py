@@ -1,7 +1,7 @@
 """Data elements that hold the applicant's own details (asked once, issue 12), and the contact
 details of departments and service halls (the receipt and the one-time notice name the window).
 
-Revision ID: f6a8b0c2d4e7
+Revision ID: a7b9c1d3e5f8
 Revises: e5f7a9b1c3d6
 Create Date: 2026-12-06 09:00:00
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "f6a8b0c2d4e7"
+revision: str = "a7b9c1d3e5f8"
 down_revision: str | None = "e5f7a9b1c3d6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
