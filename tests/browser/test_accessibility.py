@@ -97,13 +97,18 @@ FITS_A_PHONE = frozenset(
 )
 
 
+LANGUAGES = ("zh", "en")
+
+
 def _cases() -> Iterator[Any]:
     for target in TARGETS:
         for size in VIEWPORTS:
-            marks = []
-            if target.name in XFAIL:
-                marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[target.name]))
-            yield pytest.param(target, size, id=f"{target.name}-{size}", marks=marks)
+            for language in LANGUAGES:
+                marks = []
+                if target.name in XFAIL:
+                    marks.append(pytest.mark.xfail(strict=True, reason=XFAIL[target.name]))
+                name = f"{target.name}-{size}" + ("" if language == "zh" else "-en")
+                yield pytest.param(target, size, language, id=name, marks=marks)
 
 
 @pytest.fixture(scope="session")
@@ -130,10 +135,11 @@ def _signed_in(browser: Browser, server: str, states: dict[str, Any], username: 
     return states[username]
 
 
-@pytest.mark.parametrize(("target", "size"), list(_cases()))
+@pytest.mark.parametrize(("target", "size", "language"), list(_cases()))
 def test_no_serious_axe_violations(
     target: Target,
     size: str,
+    language: str,
     browser: Browser,
     server: str,
     storage_states: dict[str, Any],
@@ -147,19 +153,21 @@ def test_no_serious_axe_violations(
     try:
         page = context.new_page()
         path = target.path if isinstance(target.path, str) else target.path(page)
+        if language == "en":  # the reader's choice, kept in a cookie, as the switch sets it
+            page.goto("/lang/en")
         response = page.goto(path)
         assert response is not None
         assert response.status == 200, f"{path} answered {response.status}"
         page.wait_for_load_state("networkidle")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"axe-{target.name}-{size}")
+        shot = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"axe-{target.name}-{size}-{language}")
         page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"), full_page=True)
         if size == "phone" and target.name in FITS_A_PHONE:
             width = page.evaluate(
                 "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             assert width[0] <= width[1], f"{path} scrolls sideways on a phone: {width}"
-        found = axe.check(page, f"{path} ({size})")
+        found = axe.check(page, f"{path} ({size}, {language})")
         if found:  # moderate and minor ones: shown with -rP, not (yet) failing
             print(describe(found))
     finally:
