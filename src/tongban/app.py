@@ -42,7 +42,7 @@ from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
 from tongban.web.bodylimit import BodyLimit
-from tongban.web.ratelimit import LoginAttempts, StatusLookups
+from tongban.web.ratelimit import AnonymousIntake, LoginAttempts, StatusLookups
 from tongban.web.templating import render
 
 API_PREFIX = "/api/v1"
@@ -84,6 +84,7 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     app.state.run_worker = run_worker
     app.state.status_lookups = StatusLookups()
     app.state.login_attempts = LoginAttempts()
+    app.state.anonymous_intake = AnonymousIntake()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
 

@@ -683,3 +683,30 @@ def test_a_tick_that_lost_the_race_to_another_skips_the_level_without_crashing(
     monkeypatch.undo()
     escalations = session.scalars(select(Job.key).where(Job.kind == "escalation")).all()
     assert sorted(escalations) == [f"escalation:{step_id}:overdue", f"escalation:{step_id}:warn"]
+
+
+def test_anonymous_intake_is_limited_per_client_address(
+    client: TestClient, session: Session
+) -> None:
+    """Thirty anonymous cases in a second got through: now an address may submit five in a
+    minute (twenty in an hour), then a 429 with its code and Retry-After; staff are not
+    counted."""
+    _world(session)
+    for i in range(5):
+        response = client.post("/api/v1/cases", json=_application(idempotency_key=f"anon-{i:04}"))
+        assert response.status_code == 201, response.text
+    refused = client.post("/api/v1/cases", json=_application(idempotency_key="anon-0099"))
+    assert_refused(refused, 429, "intake_rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    files = client.post(
+        "/api/v1/cases/with-files",
+        data={"application": json.dumps(_application(idempotency_key="anon-0098"))},
+        files=[("files", ("a.pdf", PDF, "application/pdf"))],
+    )
+    assert_refused(files, 429, "intake_rate_limited")
+    page = client.post("/apply", data={"item": "QX-RSJ-10"})
+    assert_refused(page, 429, "intake_rate_limited")
+    assert "Retry-After" in page.headers
+    assert session.scalar(select(func.count()).select_from(Case)) == 5
+    csrf = login(client, "frontdesk")  # the window's officer is not limited by the address
+    assert _submit(client, csrf, idempotency_key="desk-000001")

@@ -22,7 +22,12 @@ from tongban.cases.schemas import (
 )
 from tongban.errors import FieldError, ValidationFailed
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
-from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
+from tongban.web.ratelimit import (
+    StatusLookups,
+    anonymous_intake,
+    client_address,
+    status_lookups,
+)
 
 router = APIRouter(tags=["cases"])
 
@@ -52,7 +57,12 @@ class UploadOut(BaseModel):
     size: int
 
 
-@router.post("/cases", response_model=Submitted, status_code=201, dependencies=[Depends(api_csrf)])
+@router.post(
+    "/cases",
+    response_model=Submitted,
+    status_code=201,
+    dependencies=[Depends(api_csrf), Depends(anonymous_intake)],
+)
 def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal) -> Submitted:
     """Submit one application for an item or a bundle; the same ``idempotency_key`` again
     returns the same case."""
@@ -64,7 +74,7 @@ def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal)
     "/cases/with-files",
     response_model=Submitted,
     status_code=201,
-    dependencies=[Depends(api_csrf)],
+    dependencies=[Depends(api_csrf), Depends(anonymous_intake)],
 )
 def submit_with_files(
     session: DbSession,

@@ -12,6 +12,8 @@ pass the check first) and gives it back when it succeeds. The counts live in thi
 sliding window per key): several nodes behind a balancer each count their own share. Behind a
 reverse proxy, ``TONGBAN_FORWARDED_ALLOW_IPS`` names the proxies whose ``X-Forwarded-For`` is
 trusted, or every client would share the proxy's address.
+
+Anonymous applications are limited per client address too (``AnonymousIntake``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from tongban.errors import NotFound, TooManyRequests
+from tongban.web.deps import CurrentPrincipal
 
 MAX_KEY = 80  # longer keys (a made-up "case number") are cut: they cannot grow the table
 
@@ -135,6 +138,40 @@ class StatusLookups:
             done(True)
             raise
         done(True)
+
+
+@dataclass
+class AnonymousIntake:
+    """Applications submitted without logging in (the apply page, the intake API), counted per
+    client address whether they succeed or not: 5 in any minute, 20 in any hour. Staff at the
+    window and signed-in applicants are not counted here."""
+
+    per_minute: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 60))
+    per_hour: SlidingWindow = field(default_factory=lambda: SlidingWindow(20, 3600))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def check(self, client: str) -> None:
+        """Refuse (429, ``intake_rate_limited``) beyond a limit; otherwise count this one."""
+        with self._lock:
+            wait = max(self.per_minute.wait(client), self.per_hour.wait(client))
+            if wait > 0:
+                minutes = max(1, math.ceil(wait / 60))
+                raise TooManyRequests(
+                    "too many applications from this address; try again in %(minutes)s minutes",
+                    data={"retry_after": math.ceil(wait), "minutes": minutes},
+                    params={"minutes": minutes},
+                    code="intake_rate_limited",
+                )
+            self.per_minute.hit(client)
+            self.per_hour.hit(client)
+
+
+def anonymous_intake(request: Request, principal: CurrentPrincipal) -> None:
+    """Dependency of the intake routes: an anonymous submission takes its place in the
+    application's ``AnonymousIntake`` (made in ``create_app``) or is refused."""
+    if principal is None:
+        limiter: AnonymousIntake = request.app.state.anonymous_intake
+        limiter.check(client_address(request))
 
 
 def status_lookups(request: Request) -> StatusLookups:

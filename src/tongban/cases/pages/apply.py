@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -46,6 +46,7 @@ from tongban.errors import (
 from tongban.kit import ids, money, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
+from tongban.web.ratelimit import anonymous_intake
 
 router = APIRouter(include_in_schema=False)
 
@@ -510,7 +511,7 @@ def _after_submit(session: Session, principal: Principal | None, number: str) ->
     return see_other("/status?" + urlencode({"number": number, "submitted": "1"}))
 
 
-@router.post("/apply", response_class=HTMLResponse)
+@router.post("/apply", response_class=HTMLResponse, dependencies=[Depends(anonymous_intake)])
 def apply_submit(
     request: Request, session: DbSession, principal: CurrentPrincipal, posted: PostedForm
 ) -> Response:
