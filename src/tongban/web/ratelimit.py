@@ -2,18 +2,18 @@
 case number and ID number), so that nobody can try ID numbers against a case number, or case
 numbers against an ID number, at machine speed.
 
-* per client address: 30 lookups in any 10 minutes;
-* per (client address, case number): 5 failed lookups in an hour;
-* per case number, from everyone together: 50 failed lookups in an hour — enough to stop a
-  guesser with many addresses, too many for one stranger to lock an applicant out.
+* per client address: 30 lookups in any 10 minutes, and growing delays after 10 failures;
+* per (client address, case number): growing delays after 5 failures in an hour;
+* per case number, from everyone together: growing delays of at most a minute after 20
+  failures, for addresses that have failed themselves: an address without a recent failure is
+  never held back by what others tried (``StatusLookups``).
+Anonymous applications are limited per client address too (``AnonymousIntake``).
 
 A lookup takes its place in the failure windows before it runs (so parallel requests cannot all
 pass the check first) and gives it back when it succeeds. The counts live in this process (a
 sliding window per key): several nodes behind a balancer each count their own share. Behind a
 reverse proxy, ``TONGBAN_FORWARDED_ALLOW_IPS`` names the proxies whose ``X-Forwarded-For`` is
 trusted, or every client would share the proxy's address.
-
-Anonymous applications are limited per client address too (``AnonymousIntake``).
 """
 
 from __future__ import annotations
@@ -89,11 +89,58 @@ class SlidingWindow:
             del self._hits[stale]
 
 
+class FailureDelay:
+    """Growing delays after failures: once ``free`` failures of a key fall within ``window``
+    seconds, each further attempt must wait ``2 ** (failures - free)`` seconds after the last
+    failure, at most ``cap`` — slower and slower for a guesser, never a long lock-out for the
+    real person (who waits ``cap`` seconds at most)."""
+
+    def __init__(
+        self, free: int, window: float, cap: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.free, self.cap = free, cap
+        self.failures = SlidingWindow(10**6, window, clock)
+        self._clock = clock
+
+    def wait(self, key: str) -> float:
+        with self.failures._lock:
+            hits = self.failures._recent(key[:MAX_KEY], self._clock())
+            if not hits or len(hits) < self.free:
+                return 0.0
+            gap = min(2.0 ** (len(hits) - self.free), self.cap)
+            return max(hits[-1] + gap - self._clock(), 0.0)
+
+    def count(self, key: str) -> int:
+        """Failures of ``key`` within the window."""
+        with self.failures._lock:
+            return len(self.failures._recent(key[:MAX_KEY], self._clock()) or ())
+
+    def fail(self, key: str) -> float:
+        """Count a failure now; returns its time (to give it back with ``failures.unhit``)."""
+        return self.failures.hit(key)
+
+
 @dataclass
 class StatusLookups:
+    """The limits of the status lookup. They cost the guesser, never the applicant:
+
+    * per client address: 30 lookups in any 10 minutes;
+    * per (client address, case number): after 5 failures in an hour, growing delays (1, 2,
+      4 … seconds after the last failure, at most an hour);
+    * per client address, over every number: after 10 failures in an hour, the same growing
+      delays (a guesser going through sequential case numbers);
+    * per case number, from everyone together: after 20 failures in an hour, growing delays of
+      at most a minute, and only for addresses that have failed recently. An address without a
+      recent failure (the applicant at home, the window) is never held back by what others
+      tried against the number, so many addresses buy a guesser one guess each, not a lock-out.
+    """
+
     per_client: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
-    failures_per_client_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 3600))
-    failures_per_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(50, 3600))
+    failures_per_client_case: FailureDelay = field(
+        default_factory=lambda: FailureDelay(5, 3600, 3600)
+    )
+    failures_per_client: FailureDelay = field(default_factory=lambda: FailureDelay(10, 3600, 3600))
+    failures_per_case: FailureDelay = field(default_factory=lambda: FailureDelay(20, 3600, 60))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def before(self, client: str, number: str) -> Callable[[bool], None]:
@@ -101,10 +148,12 @@ class StatusLookups:
         failure windows. Call what it returns with whether the lookup found the case."""
         pair, case = f"{client} {number.upper()}", number.upper()
         with self._lock:  # check and take the places together
+            fresh = self.failures_per_client.count(client) == 0
             wait = max(
                 self.per_client.wait(client),
                 self.failures_per_client_case.wait(pair),
-                self.failures_per_case.wait(case),
+                self.failures_per_client.wait(client),
+                0.0 if fresh else self.failures_per_case.wait(case),
             )
             if wait > 0:
                 minutes = max(1, math.ceil(wait / 60))
@@ -115,12 +164,17 @@ class StatusLookups:
                     code="rate_limited",
                 )
             self.per_client.hit(client)
-            held = (self.failures_per_client_case.hit(pair), self.failures_per_case.hit(case))
+            held = (
+                self.failures_per_client_case.fail(pair),
+                self.failures_per_client.fail(client),
+                self.failures_per_case.fail(case),
+            )
 
         def done(found: bool) -> None:
             if found:  # a success is no failure: give the places back
-                self.failures_per_client_case.unhit(pair, held[0])
-                self.failures_per_case.unhit(case, held[1])
+                self.failures_per_client_case.failures.unhit(pair, held[0])
+                self.failures_per_client.failures.unhit(client, held[1])
+                self.failures_per_case.failures.unhit(case, held[2])
 
         return done
 
@@ -190,31 +244,6 @@ def client_address(request: Request) -> str:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return host
-
-
-class FailureDelay:
-    """Growing delays after failures: once ``free`` failures of a key fall within ``window``
-    seconds, each further attempt must wait ``2 ** (failures - free)`` seconds after the last
-    failure, at most ``cap`` — slower and slower for a guesser, never a long lock-out for the
-    real person (who waits ``cap`` seconds at most)."""
-
-    def __init__(
-        self, free: int, window: float, cap: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.free, self.cap = free, cap
-        self.failures = SlidingWindow(10**6, window, clock)
-        self._clock = clock
-
-    def wait(self, key: str) -> float:
-        with self.failures._lock:
-            hits = self.failures._recent(key[:MAX_KEY], self._clock())
-            if not hits or len(hits) < self.free:
-                return 0.0
-            gap = min(2.0 ** (len(hits) - self.free), self.cap)
-            return max(hits[-1] + gap - self._clock(), 0.0)
-
-    def fail(self, key: str) -> None:
-        self.failures.hit(key)
 
 
 @dataclass
