@@ -718,3 +718,24 @@ def test_anonymous_intake_is_limited_per_client_address(
     assert session.scalar(select(func.count()).select_from(Case)) == 5
     csrf = login(client, "frontdesk")  # the window's officer is not limited by the address
     assert _submit(client, csrf, idempotency_key="desk-000001")
+
+
+def test_an_all_digit_unified_social_credit_code_is_accepted_at_intake(
+    client: TestClient, session: Session
+) -> None:
+    """A USCC of digits only has the shape of a resident ID number; it used to be refused as a
+    resident ID number with a wrong birth date."""
+    _world(session)
+    csrf = login(client, "frontdesk")
+    uscc = "129901230000000020"  # 事业单位, division 990123, check digit 0 (GB 32100-2015)
+    applicant = {"name": "某某中心", "id_no": uscc, "jurisdiction": "990123001"}
+    number = _submit(client, csrf, applicant=applicant)
+    assert session.scalars(select(Case.applicant_id_no).where(Case.number == number)).one() == uscc
+    wrong = {**applicant, "id_no": uscc[:-1] + "1"}  # neither a valid ID nor a valid USCC
+    refused = client.post(
+        "/api/v1/cases",
+        json=_application(applicant=wrong, idempotency_key="key-0000002"),
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert_refused(refused, 422, "request_invalid")
+    assert refused.json()["errors"][0]["loc"] == "applicant.id_no"

@@ -24,14 +24,22 @@ class ApplicantIn(Strict):
     @field_validator("id_no")
     @classmethod
     def _id(cls, value: str) -> str:
+        from tongban.kit.ids import normalize_uscc
+
         if (
             len(value) == 18
             and value[:2].isdigit()
             and value[2:].replace("X", "").replace("x", "").isdigit()
         ):
-            return normalize_resident_id(value)
-        from tongban.kit.ids import normalize_uscc
-
+            try:
+                return normalize_resident_id(value)
+            except ValueError:
+                # an all-digit unified social credit code has the shape of an ID number too
+                try:
+                    return normalize_uscc(value)
+                except ValueError:
+                    pass
+                raise
         return normalize_uscc(value)
 
     @field_validator("phone")
