@@ -42,6 +42,7 @@ from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
 from tongban.web.bodylimit import BodyLimit
+from tongban.web.headers import SecurityHeaders
 from tongban.web.ratelimit import AnonymousIntake, LoginAttempts, StatusLookups
 from tongban.web.templating import render
 
@@ -87,6 +88,7 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     app.state.anonymous_intake = AnonymousIntake()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
