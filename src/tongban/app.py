@@ -34,6 +34,7 @@ from tongban.errors import (
     NotAuthenticated,
     NotFound,
     database_unavailable,
+    nul_character,
 )
 from tongban.exports import api as exports_api
 from tongban.jobs import pages as jobs_pages
@@ -113,6 +114,16 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
 
     for error_type in _database_errors():
         app.add_exception_handler(error_type, database_error)
+
+    async def data_error(request: Request, exc: Exception) -> Response:
+        """Text PostgreSQL cannot keep (a NUL character): 422, nothing written."""
+        refused = nul_character(exc)
+        if refused is None:
+            raise exc
+        return await app_error(request, refused)
+
+    for error_type in (sqlalchemy.exc.DataError, psycopg.DataError):
+        app.add_exception_handler(error_type, data_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

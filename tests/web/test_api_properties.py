@@ -55,7 +55,7 @@ def token(session: Session) -> Iterator[str]:
 @pytest.mark.property
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

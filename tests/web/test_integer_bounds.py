@@ -134,3 +134,18 @@ def test_a_huge_integer_is_a_422_naming_the_field(
     else:
         assert 'data-code="request_invalid"' in response.text
         assert field in response.text
+
+
+def test_text_with_a_nul_character_is_a_422_not_a_500(client: TestClient, session: Session) -> None:
+    """Found by the property test on PostgreSQL, whose text cannot hold NUL: 422 nul_character
+    and nothing written (SQLite keeps the character)."""
+    make_org(session)
+    csrf = login(client, "sysadmin")
+    response = client.post(
+        "/api/v1/tokens", json={"name": "a\x00b"}, headers={"X-CSRF-Token": csrf}
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        assert response.status_code == 422
+        assert response.json()["code"] == "nul_character"
+    else:
+        assert response.status_code == 201
