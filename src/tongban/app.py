@@ -34,6 +34,7 @@ from tongban.errors import (
     NotAuthenticated,
     NotFound,
     database_unavailable,
+    nul_character,
 )
 from tongban.exports import api as exports_api
 from tongban.jobs import pages as jobs_pages
@@ -42,7 +43,13 @@ from tongban.org import api as org_api
 from tongban.org import pages as org_pages
 from tongban.web import pages as web_pages
 from tongban.web.bodylimit import BodyLimit
-from tongban.web.ratelimit import LoginAttempts, StatusLookups
+from tongban.web.headers import SecurityHeaders
+from tongban.web.ratelimit import (
+    AnonymousIntake,
+    LoginAttempts,
+    StatusLookups,
+    anonymous_checks,
+)
 from tongban.web.templating import render
 
 API_PREFIX = "/api/v1"
@@ -84,8 +91,11 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
     app.state.run_worker = run_worker
     app.state.status_lookups = StatusLookups()
     app.state.login_attempts = LoginAttempts()
+    app.state.anonymous_intake = AnonymousIntake()
+    app.state.anonymous_checks = anonymous_checks()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
@@ -110,6 +120,16 @@ def create_app(*, run_worker: bool = True) -> FastAPI:
 
     for error_type in _database_errors():
         app.add_exception_handler(error_type, database_error)
+
+    async def data_error(request: Request, exc: Exception) -> Response:
+        """Text PostgreSQL cannot keep (a NUL character): 422, nothing written."""
+        refused = nul_character(exc)
+        if refused is None:
+            raise exc
+        return await app_error(request, refused)
+
+    for error_type in (sqlalchemy.exc.DataError, psycopg.DataError):
+        app.add_exception_handler(error_type, data_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -9,6 +9,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: the secret key of a checkout: fit for a demo on this machine, refused anywhere else
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 (public on purpose)
 
 
 class Settings(BaseSettings):
@@ -23,8 +25,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str = Field(
-        default="dev-only-secret-change-me",
-        description="Signs session cookies and CSRF tokens; set it in production.",
+        default=DEFAULT_SECRET_KEY,
+        description="Signs the CSRF tokens of the forms shown before login; set it in "
+        "production (`tongban serve` refuses the default there).",
     )
     session_hours: int = 12
     cookie_secure: bool = False
@@ -67,6 +70,14 @@ class Settings(BaseSettings):
         if value and any(c in value for c in ' <>"{}|\\^`#?'):
             raise ValueError("TONGBAN_PUBLIC_BASE_URL must be a plain URL (no query, no fragment)")
         return value
+
+    def default_key_refused(self, host: str) -> bool:
+        """The default secret key where the platform is in production: served on another
+        interface than loopback, with secure cookies (HTTPS), or on PostgreSQL."""
+        if self.secret_key != DEFAULT_SECRET_KEY:
+            return False
+        loopback = host in {"127.0.0.1", "::1", "localhost"}
+        return not loopback or self.cookie_secure or self.database_url.startswith("postgresql")
 
     def public_base(self) -> str:
         """The public base URL, ending in ``/``."""

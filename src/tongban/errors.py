@@ -152,3 +152,18 @@ def database_unavailable(exc: BaseException) -> Unavailable | None:
     if not transient:
         return None
     return Unavailable(DATABASE_UNAVAILABLE, data={"retry_after": 5}, code="database_unavailable")
+
+
+def nul_character(exc: BaseException) -> ValidationFailed | None:
+    """A :class:`ValidationFailed` for text holding the NUL character, which PostgreSQL's text
+    cannot keep (the transaction is rolled back); None for any other error, which stays the
+    defect it is."""
+    from sqlalchemy.exc import DBAPIError
+
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    if "NUL (0x00)" not in str(original):
+        return None
+    return ValidationFailed(
+        "text must not contain the NUL character (0x00); nothing was written",
+        code="nul_character",
+    )

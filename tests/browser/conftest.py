@@ -174,10 +174,21 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Every page runs under the Content-Security-Policy: anything it refuses is a page broken.
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: (
+            violations.append(f"{page.url} {msg.location}: {msg.text[:60]}")
+            if "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     try:
         yield page
     finally:
         context.close()
+    assert violations == [], "the Content-Security-Policy refused something"
 
 
 @pytest.fixture

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import ELEMENTS, assert_refused, item, login, make_catalog, make_org
 from tongban.audit.models import AuditEvent
+from tongban.catalog import service as catalog_service
 from tongban.catalog.models import ItemVersion, ServiceItem
+from tongban.catalog.schemas import CatalogDocument
+from tongban.errors import ValidationFailed
 
 
 def _codes(client: TestClient, **params: str) -> list[str]:
@@ -359,3 +363,52 @@ def test_a_draft_saved_on_the_web_is_checked_like_an_import(
     messages = " ".join(e["message"] for e in saved.json()["errors"])
     assert "has no output 'NOPE'" in messages
     assert "is not an e-licence type" in messages
+
+
+def test_a_cycle_of_main_items_and_sub_items_is_refused_wherever_a_parent_is_set(
+    client: TestClient, session: Session
+) -> None:
+    make_org(session)
+    headers = {"X-CSRF-Token": login(client, "reform")}
+    # In one file (the API import): A under B, B under A.
+    document = {
+        "elements": ELEMENTS,
+        "items": [
+            item("QX-RSJ-7", "QX-RSJ", parent="QX-RSJ-8"),
+            item("QX-RSJ-8", "QX-RSJ", parent="QX-RSJ-7"),
+        ],
+    }
+    refused = client.post("/api/v1/catalog/import", json=document, headers=headers)
+    assert_refused(refused, 422, "parent_cycle")
+    assert [e["loc"] for e in refused.json()["errors"]] == [
+        "items[0] (QX-RSJ-7).parent",
+        "items[1] (QX-RSJ-8).parent",
+    ]
+    assert "QX-RSJ-7 → QX-RSJ-8 → QX-RSJ-7" in refused.json()["errors"][0]["message"]
+    assert session.scalar(select(func.count()).select_from(ServiceItem)) == 0
+    # Through an item already in the database (the CLI imports with references_checked).
+    make_catalog(
+        session,
+        [item("QX-RSJ-7", "QX-RSJ"), item("QX-RSJ-8", "QX-RSJ", parent="QX-RSJ-7")],
+    )
+    closing = CatalogDocument.model_validate(
+        {"elements": ELEMENTS, "items": [item("QX-RSJ-7", "QX-RSJ", parent="QX-RSJ-8")]}
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        catalog_service.import_catalog(session=session, document=closing, references_checked=True)
+    assert caught.value.code == "parent_cycle"
+    assert caught.value.errors[0].loc == "items[0] (QX-RSJ-7).parent"
+    # Through the edit API: a draft that makes the main item a sub-item of its sub-item.
+    draft = client.patch(
+        "/api/v1/items/QX-RSJ-7/draft",
+        json={"changes": {"parent": "QX-RSJ-8"}},
+        headers=headers,
+    )
+    assert_refused(draft, 422, "parent_cycle")
+    assert draft.json()["errors"][0]["loc"] == "item.parent"
+    # A parent that makes no cycle is set by the draft.
+    moved = client.patch(
+        "/api/v1/items/QX-RSJ-8/draft", json={"changes": {"parent": None}}, headers=headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert client.get("/api/v1/items/QX-RSJ-8").json()["item"]["parent"] is None

@@ -1053,3 +1053,33 @@ def test_a_file_with_thousands_of_problems_lists_the_first_thousand(tmp_path: Pa
     assert MAX_REPORTED_ERRORS <= len(errors) < MAX_REPORTED_ERRORS + 20
     assert errors[-1].message == TOO_MANY_ERRORS
     assert "line " in errors[0].loc
+
+
+def test_text_and_booleans_are_no_numbers(tmp_path: Path) -> None:
+    """``true`` and ``"5"`` where the catalogue expects a whole number used to be read as 1 and
+    5; now each is an error that names its field."""
+    data = _data()
+    data["items"][0]["visits"] = True
+    data["items"][0]["materials"][0]["copies"] = "5"
+    data["items"][0]["time_limit"] = {"legal": "20", "promised": 5}
+    data["elements"][0]["max_length"] = True
+    errors = _errors(_write_raw_yaml(tmp_path / "catalog.yaml", data))
+    for field in (
+        "items[0] (QX-RSJ-0001).visits",
+        "items[0] (QX-RSJ-0001).materials[0].copies",
+        "items[0] (QX-RSJ-0001).time_limit.legal",
+        "elements[0] (ID_NUMBER).max_length",
+    ):
+        error = _one(errors, field)
+        assert "integer" in error.message, error
+    # A spreadsheet's TRUE in a number column, the same.
+    path = tmp_path / "catalog.xlsx"
+    write_xlsx(_doc(), path)
+    wb = openpyxl.load_workbook(path)
+    items = wb["items"]
+    column = [cell.value for cell in items[1]].index("visits") + 1
+    items.cell(row=2, column=column, value=True)
+    wb.save(path)
+    error = _one(_errors(path), "column 'visits'")
+    assert error.loc == "catalog.xlsx: sheet 'items' row 2 column 'visits'"
+    assert "integer" in error.message

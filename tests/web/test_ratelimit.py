@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
 
 from tongban.errors import NotFound, TooManyRequests
-from tongban.web.ratelimit import MAX_KEY, SlidingWindow, StatusLookups
+from tongban.web.ratelimit import MAX_KEY, FailureDelay, SlidingWindow, StatusLookups
 
 NUMBER = "990123-20261128-000001"
 
@@ -22,7 +23,10 @@ class Clock:
 
 def _lookups(clock: Clock) -> StatusLookups:
     return StatusLookups(
-        SlidingWindow(30, 600, clock), SlidingWindow(5, 3600, clock), SlidingWindow(50, 3600, clock)
+        SlidingWindow(30, 600, clock),
+        FailureDelay(5, 3600, 3600, clock),
+        FailureDelay(10, 3600, 3600, clock),
+        FailureDelay(20, 3600, 60, clock),
     )
 
 
@@ -39,28 +43,67 @@ def test_a_window_allows_its_limit_then_waits_until_the_oldest_hit_leaves() -> N
     assert window.wait("a") == 0
 
 
-def test_five_failures_from_one_client_lock_that_number_for_that_client() -> None:
+def test_five_failures_from_one_client_slow_that_client_down_on_that_number() -> None:
     clock = Clock()
     lookups = _lookups(clock)
     for _ in range(5):
         lookups.before("10.0.0.1", NUMBER)(False)
     with pytest.raises(TooManyRequests) as caught:
         lookups.before("10.0.0.1", NUMBER)
-    assert caught.value.data == {"retry_after": 3600, "minutes": 60}
+    assert caught.value.data == {"retry_after": 1, "minutes": 1}
     assert caught.value.code == "rate_limited"
     lookups.before("10.0.0.2", NUMBER)(True)  # the applicant elsewhere still gets in
     lookups.before("10.0.0.1", NUMBER[:-1] + "2")(True)  # and another number is not locked
     clock.now += 3600
-    lookups.before("10.0.0.1", NUMBER)(True)
+    lookups.before("10.0.0.1", NUMBER)(True)  # an hour without failures: free again
 
 
-def test_a_guesser_with_many_addresses_is_stopped_at_fifty_failures_per_number() -> None:
-    lookups = _lookups(Clock())
-    for i in range(50):
-        lookups.before(f"10.0.{i}.1", NUMBER)(False)
-    with pytest.raises(TooManyRequests) as caught:
-        lookups.before("10.9.9.9", NUMBER)
-    assert caught.value.code == "rate_limited"
+def test_growing_delays_per_client_and_number() -> None:
+    clock = Clock()
+    lookups = _lookups(clock)
+    for _ in range(5):
+        lookups.before("10.0.0.1", NUMBER)(False)
+    waits = []
+    for _ in range(6):
+        with pytest.raises(TooManyRequests) as caught:
+            lookups.before("10.0.0.1", NUMBER)
+        waits.append(caught.value.data["retry_after"])
+        clock.now += waits[-1]
+        lookups.before("10.0.0.1", NUMBER)(False)
+    assert waits == [1, 2, 4, 8, 16, 32]
+
+
+def test_many_addresses_cannot_lock_the_applicant_out() -> None:
+    """Ten addresses times five wrong ID numbers used to lock the number for an hour, even for
+    the right ID number. Now each guessing address slows down, and an address without failures
+    of its own (the applicant's) is never refused for what the others tried."""
+    clock = Clock()
+    lookups = _lookups(clock)
+    guesses = 0
+    for i in range(100):
+        for _ in range(5):
+            with contextlib.suppress(TooManyRequests):
+                lookups.before(f"10.0.{i}.1", NUMBER)(False)
+                guesses += 1
+    assert guesses < 150  # after twenty, about one guess per fresh address
+    lookups.before("192.168.1.20", NUMBER)(True)  # the applicant, the right ID number
+    lookups.before("192.168.1.20", NUMBER)(True)  # and again: a success costs nothing
+    with pytest.raises(TooManyRequests):  # the guessers are held back
+        lookups.before("10.0.7.1", NUMBER)
+    # An applicant who mistyped once waits at most a minute, however many guessed.
+    lookups.before("192.168.1.21", NUMBER)(False)
+    clock.now += 60
+    lookups.before("192.168.1.21", NUMBER)(True)
+
+
+def test_one_address_guessing_across_numbers_slows_down() -> None:
+    clock = Clock()
+    lookups = _lookups(clock)
+    for i in range(10):
+        lookups.before("10.0.0.1", f"{NUMBER[:-2]}{i:02}")(False)
+    with pytest.raises(TooManyRequests):
+        lookups.before("10.0.0.1", NUMBER[:-2] + "99")
+    lookups.before("10.0.0.2", NUMBER[:-2] + "99")(True)
 
 
 def test_successes_give_their_places_back_and_parallel_lookups_cannot_all_pass() -> None:

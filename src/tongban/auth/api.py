@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tongban.auth import service
 from tongban.auth.access import require_principal
+from tongban.kit.bounds import RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
 router = APIRouter(tags=["auth"])
@@ -80,7 +81,7 @@ def create_token(body: TokenIn, session: DbSession, principal: CurrentPrincipal)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, dependencies=[Depends(api_csrf)])
-def revoke_token(token_id: int, session: DbSession, principal: CurrentPrincipal) -> None:
+def revoke_token(token_id: RowId, session: DbSession, principal: CurrentPrincipal) -> None:
     service.revoke_token(session=session, principal=require_principal(principal), token_id=token_id)
 
 

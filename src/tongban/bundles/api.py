@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from tongban.bundles import bpmn, service
 from tongban.bundles.schemas import BundleIn
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.bounds import Count
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
 router = APIRouter(tags=["bundles"])
@@ -42,7 +43,7 @@ class ComposeIn(BaseModel):
 
 class DraftIn(BaseModel):
     bundle: dict[str, Any]
-    lock_version: int | None = None
+    lock_version: Count | None = None
 
 
 class LintOut(BaseModel):

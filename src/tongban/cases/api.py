@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Body, Depends, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, ValidationError
 
@@ -21,8 +22,15 @@ from tongban.cases.schemas import (
     VoteIn,
 )
 from tongban.errors import FieldError, ValidationFailed
+from tongban.kit.bounds import MAX_INT, Count, RowId
+from tongban.kit.money import MAX_FEN
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
-from tongban.web.ratelimit import StatusLookups, client_address, status_lookups
+from tongban.web.ratelimit import (
+    StatusLookups,
+    anonymous_intake,
+    client_address,
+    status_lookups,
+)
 
 router = APIRouter(tags=["cases"])
 
@@ -42,8 +50,8 @@ class StatusOut(BaseModel):
 
 
 class PayIn(BaseModel):
-    lock_version: int
-    amount_fen: int | None = None
+    lock_version: Count
+    amount_fen: Annotated[int, Ge(-MAX_FEN), Le(MAX_FEN)] | None = None
 
 
 class UploadOut(BaseModel):
@@ -52,7 +60,12 @@ class UploadOut(BaseModel):
     size: int
 
 
-@router.post("/cases", response_model=Submitted, status_code=201, dependencies=[Depends(api_csrf)])
+@router.post(
+    "/cases",
+    response_model=Submitted,
+    status_code=201,
+    dependencies=[Depends(api_csrf), Depends(anonymous_intake)],
+)
 def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal) -> Submitted:
     """Submit one application for an item or a bundle; the same ``idempotency_key`` again
     returns the same case."""
@@ -64,7 +77,7 @@ def submit(body: ApplicationIn, session: DbSession, principal: CurrentPrincipal)
     "/cases/with-files",
     response_model=Submitted,
     status_code=201,
-    dependencies=[Depends(api_csrf)],
+    dependencies=[Depends(api_csrf), Depends(anonymous_intake)],
 )
 def submit_with_files(
     session: DbSession,
@@ -145,8 +158,8 @@ def workbench(
     session: DbSession,
     principal: CurrentPrincipal,
     kind: str = "",
-    limit: int = 50,
-    offset: int = 0,
+    limit: Annotated[int, Ge(1), Le(MAX_INT)] = 50,
+    offset: Count = 0,
 ) -> list[StepOut]:
     """My open steps, by due date."""
     rows = service.workbench(
@@ -157,7 +170,7 @@ def workbench(
 
 @router.post("/steps/{step_id}/complete", status_code=204, dependencies=[Depends(api_csrf)])
 def complete(
-    step_id: int, body: CompleteIn, session: DbSession, principal: CurrentPrincipal
+    step_id: RowId, body: CompleteIn, session: DbSession, principal: CurrentPrincipal
 ) -> None:
     service.complete_step(
         session=session,
@@ -170,7 +183,7 @@ def complete(
 
 @router.post("/steps/{step_id}/return", status_code=204, dependencies=[Depends(api_csrf)])
 def return_step(
-    step_id: int, body: ReturnIn, session: DbSession, principal: CurrentPrincipal
+    step_id: RowId, body: ReturnIn, session: DbSession, principal: CurrentPrincipal
 ) -> None:
     service.return_step(
         session=session,
@@ -184,7 +197,7 @@ def return_step(
 
 @router.post("/steps/{step_id}/correction", status_code=204, dependencies=[Depends(api_csrf)])
 def correction(
-    step_id: int, body: CorrectionIn, session: DbSession, principal: CurrentPrincipal
+    step_id: RowId, body: CorrectionIn, session: DbSession, principal: CurrentPrincipal
 ) -> None:
     service.request_correction(
         session=session, principal=principal, step_id=step_id, reason=body.reason, kind=body.kind
@@ -216,7 +229,7 @@ def resume(
 
 @router.post("/steps/{step_id}/delegate", status_code=204, dependencies=[Depends(api_csrf)])
 def delegate(
-    step_id: int, body: DelegateIn, session: DbSession, principal: CurrentPrincipal
+    step_id: RowId, body: DelegateIn, session: DbSession, principal: CurrentPrincipal
 ) -> None:
     service.delegate(
         session=session,
@@ -228,12 +241,12 @@ def delegate(
 
 
 @router.post("/steps/{step_id}/vote", status_code=204, dependencies=[Depends(api_csrf)])
-def vote(step_id: int, body: VoteIn, session: DbSession, principal: CurrentPrincipal) -> None:
+def vote(step_id: RowId, body: VoteIn, session: DbSession, principal: CurrentPrincipal) -> None:
     service.vote(session=session, principal=principal, step_id=step_id, choice=body.choice)
 
 
 @router.post("/steps/{step_id}/decide", status_code=204, dependencies=[Depends(api_csrf)])
-def decide(step_id: int, body: DecideIn, session: DbSession, principal: CurrentPrincipal) -> None:
+def decide(step_id: RowId, body: DecideIn, session: DbSession, principal: CurrentPrincipal) -> None:
     service.close_decision(
         session=session,
         principal=principal,
@@ -245,7 +258,11 @@ def decide(step_id: int, body: DecideIn, session: DbSession, principal: CurrentP
 
 @router.post("/steps/{step_id}/sign", status_code=204, dependencies=[Depends(api_csrf)])
 def sign(
-    step_id: int, body: SignIn, lock_version: int, session: DbSession, principal: CurrentPrincipal
+    step_id: RowId,
+    body: SignIn,
+    lock_version: Count,
+    session: DbSession,
+    principal: CurrentPrincipal,
 ) -> None:
     service.sign(
         session=session,
@@ -257,7 +274,7 @@ def sign(
 
 
 @router.post("/steps/{step_id}/pay", status_code=204, dependencies=[Depends(api_csrf)])
-def pay(step_id: int, body: PayIn, session: DbSession, principal: CurrentPrincipal) -> None:
+def pay(step_id: RowId, body: PayIn, session: DbSession, principal: CurrentPrincipal) -> None:
     service.pay(
         session=session,
         principal=principal,
@@ -279,7 +296,7 @@ def upload(
     principal: CurrentPrincipal,
     purpose: Annotated[str, Form(max_length=60)],
     file: Annotated[UploadFile, File()],
-    step_id: Annotated[int | None, Form()] = None,
+    step_id: Annotated[RowId | None, Form()] = None,
 ) -> UploadOut:
     data = file.file.read(service.MAX_UPLOAD + 1)
     row = service.upload(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from tongban.kit.bounds import Count, RowId
 from tongban.kit.ids import normalize_phone, normalize_resident_id, validate_division_code
 
 
@@ -23,14 +24,22 @@ class ApplicantIn(Strict):
     @field_validator("id_no")
     @classmethod
     def _id(cls, value: str) -> str:
+        from tongban.kit.ids import normalize_uscc
+
         if (
             len(value) == 18
             and value[:2].isdigit()
             and value[2:].replace("X", "").replace("x", "").isdigit()
         ):
-            return normalize_resident_id(value)
-        from tongban.kit.ids import normalize_uscc
-
+            try:
+                return normalize_resident_id(value)
+            except ValueError:
+                # an all-digit unified social credit code has the shape of an ID number too
+                try:
+                    return normalize_uscc(value)
+                except ValueError:
+                    pass
+                raise
         return normalize_uscc(value)
 
     @field_validator("phone")
@@ -110,19 +119,19 @@ class CaseOut(BaseModel):
 
 
 class CompleteIn(Strict):
-    lock_version: int
+    lock_version: Count
     outcome: dict[str, Any] = Field(default_factory=dict)
 
 
 class DecideIn(Strict):
-    lock_version: int
+    lock_version: Count
     reasons: Annotated[str, StringConstraints(min_length=2, max_length=2000)]
     """The committee's reasons, which the applicant reads."""
 
 
 class ReturnIn(Strict):
-    lock_version: int
-    to_step_id: int
+    lock_version: Count
+    to_step_id: RowId
     reason: Annotated[str, StringConstraints(min_length=2, max_length=2000)]
 
 

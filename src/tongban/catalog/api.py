@@ -14,6 +14,7 @@ from tongban.catalog.repository import ItemFilter
 from tongban.catalog.schemas import CatalogDocument, ItemIn
 from tongban.catalog.search import highlight
 from tongban.errors import ValidationFailed
+from tongban.kit.bounds import MAX_INT, Count, RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, api_csrf
 
 router = APIRouter(tags=["catalogue"])
@@ -66,13 +67,13 @@ class DraftIn(BaseModel):
     changes: dict[str, Any] = Field(
         description="Fields of the item to change, as in the file format."
     )
-    lock_version: int | None = Field(
+    lock_version: Count | None = Field(
         default=None, description="The lock_version you read; a concurrent save is refused."
     )
 
 
 class PublishIn(BaseModel):
-    lock_version: int | None = None
+    lock_version: Count | None = None
 
 
 class ImportOut(BaseModel):
@@ -142,7 +143,7 @@ def search_items(
     status: Annotated[Literal["", "draft", "published", "retired"], Query()] = "",
     jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> ItemPage:
     """Items by relevance to ``q`` (Chinese, pinyin, initials, codes, synonyms), else by code.
     ``jurisdiction``: a division code (that subtree), ``all``; by default a reform office
@@ -186,7 +187,7 @@ def search_items(
 
 @router.get("/items/{code}", response_model=ItemOut)
 def get_item(
-    code: str, session: DbSession, principal: CurrentPrincipal, version: int | None = None
+    code: str, session: DbSession, principal: CurrentPrincipal, version: RowId | None = None
 ) -> ItemOut:
     detail = service.get_item(
         session=session, principal=principal, implementation_code=code, version_no=version

@@ -88,7 +88,7 @@ class ElementIn(Strict):
     """The datum's type."""
     format: Annotated[str, StringConstraints(max_length=100)] = ""
     """A display or input format, free text (e.g. `YYYY-MM-DD`)."""
-    max_length: Annotated[int, Field(ge=1, le=100000)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=100000, strict=True)] | None = None
     """Longest value, in characters."""
     allowed_values: list[ShortText] = Field(default_factory=list)
     """The values an `enum` element takes (required for `type: enum`, each once)."""
@@ -138,7 +138,7 @@ class MaterialIn(Strict):
     """Whether the applicant must bring it."""
     format: MaterialFormat = MaterialFormat.BOTH
     """Paper, electronic, or either."""
-    copies: Annotated[int, Field(ge=0, le=100)] = 1
+    copies: Annotated[int, Field(ge=0, le=100, strict=True)] = 1
     """Paper copies asked for."""
     source: MaterialSource = MaterialSource.APPLICANT
     """Where it comes from: `applicant` (brought by the applicant), `item_output` (another item's
@@ -186,15 +186,15 @@ class StepIn(Strict):
     responsible: Code
     """A department code, or a level: `township`, `village`, `county`, `applicant` (the unit of the
     applicant's jurisdiction at that level)."""
-    limit_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    limit_days: Annotated[int, Field(ge=0, le=3650, strict=True)] = 0
     """Working days of this step; none may exceed the item's legal limit, and acceptance + delivery
     together must fit in the legal and the promised limit."""
 
 
 class TimeLimitIn(Strict):
-    legal: Annotated[int, Field(ge=0, le=3650)]
+    legal: Annotated[int, Field(ge=0, le=3650, strict=True)]
     """The legal time limit (法定办结时限), in working days (0: on the spot)."""
-    promised: Annotated[int, Field(ge=0, le=3650)]
+    promised: Annotated[int, Field(ge=0, le=3650, strict=True)]
     """The promised time limit (承诺办结时限), in working days, at most the legal one."""
 
     @model_validator(mode="after")
@@ -281,7 +281,7 @@ class ItemIn(Strict):
     """How one can apply."""
     outputs: list[OutputIn] = Field(default_factory=list)
     """What the item issues."""
-    visits: Annotated[int, Field(ge=0, le=20)] | None = None
+    visits: Annotated[int, Field(ge=0, le=20, strict=True)] | None = None
     """Trips to a window: 0 (none), 1 (to submit), 2 (to submit and to collect), more. Left out:
     not yet recorded (the item is incomplete)."""
 

@@ -6,8 +6,9 @@ import typer
 from rich.table import Table
 
 from tongban.cli import bundle, calendar, cases, catalog, db, jobs, org
-from tongban.cli.common import command_session, console, progress_bar
+from tongban.cli.common import command_session, console, print_app_error, progress_bar
 from tongban.config import get_settings
+from tongban.errors import AppError
 
 app = typer.Typer(
     help="tongban 通办: one window, one form, every department.",
@@ -35,6 +36,16 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    if settings.default_key_refused(host or settings.host):
+        print_app_error(
+            AppError(
+                "TONGBAN_SECRET_KEY is the default one, fit only for a demo on this machine; "
+                "set a long random key (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`)",
+                code="secret_key_default",
+            )
+        )
+        raise typer.Exit(1)
     uvicorn.run(
         "tongban.app:create_app",
         factory=True,

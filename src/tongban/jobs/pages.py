@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tongban.jobs import service
 from tongban.jobs.models import JobStatus
+from tongban.kit.bounds import RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, check_csrf
 from tongban.web.format import local_time
 from tongban.web.templating import render
@@ -48,7 +49,7 @@ def retry_job(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    job_id: int,
+    job_id: RowId,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)

@@ -11,11 +11,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
+from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from tongban.auth import service as auth_service
 from tongban.auth.principal import Principal
+from tongban.config import get_settings
 from tongban.db import session_scope
 from tongban.errors import CsrfFailed
 from tongban.web.i18n import DEFAULT_LOCALE, from_accept_language, normalize_locale
@@ -92,11 +94,31 @@ def current_principal(request: Request, session: DbSession) -> Principal | None:
 CurrentPrincipal = Annotated[Principal | None, Depends(current_principal)]
 
 
-def anonymous_csrf(request: Request) -> str:
-    """Double-submit token for forms shown before login (the login form itself)."""
-    token = request.cookies.get(ANON_CSRF_COOKIE)
+def _anon_signer() -> TimestampSigner:
+    return TimestampSigner(get_settings().secret_key, salt="tongban.anonymous-csrf")
+
+
+def _signed_anon(token: str | None) -> str | None:
+    """The anonymous token if it is one this server signed (``TONGBAN_SECRET_KEY``) within the
+    session's lifetime; None for anything else (made up, altered, expired, another key's)."""
     if not token:
-        token = getattr(request.state, "new_anon_csrf", None) or secrets.token_urlsafe(24)
+        return None
+    try:
+        _anon_signer().unsign(token, max_age=get_settings().session_hours * 3600)
+    except BadSignature:  # SignatureExpired included
+        return None
+    return token
+
+
+def anonymous_csrf(request: Request) -> str:
+    """Double-submit token for forms shown before login (the login form itself): a random
+    value signed with the secret key and a timestamp, in a cookie and in the form. The server
+    trusts no token it has not signed: a cookie planted by someone else is refused."""
+    token = _signed_anon(request.cookies.get(ANON_CSRF_COOKIE))
+    if not token:
+        token = getattr(request.state, "new_anon_csrf", None) or (
+            _anon_signer().sign(secrets.token_urlsafe(24)).decode("ascii")
+        )
         request.state.new_anon_csrf = token
     return token
 
@@ -110,7 +132,9 @@ def check_csrf(request: Request, given: str | None) -> None:
     """Every state-changing request with a cookie session must carry the session's token."""
     if request.method in SAFE_METHODS or getattr(request.state, "via_token", False):
         return
-    expected = getattr(request.state, "csrf_token", None) or request.cookies.get(ANON_CSRF_COOKIE)
+    expected = getattr(request.state, "csrf_token", None) or _signed_anon(
+        request.cookies.get(ANON_CSRF_COOKIE)
+    )
     if not expected or not given or not hmac.compare_digest(expected, given):
         raise CsrfFailed("the form has expired or was not sent by this site; reload and try again")
 

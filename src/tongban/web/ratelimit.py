@@ -2,10 +2,12 @@
 case number and ID number), so that nobody can try ID numbers against a case number, or case
 numbers against an ID number, at machine speed.
 
-* per client address: 30 lookups in any 10 minutes;
-* per (client address, case number): 5 failed lookups in an hour;
-* per case number, from everyone together: 50 failed lookups in an hour — enough to stop a
-  guesser with many addresses, too many for one stranger to lock an applicant out.
+* per client address: 30 lookups in any 10 minutes, and growing delays after 10 failures;
+* per (client address, case number): growing delays after 5 failures in an hour;
+* per case number, from everyone together: growing delays of at most a minute after 20
+  failures, for addresses that have failed themselves: an address without a recent failure is
+  never held back by what others tried (``StatusLookups``).
+Anonymous applications are limited per client address too (``AnonymousIntake``).
 
 A lookup takes its place in the failure windows before it runs (so parallel requests cannot all
 pass the check first) and gives it back when it succeeds. The counts live in this process (a
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from tongban.errors import NotFound, TooManyRequests
+from tongban.web.deps import CurrentPrincipal
 
 MAX_KEY = 80  # longer keys (a made-up "case number") are cut: they cannot grow the table
 
@@ -86,75 +89,6 @@ class SlidingWindow:
             del self._hits[stale]
 
 
-@dataclass
-class StatusLookups:
-    per_client: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
-    failures_per_client_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 3600))
-    failures_per_case: SlidingWindow = field(default_factory=lambda: SlidingWindow(50, 3600))
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def before(self, client: str, number: str) -> Callable[[bool], None]:
-        """Refuse (429) beyond a limit; otherwise count the lookup and hold its places in the
-        failure windows. Call what it returns with whether the lookup found the case."""
-        pair, case = f"{client} {number.upper()}", number.upper()
-        with self._lock:  # check and take the places together
-            wait = max(
-                self.per_client.wait(client),
-                self.failures_per_client_case.wait(pair),
-                self.failures_per_case.wait(case),
-            )
-            if wait > 0:
-                minutes = max(1, math.ceil(wait / 60))
-                raise TooManyRequests(
-                    "too many status lookups; try again in %(minutes)s minutes",
-                    data={"retry_after": math.ceil(wait), "minutes": minutes},
-                    params={"minutes": minutes},
-                    code="rate_limited",
-                )
-            self.per_client.hit(client)
-            held = (self.failures_per_client_case.hit(pair), self.failures_per_case.hit(case))
-
-        def done(found: bool) -> None:
-            if found:  # a success is no failure: give the places back
-                self.failures_per_client_case.unhit(pair, held[0])
-                self.failures_per_case.unhit(case, held[1])
-
-        return done
-
-    @contextlib.contextmanager
-    def guard(self, client: str, number: str) -> Iterator[None]:
-        """``with lookups.guard(client, number): <the lookup>``: refused (429) beyond a limit;
-        a ``NotFound`` inside counts as a failure, anything else gives the places back."""
-        done = self.before(client, number)
-        try:
-            yield
-        except NotFound:
-            done(False)
-            raise
-        except BaseException:
-            done(True)
-            raise
-        done(True)
-
-
-def status_lookups(request: Request) -> StatusLookups:
-    """The application's limiter (made in ``create_app``)."""
-    limiter: StatusLookups = request.app.state.status_lookups
-    return limiter
-
-
-def client_address(request: Request) -> str:
-    """The client's address; an IPv6 client counts by its /64, which one subscriber holds."""
-    host = request.client.host if request.client else "unknown"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return host
-
-
 class FailureDelay:
     """Growing delays after failures: once ``free`` failures of a key fall within ``window``
     seconds, each further attempt must wait ``2 ** (failures - free)`` seconds after the last
@@ -176,8 +110,146 @@ class FailureDelay:
             gap = min(2.0 ** (len(hits) - self.free), self.cap)
             return max(hits[-1] + gap - self._clock(), 0.0)
 
-    def fail(self, key: str) -> None:
-        self.failures.hit(key)
+    def count(self, key: str) -> int:
+        """Failures of ``key`` within the window."""
+        with self.failures._lock:
+            return len(self.failures._recent(key[:MAX_KEY], self._clock()) or ())
+
+    def fail(self, key: str) -> float:
+        """Count a failure now; returns its time (to give it back with ``failures.unhit``)."""
+        return self.failures.hit(key)
+
+
+@dataclass
+class StatusLookups:
+    """The limits of the status lookup. They cost the guesser, never the applicant:
+
+    * per client address: 30 lookups in any 10 minutes;
+    * per (client address, case number): after 5 failures in an hour, growing delays (1, 2,
+      4 … seconds after the last failure, at most an hour);
+    * per client address, over every number: after 10 failures in an hour, the same growing
+      delays (a guesser going through sequential case numbers);
+    * per case number, from everyone together: after 20 failures in an hour, growing delays of
+      at most a minute, and only for addresses that have failed recently. An address without a
+      recent failure (the applicant at home, the window) is never held back by what others
+      tried against the number, so many addresses buy a guesser one guess each, not a lock-out.
+    """
+
+    per_client: SlidingWindow = field(default_factory=lambda: SlidingWindow(30, 600))
+    failures_per_client_case: FailureDelay = field(
+        default_factory=lambda: FailureDelay(5, 3600, 3600)
+    )
+    failures_per_client: FailureDelay = field(default_factory=lambda: FailureDelay(10, 3600, 3600))
+    failures_per_case: FailureDelay = field(default_factory=lambda: FailureDelay(20, 3600, 60))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def before(self, client: str, number: str) -> Callable[[bool], None]:
+        """Refuse (429) beyond a limit; otherwise count the lookup and hold its places in the
+        failure windows. Call what it returns with whether the lookup found the case."""
+        pair, case = f"{client} {number.upper()}", number.upper()
+        with self._lock:  # check and take the places together
+            fresh = self.failures_per_client.count(client) == 0
+            wait = max(
+                self.per_client.wait(client),
+                self.failures_per_client_case.wait(pair),
+                self.failures_per_client.wait(client),
+                0.0 if fresh else self.failures_per_case.wait(case),
+            )
+            if wait > 0:
+                minutes = max(1, math.ceil(wait / 60))
+                raise TooManyRequests(
+                    "too many status lookups; try again in %(minutes)s minutes",
+                    data={"retry_after": math.ceil(wait), "minutes": minutes},
+                    params={"minutes": minutes},
+                    code="rate_limited",
+                )
+            self.per_client.hit(client)
+            held = (
+                self.failures_per_client_case.fail(pair),
+                self.failures_per_client.fail(client),
+                self.failures_per_case.fail(case),
+            )
+
+        def done(found: bool) -> None:
+            if found:  # a success is no failure: give the places back
+                self.failures_per_client_case.failures.unhit(pair, held[0])
+                self.failures_per_client.failures.unhit(client, held[1])
+                self.failures_per_case.failures.unhit(case, held[2])
+
+        return done
+
+    @contextlib.contextmanager
+    def guard(self, client: str, number: str) -> Iterator[None]:
+        """``with lookups.guard(client, number): <the lookup>``: refused (429) beyond a limit;
+        a ``NotFound`` inside counts as a failure, anything else gives the places back."""
+        done = self.before(client, number)
+        try:
+            yield
+        except NotFound:
+            done(False)
+            raise
+        except BaseException:
+            done(True)
+            raise
+        done(True)
+
+
+@dataclass
+class AnonymousIntake:
+    """Applications submitted without logging in (the apply page, the intake API), counted per
+    client address whether they succeed or not: 5 in any minute, 20 in any hour. Staff at the
+    window and signed-in applicants are not counted here."""
+
+    per_minute: SlidingWindow = field(default_factory=lambda: SlidingWindow(5, 60))
+    per_hour: SlidingWindow = field(default_factory=lambda: SlidingWindow(20, 3600))
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def check(self, client: str) -> None:
+        """Refuse (429, ``intake_rate_limited``) beyond a limit; otherwise count this one."""
+        with self._lock:
+            wait = max(self.per_minute.wait(client), self.per_hour.wait(client))
+            if wait > 0:
+                minutes = max(1, math.ceil(wait / 60))
+                raise TooManyRequests(
+                    "too many applications from this address; try again in %(minutes)s minutes",
+                    data={"retry_after": math.ceil(wait), "minutes": minutes},
+                    params={"minutes": minutes},
+                    code="intake_rate_limited",
+                )
+            self.per_minute.hit(client)
+            self.per_hour.hit(client)
+
+
+def anonymous_checks() -> AnonymousIntake:
+    """The looser limit of the apply page's *Continue* and *Change* rounds (each reads and
+    stores the files chosen): 30 in any minute, 200 in any hour per address."""
+    return AnonymousIntake(SlidingWindow(30, 60), SlidingWindow(200, 3600))
+
+
+def anonymous_intake(request: Request, principal: CurrentPrincipal) -> None:
+    """Dependency of the intake routes: an anonymous submission takes its place in the
+    application's ``AnonymousIntake`` (made in ``create_app``) or is refused."""
+    if principal is None:
+        limiter: AnonymousIntake = request.app.state.anonymous_intake
+        limiter.check(client_address(request))
+
+
+def status_lookups(request: Request) -> StatusLookups:
+    """The application's limiter (made in ``create_app``)."""
+    limiter: StatusLookups = request.app.state.status_lookups
+    return limiter
+
+
+def client_address(request: Request) -> str:
+    """The client's address; an IPv6 client counts by its /64, which one subscriber holds."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 @dataclass

@@ -38,6 +38,7 @@ from tongban.bundles.schemas import BundleIn
 from tongban.catalog import service as catalog_service
 from tongban.catalog.repository import ItemFilter
 from tongban.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from tongban.kit.bounds import Count
 from tongban.org import service as org_service
 from tongban.web.deps import (
     CurrentPrincipal,
@@ -234,7 +235,7 @@ def edit_bundle(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    saved: int = 0,
+    saved: Count = 0,
 ) -> HTMLResponse:
     detail = _editable(session, principal, code)
     who = require_principal(principal)

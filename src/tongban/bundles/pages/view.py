@@ -16,6 +16,7 @@ from tongban.bundles.pages.common import (
     _page,
 )
 from tongban.errors import ValidationFailed
+from tongban.kit.bounds import Count
 from tongban.web.deps import (
     CurrentPrincipal,
     DbSession,
@@ -47,7 +48,7 @@ def bundle_ledger(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    published: int = 0,
+    published: Count = 0,
 ) -> HTMLResponse:
     detail = service.get_bundle(session=session, principal=principal, code=code)
     context: dict[str, Any] = {

@@ -46,6 +46,7 @@ from tongban.errors import (
 from tongban.kit import ids, money, tokens, workdays
 from tongban.org.models import Jurisdiction
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
+from tongban.web.ratelimit import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -763,6 +764,15 @@ def apply_submit(
         raise ValidationFailed(
             "unknown step '%(step)s' of the application", params={"step": step}, code="bad_step"
         )
+    if principal is None:
+        # An anonymous submission counts against the intake limit; checking and changing
+        # answers against a looser one of their own (a person checks several times).
+        limiter = (
+            request.app.state.anonymous_intake
+            if step == "submit"
+            else (request.app.state.anonymous_checks)
+        )
+        limiter.check(client_address(request))
     answers = _answers_from(posted.multi_items())
     subject = _subject(session, principal, item=item, bundle=bundle, answers=answers)
     form = ApplyForm.from_posted(posted, subject, principal)

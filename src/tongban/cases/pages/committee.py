@@ -49,6 +49,7 @@ from tongban.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from tongban.kit.bounds import RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm
 from tongban.web.format import local_time
 
@@ -150,7 +151,7 @@ def _decision_url(number: str, step_id: int, done: str) -> str:
 @router.get("/cases/{number}/steps/{step_id}/decision", response_class=HTMLResponse)
 def decision_page(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -166,7 +167,7 @@ def decision_page(
 @router.post("/cases/{number}/steps/{step_id}/vote", response_class=HTMLResponse)
 def vote_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -203,7 +204,7 @@ def vote_action(
 @router.post("/cases/{number}/steps/{step_id}/minutes", response_class=HTMLResponse)
 def minutes_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -261,7 +262,7 @@ def minutes_action(
 @router.post("/cases/{number}/steps/{step_id}/close", response_class=HTMLResponse)
 def close_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,

@@ -230,7 +230,7 @@ def _files(form: FormData, name: str) -> list[UploadFile]:
 
 def _int_or_none(text: str) -> int | None:
     text = text.strip()
-    return int(text) if re.fullmatch(r"\d{1,12}", text) else None
+    return int(text) if re.fullmatch(r"\d{1,9}", text) else None
 
 
 @dataclass(frozen=True)

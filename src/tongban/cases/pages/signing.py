@@ -42,6 +42,7 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
+from tongban.kit.bounds import RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm
 from tongban.web.format import local_time
 
@@ -124,7 +125,7 @@ def _sign_context(
 @router.get("/cases/{number}/steps/{step_id}/sign", response_class=HTMLResponse)
 def sign_page(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -140,7 +141,7 @@ def sign_page(
 @router.post("/cases/{number}/steps/{step_id}/sign", response_class=HTMLResponse)
 def sign_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,

@@ -31,6 +31,7 @@ from tongban.errors import (
     ValidationFailed,
 )
 from tongban.kit import money
+from tongban.kit.bounds import RowId
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, check_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +45,7 @@ def _case_url(number: str, done: str, step_id: int | None = None) -> str:
 @router.post("/cases/{number}/steps/{step_id}/complete", response_class=HTMLResponse)
 def complete_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -125,7 +126,7 @@ def complete_action(
 @router.post("/cases/{number}/steps/{step_id}/return", response_class=HTMLResponse)
 def return_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -170,7 +171,7 @@ def return_action(
 @router.post("/cases/{number}/steps/{step_id}/correction", response_class=HTMLResponse)
 def correction_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -208,7 +209,7 @@ def correction_action(
 @router.post("/cases/{number}/steps/{step_id}/delegate", response_class=HTMLResponse)
 def delegate_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -263,7 +264,7 @@ def _fen(text: str) -> int | None:
 @router.post("/cases/{number}/steps/{step_id}/pay", response_class=HTMLResponse)
 def pay_action(
     number: str,
-    step_id: int,
+    step_id: RowId,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tongban.catalog import types as item_types
 from tongban.catalog.io.refs import SOURCE_REF, WINDOW_STEP_KINDS
@@ -206,3 +206,35 @@ def output_index(session: Session) -> dict[str, dict[str, bool]]:
 
 def _all_item_codes(session: Session) -> set[str]:
     return set(session.scalars(select(ServiceItem.implementation_code)))
+
+
+def parent_cycle_errors(
+    session: Session, proposed: Mapping[str, str | None], locs: Mapping[str, str]
+) -> list[FieldError]:
+    """Main items and sub-items must form a tree: with the parents ``proposed`` (item code →
+    its main item's code, or None) put over those the database holds, an error at
+    ``<loc>.parent`` for each proposed item that would be its own ancestor."""
+    main = aliased(ServiceItem)
+    parents: dict[str, str | None] = dict(
+        session.execute(
+            select(ServiceItem.implementation_code, main.implementation_code).join(
+                main, ServiceItem.parent_id == main.id
+            )
+        ).all()
+    )
+    parents.update(proposed)
+    errors: list[FieldError] = []
+    for code in proposed:
+        path, seen, at = [code], {code}, parents.get(code)
+        while at is not None and at not in seen:
+            path.append(at)
+            seen.add(at)
+            at = parents.get(at)
+        if at == code:
+            errors.append(
+                FieldError(
+                    f"{locs[code]}.parent",
+                    "main items and sub-items would form a cycle: " + " → ".join([*path, code]),
+                )
+            )
+    return errors

@@ -31,6 +31,7 @@ from tongban.catalog.service.checks import (
     _all_item_codes,
     _item_reference_errors,
     output_index,
+    parent_cycle_errors,
     publish_errors,
     source_ref_form_errors,
 )
@@ -174,6 +175,13 @@ def save_draft(
         raise ValidationFailed(
             "the draft is invalid; nothing was saved", errors=errors, code="item_invalid"
         )
+    cycles = parent_cycle_errors(session, {code: item_in.parent}, {code: "item"})
+    if cycles:
+        raise ValidationFailed(
+            "main items and sub-items would form a cycle; nothing was saved",
+            errors=cycles,
+            code="parent_cycle",
+        )
     new_department = lookups.departments[item_in.department]
     if not _covers(session, who, EDITOR_ROLES, new_department.id):
         raise PermissionDenied(
@@ -196,6 +204,8 @@ def save_draft(
         )
         session.add(version)
     item.basic_code = item_in.basic_code
+    parent = repository.item_by_code(session, item_in.parent) if item_in.parent else None
+    item.parent_id = parent.id if parent is not None else None
     _fill_version(version, item_in, lookups)
     session.flush()
     index_versions(session, [version.id])

@@ -31,6 +31,7 @@ from tongban.catalog.service.checks import (
     _all_item_codes,
     _item_reference_errors,
     output_index,
+    parent_cycle_errors,
     publish_errors,
     source_ref_form_errors,
 )
@@ -139,6 +140,20 @@ def import_catalog(
     existing_items = _items_by_codes(
         session, [item_doc.implementation_code for item_doc in document.items]
     )
+    cycles = parent_cycle_errors(
+        session,
+        {d.implementation_code: d.parent for d in document.items},
+        {
+            d.implementation_code: f"items[{i}] ({d.implementation_code})"
+            for i, d in enumerate(document.items)
+        },
+    )
+    if cycles:
+        raise ValidationFailed(
+            "main items and sub-items would form a cycle; nothing was imported",
+            errors=cycles,
+            code="parent_cycle",
+        )
     errors = [] if references_checked else reference_errors(session, document, lookups=lookups)
     if errors:
         raise ValidationFailed(
