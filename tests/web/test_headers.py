@@ -14,8 +14,14 @@ from tests.factories import make_org
 from tongban.web.headers import CSP
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tongban"
-#: templates that are no page: the archive's summary is rendered to PDF (WeasyPrint)
-NOT_PAGES = {"cases/templates/archive/summary.html"}
+#: templates that are no page: the archive's summary, the receipt and the one-time notice are
+#: rendered to PDF (WeasyPrint)
+NOT_PAGES = {
+    "cases/templates/archive/summary.html",
+    "cases/templates/receipts/_doc.html",
+    "cases/templates/receipts/receipt.html",
+    "cases/templates/receipts/notice.html",
+}
 
 
 @pytest.mark.parametrize(

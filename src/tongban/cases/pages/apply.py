@@ -755,10 +755,6 @@ def apply_submit(
     """One handler for the three buttons of the journey: the form's *Continue* (``step=check``:
     every check, then the check-your-answers page), the check page's *Change* (``step=change``:
     back to the form, on the field to change) and *Submit* (``step=submit``, the default)."""
-    check_csrf(request, _posted(posted, "csrf_token"))
-    item, bundle = _posted(posted, "item", 64).strip(), _posted(posted, "bundle", 40).strip()
-    if bool(item) == bool(bundle):
-        raise ValidationFailed("choose an item or a bundle to apply for", code="subject_required")
     step = "change" if _posted(posted, "change", 80) else _posted(posted, "step", 10) or "submit"
     if step not in STEPS:
         raise ValidationFailed(
@@ -773,6 +769,10 @@ def apply_submit(
             else (request.app.state.anonymous_checks)
         )
         limiter.check(client_address(request))
+    check_csrf(request, _posted(posted, "csrf_token"))
+    item, bundle = _posted(posted, "item", 64).strip(), _posted(posted, "bundle", 40).strip()
+    if bool(item) == bool(bundle):
+        raise ValidationFailed("choose an item or a bundle to apply for", code="subject_required")
     answers = _answers_from(posted.multi_items())
     subject = _subject(session, principal, item=item, bundle=bundle, answers=answers)
     form = ApplyForm.from_posted(posted, subject, principal)
