@@ -12,6 +12,7 @@ import typer
 from tongban.catalog import io, service
 from tongban.catalog.completeness import PARTS as COMPLETENESS_PARTS
 from tongban.catalog.io.document import INVALID
+from tongban.catalog.io.yamlfmt import write_sections
 from tongban.cli.common import command_session, console, err_console, progress_bar
 from tongban.db import session_factory
 from tongban.errors import ValidationFailed
@@ -85,35 +86,43 @@ def export(
     ),
 ) -> None:
     """Export the latest version of every item (of one jurisdiction's subtree with
-    ``--jurisdiction``)."""
+    ``--jurisdiction``).
+
+    YAML is written item by item as the versions are read, a thousand at a time (a province's
+    100,000 items are never held at once)."""
+    if format is ExportFormat.XLSX and output is None:
+        err_console.print("error: --output is required for xlsx")
+        raise typer.Exit(2)
     with command_session() as session:
-        document = service.export_catalog(
-            session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
-        )
-        jsonld = (
-            catalog_jsonld(session=session, document=document)
-            if format is ExportFormat.CPSV_JSONLD
-            else None
-        )
-    if format is ExportFormat.XLSX:
-        if output is None:
-            err_console.print("error: --output is required for xlsx")
-            raise typer.Exit(2)
-        io.write_xlsx(document, output)
-    elif jsonld is not None:
-        text = json.dumps(jsonld, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        _write_text(text, output)
-    else:
-        _write_text(io.dump_yaml(document), output)
+        if format is ExportFormat.YAML:
+            export = service.start_export(
+                session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
+            )
+            count = _write_yaml(export, output)
+        else:
+            document = service.export_catalog(
+                session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
+            )
+            count = len(document.items)
+            if format is ExportFormat.XLSX:
+                assert output is not None
+                io.write_xlsx(document, output)
+            else:
+                jsonld = catalog_jsonld(session=session, document=document)
+                text = json.dumps(jsonld, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+                if output is None:
+                    sys.stdout.write(text)
+                else:
+                    output.write_text(text, encoding="utf-8")
     if output is not None:
-        err_console.print(f"wrote {len(document.items)} items to {output}")
+        err_console.print(f"wrote {count} items to {output}")
 
 
-def _write_text(text: str, output: Path | None) -> None:
+def _write_yaml(export: service.CatalogExport, output: Path | None) -> int:
     if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+        return write_sections(sys.stdout, export.elements, export.items())
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        return write_sections(fh, export.elements, export.items())
 
 
 @app.command("completeness")

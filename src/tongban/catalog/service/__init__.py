@@ -63,10 +63,12 @@ from tongban.catalog.service.search import (
     search_items,
 )
 from tongban.catalog.service.transfer import (
+    CatalogExport,
     ImportReport,
     export_catalog,
     import_catalog,
     reference_errors,
+    start_export,
 )
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "LEVEL_UNITS",
     "PUBLISHER_ROLES",
     "READER_ROLES",
+    "CatalogExport",
     "ImportReport",
     "ItemDetail",
     "Lookups",
@@ -107,6 +110,7 @@ __all__ = [
     "save_draft",
     "save_synonym",
     "search_items",
+    "start_export",
     "validate_value",
     "version_to_item",
     "visible_versions",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ from tongban.catalog.models import (
 )
 from tongban.catalog.schemas import (
     CatalogDocument,
+    ElementIn,
     ItemIn,
 )
 from tongban.catalog.search.index import index_items, refresh_statistics
@@ -40,6 +41,7 @@ from tongban.catalog.service.convert import (
     _fill_version,
     _lookups,
     element_to_in,
+    version_plain,
     version_to_item,
     version_values,
 )
@@ -352,14 +354,37 @@ def _set_status(
     session.flush()
 
 
-def export_catalog(
+@dataclass
+class CatalogExport:
+    """A catalogue being exported: its data elements and the number of its items, and the items
+    as plain data, read a thousand versions at a time (``items()``, once), so that a province's
+    catalogue is written item by item and never held whole."""
+
+    elements: list[dict[str, Any]]
+    count: int
+    _session: Session
+    _version_ids: list[int]
+    _departments: dict[int, str]
+    _element_codes: dict[int, str]
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Each item as ``ItemIn.model_dump(mode="json", exclude_defaults=True)`` gives it."""
+        for start in range(0, len(self._version_ids), _BATCH):
+            batch = repository.version_rows(
+                self._session, self._version_ids[start : start + _BATCH]
+            )
+            for rows in batch:
+                yield version_plain(rows, self._departments, self._element_codes)
+
+
+def start_export(
     *,
     session: Session,
     principal: Principal | None,
     as_system: bool = False,
     jurisdiction_code: str = "",
-) -> CatalogDocument:
-    """The latest version of every item the principal may see.
+) -> CatalogExport:
+    """The latest version of every item the principal may see, to be read item by item.
 
     Anonymous (``principal=None``) sees what the public sees: published versions. Only a
     trusted internal caller (an operator's CLI command) sees every draft, and says so with
@@ -380,8 +405,36 @@ def export_catalog(
                 code="unknown_jurisdiction",
             )
         visible = visible & Jurisdiction.path.startswith(place.path, autoescape=True)
-    versions = repository.latest_versions_for_export(session, visible)
+    version_ids = repository.latest_version_ids_for_export(session, visible)
+    departments = lookups.department_codes
+    return CatalogExport(
+        elements=[
+            element_to_in(e, departments).model_dump(mode="json", exclude_defaults=True)
+            for e in lookups.elements.values()
+        ],
+        count=len(version_ids),
+        _session=session,
+        _version_ids=version_ids,
+        _departments=departments,
+        _element_codes={e.id: code for code, e in lookups.elements.items()},
+    )
+
+
+def export_catalog(
+    *,
+    session: Session,
+    principal: Principal | None,
+    as_system: bool = False,
+    jurisdiction_code: str = "",
+) -> CatalogDocument:
+    """What ``start_export`` reads, as one document (the API, the CPSV-AP export)."""
+    export = start_export(
+        session=session,
+        principal=principal,
+        as_system=as_system,
+        jurisdiction_code=jurisdiction_code,
+    )
     return CatalogDocument(
-        elements=[element_to_in(e, lookups.department_codes) for e in lookups.elements.values()],
-        items=[version_to_item(v, lookups.department_codes) for v in versions],
+        elements=[ElementIn.model_validate(e) for e in export.elements],
+        items=[ItemIn.model_validate(i) for i in export.items()],
     )
