@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import random
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy.orm import Session
 
 from tongban.catalog import repository, service
 from tongban.catalog.io import yamlfmt
+from tongban.catalog.io.xlsx import dump_xlsx, write_xlsx_entries
 from tongban.catalog.io.yamlfmt import dump_entry, dump_yaml, write_sections
 from tongban.catalog.models import ItemVersion
 from tongban.catalog.schemas import CatalogDocument
 from tongban.catalog.service.convert import _lookups, element_to_in, version_to_item
 from tongban.demo.loader import CATALOG_FILE, ORG_FILE
+from tongban.errors import ValidationFailed
 from tongban.org import service as org_service
 from tongban.org.io import read_org
 
@@ -70,10 +74,14 @@ def _load(session: Session, doc: CatalogDocument) -> None:
     session.flush()
 
 
-def test_the_demo_catalogue_streams_byte_for_byte(session: Session) -> None:
+def test_the_demo_catalogue_streams_byte_for_byte(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tongban.catalog.io import read_catalog
+    from tongban.catalog.service import transfer
 
     _load(session, read_catalog(CATALOG_FILE))
+    monkeypatch.setattr(transfer, "_BATCH", 7)  # versions are read in several batches
     old = _old_document(session)
     assert _streamed(session) == _old_dump(old)
     assert service.export_catalog(session=session, principal=None, as_system=True) == old
@@ -105,3 +113,32 @@ def test_the_fast_writer_matches_pyyaml_on_random_texts() -> None:
 
 def test_an_empty_catalogue_is_the_format_line_alone(session: Session) -> None:
     assert _streamed(session) == _old_dump(CatalogDocument()) == "format: tongban-catalog/1\n"
+
+
+def test_the_xlsx_export_streams_byte_for_byte(session: Session, tmp_path: Path) -> None:
+    from tongban.catalog.io import read_catalog
+
+    doc = _awkward(read_catalog(CATALOG_FILE))
+    doc = CatalogDocument.model_validate(
+        doc.model_dump()
+        | {"items": [i for i in doc.model_dump()["items"] if "\t" not in i["description"]]}
+    )
+    _load(session, doc)
+    export = service.start_export(session=session, principal=None, as_system=True)
+    path = tmp_path / "out.xlsx"
+    assert write_xlsx_entries(path, export.elements, export.items()) == export.count
+    assert path.read_bytes() == dump_xlsx(_old_document(session))
+    assert read_catalog(path) == _old_document(session)
+
+
+def test_what_a_cell_cannot_hold_is_refused_with_its_place(tmp_path: Path) -> None:
+    bad = {"implementation_code": "A-2", "basic_code": "2", "name_zh": "x\x01", "type": "other",
+           "department": "D"}  # fmt: skip
+    with pytest.raises(ValidationFailed) as caught:
+        write_xlsx_entries(tmp_path / "x.xlsx", [], [bad, bad])
+    assert caught.value.code == "xlsx_unwritable"
+    assert [e.loc for e in caught.value.errors] == [
+        "items[0] (A-2).name_zh",
+        "items[1] (A-2).name_zh",
+    ]
+    assert not (tmp_path / "x.xlsx").exists()

@@ -14,16 +14,20 @@ values only.
 from __future__ import annotations
 
 import io
+import marshal
 import re
+import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from pydantic import BaseModel
 
 from tongban.catalog.io.document import (
     MAX_REPORTED_ERRORS,
@@ -33,7 +37,18 @@ from tongban.catalog.io.document import (
     _no_place,
     _path_text,
 )
-from tongban.catalog.schemas import CatalogDocument
+from tongban.catalog.schemas import (
+    BilingualText,
+    CatalogDocument,
+    ElementIn,
+    FeeIn,
+    FormFieldIn,
+    ItemIn,
+    LegalBasisIn,
+    MaterialIn,
+    OutputIn,
+    StepIn,
+)
 from tongban.errors import FieldError, ValidationFailed
 from tongban.kit.spreadsheet import set_text_cell
 
@@ -233,6 +248,40 @@ def _cell_value(value: Any, kind: str) -> Any:
     return value
 
 
+_Cell = Callable[[Any, str, Loc], Any]
+
+
+def _element_row(element: dict[str, Any], i: int, cell: _Cell) -> list[Any]:
+    return [cell(element[col], kind, ("elements", i, col)) for col, kind in _ELEMENT_COLUMNS]
+
+
+def _item_rows(item: dict[str, Any], i: int, cell: _Cell) -> Iterator[tuple[str, list[Any]]]:
+    """The rows of one item (every field present, as ``model_dump(mode="json")`` gives it):
+    its row of sheet ``items``, then its rows of each list's sheet."""
+    row: list[Any] = []
+    for col, kind in _ITEM_COLUMNS:
+        if col in _TIME_LIMIT_COLUMNS:
+            key = _TIME_LIMIT_COLUMNS[col]
+            limit = item["time_limit"]
+            row.append(cell(limit[key] if limit else None, kind, ("items", i, "time_limit", key)))
+        elif col == "none_stated":
+            row.append(cell([p for p in _STATED_PARTS if item[p] == []], kind, ()))
+        else:
+            row.append(cell(item[col], kind, ("items", i, col)))
+    yield "items", row
+    code = item["implementation_code"]
+    for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
+        for k, entry in enumerate(item[field] or ()):
+            values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
+            if scalar is not None:
+                values.append(cell(entry, "str", ("items", i, field, k)))
+            else:
+                values.extend(
+                    cell(entry[col], kind, ("items", i, field, k, col)) for col, kind in columns
+                )
+            yield sheet, values
+
+
 def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[FieldError]]:
     """The cell values of every sheet (header row first), and what cannot be written."""
     plain = doc.model_dump(mode="json")
@@ -248,34 +297,10 @@ def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[F
         return _cell_value(value, kind)
 
     for i, element in enumerate(plain["elements"]):
-        sheets["elements"].append(
-            [cell(element[col], kind, ("elements", i, col)) for col, kind in _ELEMENT_COLUMNS]
-        )
+        sheets["elements"].append(_element_row(element, i, cell))
     for i, item in enumerate(plain["items"]):
-        row: list[Any] = []
-        for col, kind in _ITEM_COLUMNS:
-            if col in _TIME_LIMIT_COLUMNS:
-                key = _TIME_LIMIT_COLUMNS[col]
-                limit = item["time_limit"]
-                row.append(
-                    cell(limit[key] if limit else None, kind, ("items", i, "time_limit", key))
-                )
-            elif col == "none_stated":
-                row.append(cell([p for p in _STATED_PARTS if item[p] == []], kind, ()))
-            else:
-                row.append(cell(item[col], kind, ("items", i, col)))
-        sheets["items"].append(row)
-        code = item["implementation_code"]
-        for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
-            for k, entry in enumerate(item[field] or ()):
-                values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
-                if scalar is not None:
-                    values.append(cell(entry, "str", ("items", i, field, k)))
-                else:
-                    values.extend(
-                        cell(entry[col], kind, ("items", i, field, k, col)) for col, kind in columns
-                    )
-                sheets[sheet].append(values)
+        for sheet, values in _item_rows(item, i, cell):
+            sheets[sheet].append(values)
     return sheets, errors
 
 
@@ -284,6 +309,10 @@ def _display_width(value: Any) -> int:
         return 0
     text = str(value).split("\n", 1)[0]
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _column_width(widest: int) -> int:
+    return min(max(widest, 8), 60) + 2
 
 
 def dump_xlsx(doc: CatalogDocument) -> bytes:
@@ -313,7 +342,7 @@ def dump_xlsx(doc: CatalogDocument) -> bytes:
         ws.freeze_panes = "A2"
         for c in range(1, len(rows[0]) + 1):
             width = max(_display_width(values[c - 1]) for values in rows)
-            ws.column_dimensions[get_column_letter(c)].width = min(max(width, 8), 60) + 2
+            ws.column_dimensions[get_column_letter(c)].width = _column_width(width)
     if default_sheet is not None:
         wb.remove(default_sheet)
     buffer = io.BytesIO()
@@ -325,22 +354,164 @@ def _normalise_zip(data: bytes) -> bytes:
     """Rewrite openpyxl's archive with fixed timestamps and fixed document properties, so the
     same catalogue always gives the same bytes."""
     out = io.BytesIO()
+    _normalise_archive(io.BytesIO(data), out, {})
+    return out.getvalue()
+
+
+def _normalise_archive(source: IO[bytes], target: IO[bytes], dimensions: dict[str, str]) -> None:
+    """``_normalise_zip`` from file to file, a part at a time in slices (a province's sheet of
+    materials inflates to a hundred megabytes). ``dimensions``: worksheet part → the
+    ``<dimension ref=…/>`` that openpyxl's write-only mode leaves out and its normal mode
+    writes after ``</sheetPr>``."""
     with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+        zipfile.ZipFile(source) as src,
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as dst,
     ):
         for info in src.infolist():
-            content = _FIXED_CORE_XML if info.filename == "docProps/core.xml" else src.read(info)
             entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.create_system = 0
             entry.external_attr = 0
-            dst.writestr(entry, content)
-    return out.getvalue()
+            if info.filename == "docProps/core.xml":
+                dst.writestr(entry, _FIXED_CORE_XML)
+                continue
+            if info.file_size <= _COPY_SLICE and info.filename not in dimensions:
+                dst.writestr(entry, src.read(info))
+                continue
+            with src.open(info) as part, dst.open(entry, "w") as out:
+                first = part.read(_COPY_SLICE)
+                ref = dimensions.get(info.filename)
+                if ref is not None:
+                    first = first.replace(
+                        b"</sheetPr>", b'</sheetPr><dimension ref="' + ref.encode() + b'"/>', 1
+                    )
+                out.write(first)
+                while chunk := part.read(_COPY_SLICE):
+                    out.write(chunk)
+
+
+_COPY_SLICE: Final = 1024 * 1024
 
 
 def write_xlsx(doc: CatalogDocument, path: Path) -> None:
     Path(path).write_bytes(dump_xlsx(doc))
+
+
+def _with_defaults(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Plain data that leaves out values equal to the default (``exclude_defaults``) with
+    every field again, as ``model_dump(mode="json")`` gives it."""
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        value = data[name] if name in data else info.get_default(call_default_factory=True)
+        sub = _NESTED.get(name) if model is ItemIn else None
+        if sub is not None and isinstance(value, list):
+            value = [_with_defaults(entry, sub) for entry in value]
+        out[name] = value
+    return out
+
+
+_NESTED: Final[dict[str, type[BaseModel]]] = {
+    "legal_basis": LegalBasisIn,
+    "conditions": BilingualText,
+    "materials": MaterialIn,
+    "form": FormFieldIn,
+    "steps": StepIn,
+    "fees": FeeIn,
+    "outputs": OutputIn,
+}
+
+
+def write_xlsx_entries(
+    path: Path, elements: Iterable[dict[str, Any]], items: Iterable[dict[str, Any]]
+) -> int:
+    """What ``write_xlsx`` writes, from the plain data of the elements and items (as
+    ``model_dump(mode="json", exclude_defaults=True)`` gives them), without holding them: the
+    rows go to a spool file per sheet as they come (a column's width is its widest cell, known
+    only at the end), then through openpyxl's write-only workbook. The same bytes as
+    ``write_xlsx`` of the whole document. Returns the number of items written; raises
+    ``ValidationFailed`` (``xlsx_unwritable``) as ``dump_xlsx`` does, with at most
+    ``MAX_REPORTED_ERRORS`` problems, and then writes nothing."""
+    errors: list[FieldError] = []
+    headers = {sheet: [name for name, _ in _sheet_columns(sheet)] for sheet in SHEETS}
+    widths = {sheet: [_display_width(v) for v in header] for sheet, header in headers.items()}
+    counts = dict.fromkeys(SHEETS, 1)
+    with tempfile.TemporaryDirectory(prefix="tongban-xlsx-") as tmp:
+        spools = {sheet: open(Path(tmp) / sheet, "wb") for sheet in SHEETS}
+        try:
+            current: dict[str, Any] = {}
+
+            def cell(value: Any, kind: str, loc: Loc) -> Any:
+                problem = _cell_problem(value, kind)
+                if problem and len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append(FieldError(_entry_path(loc, current), problem))
+                return _cell_value(value, kind)
+
+            def spool(sheet: str, values: list[Any]) -> None:
+                marshal.dump(values, spools[sheet])
+                counts[sheet] += 1
+                widest = widths[sheet]
+                for c, value in enumerate(values):
+                    if value is not None and widest[c] < 60:
+                        widest[c] = max(widest[c], _display_width(value))
+
+            for i, entry in enumerate(elements):
+                current["elements"] = element = _with_defaults(entry, ElementIn)
+                spool("elements", _element_row(element, i, cell))
+            n = 0
+            for n, entry in enumerate(items, start=1):
+                current["items"] = item = _with_defaults(entry, ItemIn)
+                for sheet, values in _item_rows(item, n - 1, cell):
+                    spool(sheet, values)
+        finally:
+            for fh in spools.values():
+                fh.close()
+        if errors:
+            raise ValidationFailed(
+                "catalogue cannot be written as XLSX", errors=errors, code="xlsx_unwritable"
+            )
+        wb = Workbook(write_only=True)
+        bold = Font(bold=True)
+        dimensions: dict[str, str] = {}
+        for number, sheet in enumerate(SHEETS, start=1):
+            ws = wb.create_sheet(sheet)
+            ws.freeze_panes = "A2"
+            for c, widest in enumerate(widths[sheet], start=1):
+                ws.column_dimensions[get_column_letter(c)].width = _column_width(widest)
+            last = get_column_letter(len(headers[sheet]))
+            dimensions[f"xl/worksheets/sheet{number}.xml"] = f"A1:{last}{counts[sheet]}"
+            ws.append([_text_cell(ws, v, bold) for v in headers[sheet]])
+            with open(Path(tmp) / sheet, "rb") as spooled:
+                while True:
+                    try:
+                        values = marshal.load(spooled)  # noqa: S302 (our own spool file)
+                    except EOFError:
+                        break
+                    ws.append([_text_cell(ws, v) for v in values])
+        book = Path(tmp) / "book.xlsx"
+        wb.save(book)
+        with book.open("rb") as src, Path(path).open("wb") as dst:
+            _normalise_archive(src, dst, dimensions)
+    return n
+
+
+def _entry_path(loc: Loc, current: dict[str, Any]) -> str:
+    """``_path_text`` of a place in the element or item being written (the only one held)."""
+    if len(loc) < 2 or not isinstance(loc[1], int):
+        return _path_text(loc, None)
+    section, index = str(loc[0]), loc[1]
+    text = _path_text((section, 0, *loc[2:]), {section: [current.get(section)]})
+    return f"{section}[{index}" + text[len(section) + 2 :]
+
+
+def _text_cell(ws: Any, value: Any, font: Font | None = None) -> Any:
+    if value is None and font is None:
+        return None
+    target = WriteOnlyCell(ws)
+    shown = value.replace(_CR_ESCAPE, "\r") if isinstance(value, str) else None
+    set_text_cell(target, value, shown=shown)
+    if font is not None:
+        target.font = font
+    return target
 
 
 def _xlsx_raw(data: bytes, name: str) -> _Loaded:

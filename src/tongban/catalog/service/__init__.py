@@ -34,7 +34,7 @@ from tongban.catalog.service.elements import (
     list_elements,
     validate_value,
 )
-from tongban.catalog.service.filecheck import check_file
+from tongban.catalog.service.filecheck import check_file, check_streamed
 from tongban.catalog.service.gaps import completeness_report, gap_table
 from tongban.catalog.service.items import (
     ItemDetail,
@@ -64,6 +64,7 @@ from tongban.catalog.service.search import (
 )
 from tongban.catalog.service.transfer import (
     CatalogExport,
+    CatalogImporter,
     ImportReport,
     export_catalog,
     import_catalog,
@@ -79,11 +80,13 @@ __all__ = [
     "PUBLISHER_ROLES",
     "READER_ROLES",
     "CatalogExport",
+    "CatalogImporter",
     "ImportReport",
     "ItemDetail",
     "Lookups",
     "VersionSummary",
     "check_file",
+    "check_streamed",
     "completeness_report",
     "default_jurisdiction",
     "delete_synonym",
