@@ -101,11 +101,16 @@ def _plain_text(value: str, column: int) -> bool:
     resolvers read it back as a string (a conservative test: ``False`` only costs time)."""
     limit = _PLAIN_UP_TO.get(value)
     if limit is None:
-        limit = _plain_limit(value)
-        if len(_PLAIN_UP_TO) >= _CACHE_SIZE:
-            _PLAIN_UP_TO.clear()
-        _PLAIN_UP_TO[value] = limit
+        limit = _remember(value)
     return column <= limit
+
+
+def _remember(value: str) -> int:
+    limit = _plain_limit(value)
+    if len(_PLAIN_UP_TO) >= _CACHE_SIZE:
+        _PLAIN_UP_TO.clear()
+    _PLAIN_UP_TO[value] = limit
+    return limit
 
 
 _CACHE_SIZE: Final = 100_000
@@ -148,55 +153,75 @@ def _scalar(value: Any, column: int) -> str:
     raise _NotPlain
 
 
-_KEYS: dict[str, str] = {}
-"""Keys checked once, with their ``: `` written after them."""
+_KEYS: dict[int, dict[str, tuple[str, str, int]]] = {}
+"""By indentation, a key checked once: its line's start (``key: ``) indented and not (after
+``- ``), and the column its value starts at."""
 
 
-def _key(key: Any) -> str:
-    text = _KEYS.get(key)
-    if text is None:
-        if type(key) is not str or len(key) > 100 or not _plain_text(key, 0):
-            raise _NotPlain
-        text = _KEYS[key] = f"{key}: "
-    return text
+def _key(key: Any, indent: int) -> tuple[str, str, int]:
+    if type(key) is not str or len(key) > 100 or not _plain_text(key, 0):
+        raise _NotPlain
+    found = (f"{' ' * indent}{key}: ", f"{key}: ", indent + len(key) + 2)
+    _KEYS.setdefault(indent, {})[key] = found
+    return found
 
 
 def _mapping(out: list[str], mapping: dict[str, Any], indent: int, inline: bool) -> None:
     """A block mapping at ``indent``; ``inline``: its first key follows a ``- `` already
     written."""
-    pad = " " * indent
+    append = out.append
+    limits = _PLAIN_UP_TO
+    keys = _KEYS.get(indent) or {}
     for key, value in mapping.items():
-        name = _key(key)
-        start = "" if inline else pad
+        padded, bare, column = keys.get(key) or _key(key, indent)
+        start = bare if inline else padded
         inline = False
         kind = type(value)
-        if kind is dict:
-            if value:
-                out.append(f"{start}{name[:-1]}\n")
-                _mapping(out, value, indent + 2, False)
-            else:
-                out.append(f"{start}{name}{{}}\n")
+        if kind is str:
+            limit = limits.get(value)
+            if limit is None:
+                limit = _remember(value)
+            if column > limit:
+                raise _NotPlain
+            append(f"{start}{value}\n")
+        elif kind is int:
+            append(f"{start}{value}\n")
         elif kind is list:
             if value:
-                out.append(f"{start}{name[:-1]}\n")
+                append(f"{start[:-1]}\n")
                 _sequence(out, value, indent)  # at the mapping's indentation
             else:
-                out.append(f"{start}{name}[]\n")
+                append(f"{start}[]\n")
+        elif kind is dict:
+            if value:
+                append(f"{start[:-1]}\n")
+                _mapping(out, value, indent + 2, False)
+            else:
+                append(f"{start}{{}}\n")
         else:
-            out.append(f"{start}{name}{_scalar(value, indent + len(name))}\n")
+            append(f"{start}{_scalar(value, column)}\n")
 
 
 def _sequence(out: list[str], values: list[Any], indent: int) -> None:
     dash = " " * indent + "- "
+    limits = _PLAIN_UP_TO
+    column = indent + 2
     for value in values:
         kind = type(value)
         if kind is dict and value:
             out.append(dash)
             _mapping(out, value, indent + 2, True)
+        elif kind is str:
+            limit = limits.get(value)
+            if limit is None:
+                limit = _remember(value)
+            if column > limit:
+                raise _NotPlain
+            out.append(f"{dash}{value}\n")
         elif kind is dict or kind is list:
             raise _NotPlain  # "- {}", "- []", a list in a list: left to PyYAML
         else:
-            out.append(f"{dash}{_scalar(value, indent + 2)}\n")
+            out.append(f"{dash}{_scalar(value, column)}\n")
 
 
 def dump_entry(entry: dict[str, Any]) -> str:
