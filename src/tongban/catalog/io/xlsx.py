@@ -62,6 +62,11 @@ about 5 to 20 times; a zip bomb (0.76 MB that inflates to 190 MB) hundreds of ti
 _RATIO_FLOOR: Final = 1024 * 1024
 MAX_XLSX_ROWS: Final = 1_048_576
 """Rows per sheet (Excel's own limit)."""
+SHEET_ROW_LIMITS: Final[dict[str, int]] = {"items": 250_000, "elements": 100_000}
+"""Rows of the sheets that hold one row per item or per data element: a catalogue of at most
+250,000 items (a province has about 100,000) and 100,000 data elements. Sheet ``items`` is
+read before the lists' sheets, so a workbook whose sheet repeats a row millions of times (a
+zip bomb under the inflation limits) is refused after a quarter of a million rows."""
 MAX_XLSX_COLUMNS: Final = 64
 """Columns per row: no sheet of the format has more than 14."""
 INFLATION_CODE: Final = "xlsx_inflation_limit"
@@ -784,9 +789,10 @@ def _sheet_rows(
     if not ok:
         return {}, []
     out: list[tuple[int, tuple[Any, ...]]] = []
+    limit = SHEET_ROW_LIMITS.get(sheet, MAX_XLSX_ROWS)
     for rownum, row in enumerate(rows, start=2):
-        if rownum > MAX_XLSX_ROWS:
-            fail(f"sheet '{sheet}'", f"more than {MAX_XLSX_ROWS} rows [{INFLATION_CODE}]")
+        if rownum > limit:
+            fail(f"sheet '{sheet}'", f"more than {limit} rows [{INFLATION_CODE}]")
             return {}, []
         if len(row) > MAX_XLSX_COLUMNS and any(not _blank(v) for v in row[MAX_XLSX_COLUMNS:]):
             fail(
