@@ -22,6 +22,8 @@ reader (``None``), which gives its own exact messages.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +108,8 @@ class StreamedYaml:
                 for k, row in enumerate(rows):
                     self._verify(chunk.first_index + k, row, rows, k)
                 yield ItemBatch(self, chunk, rows, [loaded])
+                del rows, loaded
+                _release_memory()
 
     def _verify(self, i: int, row: Any, rows: list[Any], k: int) -> None:
         seen = FileIndex()
@@ -162,6 +166,24 @@ class ItemBatch:
         return f"{text} (line {line + self.chunk.first_line - 1})" if line else text
 
 
+def _release_memory() -> None:
+    """Hand the freed memory of a chunk back to the system (glibc keeps it otherwise, and a
+    province's hundred chunks would add up); nothing elsewhere."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # pragma: no cover - not glibc
+        return None
+
+
+_LIBC: Final = _libc()
+
+
 def _read(path: Path, offset: int, size: int) -> bytes:
     with path.open("rb") as fh:
         fh.seek(offset)
@@ -203,6 +225,7 @@ def open_streamed(
             fh.seek(chunk.offset)
             if not _look(fh.read(chunk.size), chunk, index, codes):
                 return None
+            _release_memory()
     return StreamedYaml(path, name, head, chunks, index, entry_lines, codes)
 
 
