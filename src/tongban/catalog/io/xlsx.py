@@ -20,6 +20,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -406,13 +407,34 @@ def _with_defaults(data: dict[str, Any], model: type[BaseModel]) -> dict[str, An
     """Plain data that leaves out values equal to the default (``exclude_defaults``) with
     every field again, as ``model_dump(mode="json")`` gives it."""
     out: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        value = data[name] if name in data else info.get_default(call_default_factory=True)
-        sub = _NESTED.get(name) if model is ItemIn else None
-        if sub is not None and isinstance(value, list):
+    for name, default in _defaults(model):
+        value = data[name] if name in data else ([] if default is _LIST else default)
+        if type(value) is list and model is ItemIn and name in _NESTED:
+            sub = _NESTED[name]
             value = [_with_defaults(entry, sub) for entry in value]
         out[name] = value
     return out
+
+
+_LIST: Final = object()
+_DEFAULTS: dict[type[BaseModel], list[tuple[str, Any]]] = {}
+
+
+def _defaults(model: type[BaseModel]) -> list[tuple[str, Any]]:
+    """Each field of the model with its default, once (a list default stands for a new empty
+    list each time; the enums' defaults by value, as ``mode="json"`` gives them)."""
+    found = _DEFAULTS.get(model)
+    if found is None:
+        found = []
+        for name, info in model.model_fields.items():
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, list):
+                default = _LIST
+            elif isinstance(default, StrEnum):
+                default = default.value
+            found.append((name, default))
+        _DEFAULTS[model] = found
+    return found
 
 
 _NESTED: Final[dict[str, type[BaseModel]]] = {
@@ -456,8 +478,11 @@ def write_xlsx_entries(
                 counts[sheet] += 1
                 widest = widths[sheet]
                 for c, value in enumerate(values):
-                    if value is not None and widest[c] < 60:
-                        widest[c] = max(widest[c], _display_width(value))
+                    if value is None or widest[c] >= 60:
+                        continue
+                    if type(value) is str and 2 * len(value) <= widest[c]:
+                        continue  # a character is at most two columns wide
+                    widest[c] = max(widest[c], _display_width(value))
 
             for i, entry in enumerate(elements):
                 current["elements"] = element = _with_defaults(entry, ElementIn)
