@@ -17,6 +17,7 @@ import io
 import marshal
 import re
 import tempfile
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -26,8 +27,10 @@ from typing import IO, Any, Final
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.reader import excel as openpyxl_excel
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from pydantic import BaseModel
 
 from tongban.catalog.io.document import (
@@ -556,7 +559,7 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
         message = f"{not_xlsx} (it unpacks to too much data: {problem}) [{INFLATION_CODE}]"
         return _Loaded(None, _no_place, [FieldError(name, message)])
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb = _open_read_only(data)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
         return _Loaded(
             None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
@@ -569,6 +572,32 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
         )
     finally:
         wb.close()
+
+
+class _SheetWithoutSize(ReadOnlyWorksheet):  # type: ignore[misc]
+    """A read-only sheet that does not look for its ``<dimension>`` when opened: openpyxl
+    parses a sheet without one to the end of its rows for it (all 3.3 million of a zip bomb's,
+    minutes, before the row limit can stop it); ``_sheet_rows`` resets the dimensions and reads
+    every row anyway."""
+
+    def _get_size(self) -> None:
+        return None
+
+
+_OPEN_LOCK: Final = threading.Lock()
+
+
+def _open_read_only(data: bytes) -> Any:
+    """``load_workbook`` read-only, values only, with ``_SheetWithoutSize`` sheets (openpyxl
+    names the class it builds in its reader module; no other code of ours opens a workbook
+    read-only, and the lock keeps two of ours from swapping it at once)."""
+    with _OPEN_LOCK:
+        saved = openpyxl_excel.ReadOnlyWorksheet
+        openpyxl_excel.ReadOnlyWorksheet = _SheetWithoutSize
+        try:
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        finally:
+            openpyxl_excel.ReadOnlyWorksheet = saved
 
 
 def _inflation_problem(members: list[zipfile.ZipInfo]) -> str | None:
