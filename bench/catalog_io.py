@@ -161,23 +161,12 @@ def items(count: int) -> Any:
 
 
 def write_yaml(path: Path, count: int) -> None:
-    """The catalogue as YAML, one item at a time (the project's writer holds a whole
-    document)."""
-    import yaml
-
-    from tongban.catalog.io.yamlfmt import _CatalogDumper
-
-    def dump(data: Any) -> str:
-        return yaml.dump(
-            data, Dumper=_CatalogDumper, allow_unicode=True, sort_keys=False, width=100
-        )
+    """The catalogue as YAML, one item at a time, by the exporter's own writer (the same text
+    as PyYAML's, ten times faster)."""
+    from tongban.catalog.io.yamlfmt import write_sections
 
     with path.open("w", encoding="utf-8") as fh:
-        fh.write("format: tongban-catalog/1\nelements:\n")
-        fh.write(dump(elements()))
-        fh.write("items:\n")
-        for row in items(count):
-            fh.write(dump([row]))
+        write_sections(fh, elements(), items(count))
 
 
 def write_xlsx(path: Path, count: int) -> None:

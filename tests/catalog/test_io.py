@@ -973,6 +973,32 @@ def test_a_workbook_that_inflates_too_much_is_refused_with_its_code(tmp_path: Pa
     assert f"[{INFLATION_CODE}]" in error.message
 
 
+def test_a_sheet_of_items_longer_than_a_catalogue_is_refused_at_its_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip bomb under the inflation limits (one row repeated millions of times) stops at the
+    items sheet's row limit, before any list's sheet is read."""
+    from tongban.catalog.io import xlsx
+
+    monkeypatch.setitem(xlsx.SHEET_ROW_LIMITS, "items", 50)
+    path = tmp_path / "rows.xlsx"
+    write_xlsx(_doc(), path)
+    with zipfile.ZipFile(path) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>X</t></is></c></row>' % (n, n)
+        for n in range(3, 103)
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for name, content in parts.items():
+            if name == "xl/worksheets/sheet2.xml":  # "items"
+                content = content.replace(b"</sheetData>", rows + b"</sheetData>")
+            dst.writestr(name, content)
+    (error,) = _errors(path)
+    assert error.loc == "rows.xlsx: sheet 'items'"
+    assert error.message == f"more than 50 rows [{xlsx.INFLATION_CODE}]"
+
+
 def test_not_recorded_and_stated_empty_survive_yaml_and_xlsx(tmp_path: Path) -> None:
     """Left out stays "not yet recorded"; ``[]`` stays "stated that there is none" — through
     YAML, XLSX (the ``none_stated`` column) and back."""

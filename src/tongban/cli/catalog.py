@@ -9,12 +9,21 @@ from pathlib import Path
 
 import typer
 
-from tongban.catalog import io, service
+from tongban.catalog import service
 from tongban.catalog.completeness import PARTS as COMPLETENESS_PARTS
 from tongban.catalog.io.document import INVALID
-from tongban.cli.common import command_session, console, err_console, progress_bar
+from tongban.catalog.io.stream import StreamedYaml, StreamMismatch, open_streamed
+from tongban.catalog.io.xlsx import write_xlsx_entries
+from tongban.catalog.io.yamlfmt import write_sections
+from tongban.cli.common import (
+    command_session,
+    console,
+    err_console,
+    print_app_error,
+    progress_bar,
+)
 from tongban.db import session_factory
-from tongban.errors import ValidationFailed
+from tongban.errors import FieldError, ValidationFailed
 from tongban.exports.cpsv import catalog_jsonld
 
 app = typer.Typer(help="The item catalogue (事项清单).", no_args_is_help=True)
@@ -32,10 +41,18 @@ def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue f
 
     One round: the file itself and its references (departments, data elements, items) against
     the database, every error with its line (YAML) or sheet and row (XLSX). Nothing is
-    written."""
+    written. A large YAML file is read a thousand items at a time."""
     session = session_factory()()
     try:
-        _, errors = service.check_file(session, path)
+        errors: list[FieldError] | None = None
+        streamed = open_streamed(path)
+        if streamed is not None:
+            try:
+                _, errors = service.check_streamed(session, streamed)
+            except StreamMismatch:
+                session.rollback()
+        if errors is None:
+            _, errors = service.check_file(session, path)
     finally:
         session.rollback()
         session.close()
@@ -48,30 +65,60 @@ def validate(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue f
 
 @app.command("import")
 def import_(path: Path = typer.Argument(..., help="A .yaml or .xlsx catalogue file.")) -> None:
-    """Import a catalogue file as a whole: nothing is written unless all of it is valid."""
-    with command_session() as session:
-        catalog, errors = service.check_file(session, path)
-        if catalog.errors or catalog.checked is None:
-            from tongban.cli.common import print_app_error
+    """Import a catalogue file as a whole: nothing is written unless all of it is valid.
 
-            print_app_error(ValidationFailed(INVALID, errors=errors, code="catalog_file_invalid"))
-            raise typer.Exit(1)
-        if errors:
-            raise ValidationFailed(
-                "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
-            )
-        document = catalog.checked.document
-        del catalog, errors  # the file's data, kept for the lines of its errors
-        with progress_bar("importing items", len(document.items)) as advance:
-            report = service.import_catalog(
-                session=session, document=document, on_item=advance, references_checked=True
-            )
+    A large YAML file is checked and imported a thousand items at a time, in one transaction
+    that is rolled back if anything in it is wrong."""
+    report: service.ImportReport | None = None
+    streamed = open_streamed(path)
+    if streamed is not None:
+        try:
+            report = _import_streamed(streamed)
+        except StreamMismatch:
+            report = None  # rolled back; read whole
+    if report is None:
+        report = _import_whole(path)
     console.print(
         f"{path}: {report.items_created} items created, "
         f"{report.versions_created} versions created, "
         f"{report.drafts_updated} drafts updated, {report.status_changes} status changes, "
         f"{report.unchanged} unchanged"
     )
+
+
+def _import_streamed(streamed: StreamedYaml) -> service.ImportReport:
+    with (
+        command_session() as session,
+        progress_bar("importing items", streamed.count) as advance,
+    ):
+        importer = service.CatalogImporter(session=session, on_item=advance)
+        own, errors = service.check_streamed(session, streamed, importer=importer)
+        _refuse(own, errors)
+        return importer.finish()
+
+
+def _import_whole(path: Path) -> service.ImportReport:
+    with command_session() as session:
+        catalog, errors = service.check_file(session, path)
+        _refuse(catalog.errors, errors)
+        assert catalog.checked is not None
+        document = catalog.checked.document
+        del catalog, errors  # the file's data, kept for the lines of its errors
+        with progress_bar("importing items", len(document.items)) as advance:
+            return service.import_catalog(
+                session=session, document=document, on_item=advance, references_checked=True
+            )
+
+
+def _refuse(own: list[FieldError], errors: list[FieldError]) -> None:
+    """Exit 1 with the file's own problems, or refuse with the database's."""
+    if own:
+        print_app_error(ValidationFailed(INVALID, errors=errors, code="catalog_file_invalid"))
+        raise typer.Exit(1)
+    if errors:
+        raise ValidationFailed(
+            "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
+        )
 
 
 @app.command("export")
@@ -85,35 +132,43 @@ def export(
     ),
 ) -> None:
     """Export the latest version of every item (of one jurisdiction's subtree with
-    ``--jurisdiction``)."""
+    ``--jurisdiction``).
+
+    YAML and XLSX are written item by item as the versions are read, a thousand at a time (a
+    province's 100,000 items are never held at once)."""
+    if format is ExportFormat.XLSX and output is None:
+        err_console.print("error: --output is required for xlsx")
+        raise typer.Exit(2)
     with command_session() as session:
-        document = service.export_catalog(
-            session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
-        )
-        jsonld = (
-            catalog_jsonld(session=session, document=document)
-            if format is ExportFormat.CPSV_JSONLD
-            else None
-        )
-    if format is ExportFormat.XLSX:
-        if output is None:
-            err_console.print("error: --output is required for xlsx")
-            raise typer.Exit(2)
-        io.write_xlsx(document, output)
-    elif jsonld is not None:
-        text = json.dumps(jsonld, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        _write_text(text, output)
-    else:
-        _write_text(io.dump_yaml(document), output)
+        if format is ExportFormat.CPSV_JSONLD:
+            document = service.export_catalog(
+                session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
+            )
+            count = len(document.items)
+            jsonld = catalog_jsonld(session=session, document=document)
+            text = json.dumps(jsonld, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            if output is None:
+                sys.stdout.write(text)
+            else:
+                output.write_text(text, encoding="utf-8")
+        else:
+            export = service.start_export(
+                session=session, principal=None, as_system=True, jurisdiction_code=jurisdiction
+            )
+            if format is ExportFormat.XLSX:
+                assert output is not None
+                count = write_xlsx_entries(output, export.elements, export.items())
+            else:
+                count = _write_yaml(export, output)
     if output is not None:
-        err_console.print(f"wrote {len(document.items)} items to {output}")
+        err_console.print(f"wrote {count} items to {output}")
 
 
-def _write_text(text: str, output: Path | None) -> None:
+def _write_yaml(export: service.CatalogExport, output: Path | None) -> int:
     if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+        return write_sections(sys.stdout, export.elements, export.items())
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        return write_sections(fh, export.elements, export.items())
 
 
 @app.command("completeness")

@@ -138,23 +138,33 @@ def _check_all(
              for first, rows in resolvers.items() if first}  # fmt: skip
     get = table.get
     literal = _JSON_LITERAL.fullmatch
+    plain: set[str] = set()  # texts already found unambiguous (codes and kinds recur)
     stack: list[tuple[Any, int]] = [(root, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
             raise _Ambiguous
-        values = node.values() if isinstance(node, dict) else node
-        if isinstance(node, dict):
+        if type(node) is dict:
             for key in node:
-                rows = get(key[:1])
-                if rows and any(rx.match(key) for rx in rows):
-                    raise _Ambiguous
+                if key not in plain:
+                    rows = get(key[:1])
+                    if rows and any(rx.match(key) for rx in rows):
+                        raise _Ambiguous
+                    plain.add(key)
+            values: Any = node.values()
+        else:
+            values = node
         for value in values:
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
+                if value in plain:
+                    continue
                 rows = get(value[:1])
-                if rows and any(rx.match(value) for rx in rows) and not literal(value):
-                    raise _Ambiguous
-            elif isinstance(value, dict | list):
+                if rows:
+                    if any(rx.match(value) for rx in rows) and not literal(value):
+                        raise _Ambiguous
+                    plain.add(value)
+            elif kind is dict or kind is list:
                 stack.append((value, depth + 1))
-            elif isinstance(value, float):
+            elif kind is float:
                 raise _Ambiguous

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tongban.catalog.io.document import Loc, Locator
@@ -35,13 +36,54 @@ def _rows(raw: Mapping[Any, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+@dataclass
+class FileIndex:
+    """What the cross-references of a file's items need of all of them: the index of each item
+    code's first entry, each item's parent, each item's outputs (output code → marked
+    ``e_licence``). A streaming reader builds it in a first pass and keeps only this."""
+
+    item_codes: dict[str, int] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def add(self, i: int, row: Any) -> None:
+        """Item ``i`` of the file (raw data), in the file's order."""
+        code = _as_code(row.get("implementation_code")) if isinstance(row, Mapping) else None
+        if code is None or code in self.item_codes:
+            return
+        self.item_codes[code] = i
+        parent = _as_code(row.get("parent"))
+        if parent is not None:
+            self.parents[code] = parent
+        self.outputs[code] = {
+            out_code: _truthy(sub.get("e_licence"))
+            for sub in _rows(row, "outputs")
+            if isinstance(sub, Mapping) and (out_code := _as_code(sub.get("code"))) is not None
+        }
+
+
 def _reference_problems(
     raw: Any, place: Locator, *, strict_refs: bool
 ) -> Iterator[tuple[Loc, str]]:
     if not isinstance(raw, Mapping):
         return
     element_codes: dict[str, int] = {}
-    for i, row in enumerate(_rows(raw, "elements")):
+    yield from element_problems(_rows(raw, "elements"), place, element_codes)
+    items = _rows(raw, "items")
+    index = FileIndex()
+    for i, row in enumerate(items):
+        yield from duplicate_item_problems(i, row, index.item_codes, place)
+        index.add(i, row)
+    for i, row in enumerate(items):
+        yield from item_problems(i, row, index, element_codes, strict_refs=strict_refs)
+
+
+def element_problems(
+    rows: list[Any], place: Locator, element_codes: dict[str, int]
+) -> Iterator[tuple[Loc, str]]:
+    """Data element codes defined twice; ``element_codes`` is filled with each code's first
+    index."""
+    for i, row in enumerate(rows):
         code = _as_code(row.get("code")) if isinstance(row, Mapping) else None
         if code is None:
             continue
@@ -54,68 +96,66 @@ def _reference_problems(
         else:
             element_codes[code] = i
 
-    items = _rows(raw, "items")
-    item_codes: dict[str, int] = {}
-    parents: dict[str, str] = {}
-    for i, row in enumerate(items):
-        code = _as_code(row.get("implementation_code")) if isinstance(row, Mapping) else None
-        if code is None:
-            continue
-        if code in item_codes:
+
+def duplicate_item_problems(
+    i: int, row: Any, item_codes: Mapping[str, int], place: Locator
+) -> Iterator[tuple[Loc, str]]:
+    """Item ``i`` reuses the code of an earlier one (``item_codes``: the first index of each
+    code of the items before it)."""
+    code = _as_code(row.get("implementation_code")) if isinstance(row, Mapping) else None
+    if code is not None and code in item_codes and item_codes[code] != i:
+        yield (
+            ("items", i, "implementation_code"),
+            f"item implementation code '{code}' is used twice "
+            f"(first at {place(('items', item_codes[code]))})",
+        )
+
+
+def item_problems(
+    i: int,
+    row: Any,
+    index: FileIndex,
+    element_codes: Mapping[str, int],
+    *,
+    strict_refs: bool,
+) -> Iterator[tuple[Loc, str]]:
+    """Item ``i``'s references within the file: its materials' sources, its steps' days, its
+    parent, and (``strict_refs``) the data elements it names."""
+    if not isinstance(row, Mapping):
+        return
+    item_codes, parents, outputs = index.item_codes, index.parents, index.outputs
+    code = _as_code(row.get("implementation_code"))
+    yield from _source_problems(i, row, outputs, strict_refs=strict_refs)
+    yield from _limit_problems(i, row)
+    parent = _as_code(row.get("parent"))
+    if parent is not None:
+        if parent == code:
+            yield ("items", i, "parent"), "an item cannot be its own parent"
+        elif parent in item_codes:
+            if code is not None and item_codes.get(code) == i and _in_loop(code, parents):
+                yield ("items", i, "parent"), f"the parent chain of '{code}' loops back to it"
+        elif strict_refs:
+            yield ("items", i, "parent"), f"parent item '{parent}' is not in this file"
+    if not strict_refs:
+        return
+    for field_name in ("materials", "outputs"):
+        for j, sub in enumerate(_rows(row, field_name)):
+            if not isinstance(sub, Mapping):
+                continue
+            for k, ref in enumerate(_rows(sub, "elements")):
+                ref_code = _as_code(ref)
+                if ref_code is not None and ref_code not in element_codes:
+                    yield (
+                        ("items", i, field_name, j, "elements", k),
+                        f"data element '{ref_code}' is not defined in this file",
+                    )
+    for j, sub in enumerate(_rows(row, "form")):
+        ref_code = _as_code(sub.get("element")) if isinstance(sub, Mapping) else None
+        if ref_code is not None and ref_code not in element_codes:
             yield (
-                ("items", i, "implementation_code"),
-                f"item implementation code '{code}' is used twice "
-                f"(first at {place(('items', item_codes[code]))})",
+                ("items", i, "form", j, "element"),
+                f"data element '{ref_code}' is not defined in this file",
             )
-        else:
-            item_codes[code] = i
-            parent = _as_code(row.get("parent"))
-            if parent is not None:
-                parents[code] = parent
-
-    outputs: dict[str, dict[str, bool]] = {}
-    for code, i in item_codes.items():
-        outputs[code] = {
-            out_code: _truthy(sub.get("e_licence"))
-            for sub in _rows(items[i], "outputs")
-            if isinstance(sub, Mapping) and (out_code := _as_code(sub.get("code"))) is not None
-        }
-
-    for i, row in enumerate(items):
-        if not isinstance(row, Mapping):
-            continue
-        code = _as_code(row.get("implementation_code"))
-        yield from _source_problems(i, row, outputs, strict_refs=strict_refs)
-        yield from _limit_problems(i, row)
-        parent = _as_code(row.get("parent"))
-        if parent is not None:
-            if parent == code:
-                yield ("items", i, "parent"), "an item cannot be its own parent"
-            elif parent in item_codes:
-                if code is not None and item_codes.get(code) == i and _in_loop(code, parents):
-                    yield ("items", i, "parent"), f"the parent chain of '{code}' loops back to it"
-            elif strict_refs:
-                yield ("items", i, "parent"), f"parent item '{parent}' is not in this file"
-        if not strict_refs:
-            continue
-        for field in ("materials", "outputs"):
-            for j, sub in enumerate(_rows(row, field)):
-                if not isinstance(sub, Mapping):
-                    continue
-                for k, ref in enumerate(_rows(sub, "elements")):
-                    ref_code = _as_code(ref)
-                    if ref_code is not None and ref_code not in element_codes:
-                        yield (
-                            ("items", i, field, j, "elements", k),
-                            f"data element '{ref_code}' is not defined in this file",
-                        )
-        for j, sub in enumerate(_rows(row, "form")):
-            ref_code = _as_code(sub.get("element")) if isinstance(sub, Mapping) else None
-            if ref_code is not None and ref_code not in element_codes:
-                yield (
-                    ("items", i, "form", j, "element"),
-                    f"data element '{ref_code}' is not defined in this file",
-                )
 
 
 def _source_problems(

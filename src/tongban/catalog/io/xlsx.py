@@ -14,16 +14,24 @@ values only.
 from __future__ import annotations
 
 import io
+import marshal
 import re
+import tempfile
+import threading
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.reader import excel as openpyxl_excel
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from pydantic import BaseModel
 
 from tongban.catalog.io.document import (
     MAX_REPORTED_ERRORS,
@@ -33,7 +41,18 @@ from tongban.catalog.io.document import (
     _no_place,
     _path_text,
 )
-from tongban.catalog.schemas import CatalogDocument
+from tongban.catalog.schemas import (
+    BilingualText,
+    CatalogDocument,
+    ElementIn,
+    FeeIn,
+    FormFieldIn,
+    ItemIn,
+    LegalBasisIn,
+    MaterialIn,
+    OutputIn,
+    StepIn,
+)
 from tongban.errors import FieldError, ValidationFailed
 from tongban.kit.spreadsheet import set_text_cell
 
@@ -47,6 +66,11 @@ about 5 to 20 times; a zip bomb (0.76 MB that inflates to 190 MB) hundreds of ti
 _RATIO_FLOOR: Final = 1024 * 1024
 MAX_XLSX_ROWS: Final = 1_048_576
 """Rows per sheet (Excel's own limit)."""
+SHEET_ROW_LIMITS: Final[dict[str, int]] = {"items": 250_000, "elements": 100_000}
+"""Rows of the sheets that hold one row per item or per data element: a catalogue of at most
+250,000 items (a province has about 100,000) and 100,000 data elements. Sheet ``items`` is
+read before the lists' sheets, so a workbook whose sheet repeats a row millions of times (a
+zip bomb under the inflation limits) is refused after a quarter of a million rows."""
 MAX_XLSX_COLUMNS: Final = 64
 """Columns per row: no sheet of the format has more than 14."""
 INFLATION_CODE: Final = "xlsx_inflation_limit"
@@ -234,6 +258,40 @@ def _cell_value(value: Any, kind: str) -> Any:
     return value
 
 
+_Cell = Callable[[Any, str, Loc], Any]
+
+
+def _element_row(element: dict[str, Any], i: int, cell: _Cell) -> list[Any]:
+    return [cell(element[col], kind, ("elements", i, col)) for col, kind in _ELEMENT_COLUMNS]
+
+
+def _item_rows(item: dict[str, Any], i: int, cell: _Cell) -> Iterator[tuple[str, list[Any]]]:
+    """The rows of one item (every field present, as ``model_dump(mode="json")`` gives it):
+    its row of sheet ``items``, then its rows of each list's sheet."""
+    row: list[Any] = []
+    for col, kind in _ITEM_COLUMNS:
+        if col in _TIME_LIMIT_COLUMNS:
+            key = _TIME_LIMIT_COLUMNS[col]
+            limit = item["time_limit"]
+            row.append(cell(limit[key] if limit else None, kind, ("items", i, "time_limit", key)))
+        elif col == "none_stated":
+            row.append(cell([p for p in _STATED_PARTS if item[p] == []], kind, ()))
+        else:
+            row.append(cell(item[col], kind, ("items", i, col)))
+    yield "items", row
+    code = item["implementation_code"]
+    for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
+        for k, entry in enumerate(item[field] or ()):
+            values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
+            if scalar is not None:
+                values.append(cell(entry, "str", ("items", i, field, k)))
+            else:
+                values.extend(
+                    cell(entry[col], kind, ("items", i, field, k, col)) for col, kind in columns
+                )
+            yield sheet, values
+
+
 def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[FieldError]]:
     """The cell values of every sheet (header row first), and what cannot be written."""
     plain = doc.model_dump(mode="json")
@@ -249,34 +307,10 @@ def _xlsx_rows(doc: CatalogDocument) -> tuple[dict[str, list[list[Any]]], list[F
         return _cell_value(value, kind)
 
     for i, element in enumerate(plain["elements"]):
-        sheets["elements"].append(
-            [cell(element[col], kind, ("elements", i, col)) for col, kind in _ELEMENT_COLUMNS]
-        )
+        sheets["elements"].append(_element_row(element, i, cell))
     for i, item in enumerate(plain["items"]):
-        row: list[Any] = []
-        for col, kind in _ITEM_COLUMNS:
-            if col in _TIME_LIMIT_COLUMNS:
-                key = _TIME_LIMIT_COLUMNS[col]
-                limit = item["time_limit"]
-                row.append(
-                    cell(limit[key] if limit else None, kind, ("items", i, "time_limit", key))
-                )
-            elif col == "none_stated":
-                row.append(cell([p for p in _STATED_PARTS if item[p] == []], kind, ()))
-            else:
-                row.append(cell(item[col], kind, ("items", i, col)))
-        sheets["items"].append(row)
-        code = item["implementation_code"]
-        for sheet, (field, columns, scalar) in _CHILD_SHEETS.items():
-            for k, entry in enumerate(item[field] or ()):
-                values: list[Any] = [cell(code, "str", ("items", i, "implementation_code")), k + 1]
-                if scalar is not None:
-                    values.append(cell(entry, "str", ("items", i, field, k)))
-                else:
-                    values.extend(
-                        cell(entry[col], kind, ("items", i, field, k, col)) for col, kind in columns
-                    )
-                sheets[sheet].append(values)
+        for sheet, values in _item_rows(item, i, cell):
+            sheets[sheet].append(values)
     return sheets, errors
 
 
@@ -285,6 +319,10 @@ def _display_width(value: Any) -> int:
         return 0
     text = str(value).split("\n", 1)[0]
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _column_width(widest: int) -> int:
+    return min(max(widest, 8), 60) + 2
 
 
 def dump_xlsx(doc: CatalogDocument) -> bytes:
@@ -314,7 +352,7 @@ def dump_xlsx(doc: CatalogDocument) -> bytes:
         ws.freeze_panes = "A2"
         for c in range(1, len(rows[0]) + 1):
             width = max(_display_width(values[c - 1]) for values in rows)
-            ws.column_dimensions[get_column_letter(c)].width = min(max(width, 8), 60) + 2
+            ws.column_dimensions[get_column_letter(c)].width = _column_width(width)
     if default_sheet is not None:
         wb.remove(default_sheet)
     buffer = io.BytesIO()
@@ -326,22 +364,188 @@ def _normalise_zip(data: bytes) -> bytes:
     """Rewrite openpyxl's archive with fixed timestamps and fixed document properties, so the
     same catalogue always gives the same bytes."""
     out = io.BytesIO()
+    _normalise_archive(io.BytesIO(data), out, {})
+    return out.getvalue()
+
+
+def _normalise_archive(source: IO[bytes], target: IO[bytes], dimensions: dict[str, str]) -> None:
+    """``_normalise_zip`` from file to file, a part at a time in slices (a province's sheet of
+    materials inflates to a hundred megabytes). ``dimensions``: worksheet part → the
+    ``<dimension ref=…/>`` that openpyxl's write-only mode leaves out and its normal mode
+    writes after ``</sheetPr>``."""
     with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+        zipfile.ZipFile(source) as src,
+        zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as dst,
     ):
         for info in src.infolist():
-            content = _FIXED_CORE_XML if info.filename == "docProps/core.xml" else src.read(info)
             entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.create_system = 0
             entry.external_attr = 0
-            dst.writestr(entry, content)
-    return out.getvalue()
+            if info.filename == "docProps/core.xml":
+                dst.writestr(entry, _FIXED_CORE_XML)
+                continue
+            if info.file_size <= _COPY_SLICE and info.filename not in dimensions:
+                dst.writestr(entry, src.read(info))
+                continue
+            with src.open(info) as part, dst.open(entry, "w") as out:
+                first = part.read(_COPY_SLICE)
+                ref = dimensions.get(info.filename)
+                if ref is not None:
+                    first = first.replace(
+                        b"</sheetPr>", b'</sheetPr><dimension ref="' + ref.encode() + b'"/>', 1
+                    )
+                out.write(first)
+                while chunk := part.read(_COPY_SLICE):
+                    out.write(chunk)
+
+
+_COPY_SLICE: Final = 1024 * 1024
 
 
 def write_xlsx(doc: CatalogDocument, path: Path) -> None:
     Path(path).write_bytes(dump_xlsx(doc))
+
+
+def _with_defaults(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Plain data that leaves out values equal to the default (``exclude_defaults``) with
+    every field again, as ``model_dump(mode="json")`` gives it."""
+    out: dict[str, Any] = {}
+    for name, default in _defaults(model):
+        value = data[name] if name in data else ([] if default is _LIST else default)
+        if type(value) is list and model is ItemIn and name in _NESTED:
+            sub = _NESTED[name]
+            value = [_with_defaults(entry, sub) for entry in value]
+        out[name] = value
+    return out
+
+
+_LIST: Final = object()
+_DEFAULTS: dict[type[BaseModel], list[tuple[str, Any]]] = {}
+
+
+def _defaults(model: type[BaseModel]) -> list[tuple[str, Any]]:
+    """Each field of the model with its default, once (a list default stands for a new empty
+    list each time; the enums' defaults by value, as ``mode="json"`` gives them)."""
+    found = _DEFAULTS.get(model)
+    if found is None:
+        found = []
+        for name, info in model.model_fields.items():
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, list):
+                default = _LIST
+            elif isinstance(default, StrEnum):
+                default = default.value
+            found.append((name, default))
+        _DEFAULTS[model] = found
+    return found
+
+
+_NESTED: Final[dict[str, type[BaseModel]]] = {
+    "legal_basis": LegalBasisIn,
+    "conditions": BilingualText,
+    "materials": MaterialIn,
+    "form": FormFieldIn,
+    "steps": StepIn,
+    "fees": FeeIn,
+    "outputs": OutputIn,
+}
+
+
+def write_xlsx_entries(
+    path: Path, elements: Iterable[dict[str, Any]], items: Iterable[dict[str, Any]]
+) -> int:
+    """What ``write_xlsx`` writes, from the plain data of the elements and items (as
+    ``model_dump(mode="json", exclude_defaults=True)`` gives them), without holding them: the
+    rows go to a spool file per sheet as they come (a column's width is its widest cell, known
+    only at the end), then through openpyxl's write-only workbook. The same bytes as
+    ``write_xlsx`` of the whole document. Returns the number of items written; raises
+    ``ValidationFailed`` (``xlsx_unwritable``) as ``dump_xlsx`` does, with at most
+    ``MAX_REPORTED_ERRORS`` problems, and then writes nothing."""
+    errors: list[FieldError] = []
+    headers = {sheet: [name for name, _ in _sheet_columns(sheet)] for sheet in SHEETS}
+    widths = {sheet: [_display_width(v) for v in header] for sheet, header in headers.items()}
+    counts = dict.fromkeys(SHEETS, 1)
+    with tempfile.TemporaryDirectory(prefix="tongban-xlsx-") as tmp:
+        spools = {sheet: open(Path(tmp) / sheet, "wb") for sheet in SHEETS}
+        try:
+            current: dict[str, Any] = {}
+
+            def cell(value: Any, kind: str, loc: Loc) -> Any:
+                problem = _cell_problem(value, kind)
+                if problem and len(errors) < MAX_REPORTED_ERRORS:
+                    errors.append(FieldError(_entry_path(loc, current), problem))
+                return _cell_value(value, kind)
+
+            def spool(sheet: str, values: list[Any]) -> None:
+                marshal.dump(values, spools[sheet])
+                counts[sheet] += 1
+                widest = widths[sheet]
+                for c, value in enumerate(values):
+                    if value is None or widest[c] >= 60:
+                        continue
+                    if type(value) is str and 2 * len(value) <= widest[c]:
+                        continue  # a character is at most two columns wide
+                    widest[c] = max(widest[c], _display_width(value))
+
+            for i, entry in enumerate(elements):
+                current["elements"] = element = _with_defaults(entry, ElementIn)
+                spool("elements", _element_row(element, i, cell))
+            n = 0
+            for n, entry in enumerate(items, start=1):
+                current["items"] = item = _with_defaults(entry, ItemIn)
+                for sheet, values in _item_rows(item, n - 1, cell):
+                    spool(sheet, values)
+        finally:
+            for fh in spools.values():
+                fh.close()
+        if errors:
+            raise ValidationFailed(
+                "catalogue cannot be written as XLSX", errors=errors, code="xlsx_unwritable"
+            )
+        wb = Workbook(write_only=True)
+        bold = Font(bold=True)
+        dimensions: dict[str, str] = {}
+        for number, sheet in enumerate(SHEETS, start=1):
+            ws = wb.create_sheet(sheet)
+            ws.freeze_panes = "A2"
+            for c, widest in enumerate(widths[sheet], start=1):
+                ws.column_dimensions[get_column_letter(c)].width = _column_width(widest)
+            last = get_column_letter(len(headers[sheet]))
+            dimensions[f"xl/worksheets/sheet{number}.xml"] = f"A1:{last}{counts[sheet]}"
+            ws.append([_text_cell(ws, v, bold) for v in headers[sheet]])
+            with open(Path(tmp) / sheet, "rb") as spooled:
+                while True:
+                    try:
+                        values = marshal.load(spooled)  # noqa: S302 (our own spool file)
+                    except EOFError:
+                        break
+                    ws.append([_text_cell(ws, v) for v in values])
+        book = Path(tmp) / "book.xlsx"
+        wb.save(book)
+        with book.open("rb") as src, Path(path).open("wb") as dst:
+            _normalise_archive(src, dst, dimensions)
+    return n
+
+
+def _entry_path(loc: Loc, current: dict[str, Any]) -> str:
+    """``_path_text`` of a place in the element or item being written (the only one held)."""
+    if len(loc) < 2 or not isinstance(loc[1], int):
+        return _path_text(loc, None)
+    section, index = str(loc[0]), loc[1]
+    text = _path_text((section, 0, *loc[2:]), {section: [current.get(section)]})
+    return f"{section}[{index}" + text[len(section) + 2 :]
+
+
+def _text_cell(ws: Any, value: Any, font: Font | None = None) -> Any:
+    if value is None and font is None:
+        return None
+    target = WriteOnlyCell(ws)
+    shown = value.replace(_CR_ESCAPE, "\r") if isinstance(value, str) else None
+    set_text_cell(target, value, shown=shown)
+    if font is not None:
+        target.font = font
+    return target
 
 
 def _xlsx_raw(data: bytes, name: str) -> _Loaded:
@@ -356,7 +560,7 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
         message = f"{not_xlsx} (it unpacks to too much data: {problem}) [{INFLATION_CODE}]"
         return _Loaded(None, _no_place, [FieldError(name, message)])
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb = _open_read_only(data)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
         return _Loaded(
             None, _no_place, [FieldError(name, f"{not_xlsx} ({type(exc).__name__}: {exc})")]
@@ -369,6 +573,32 @@ def _xlsx_raw(data: bytes, name: str) -> _Loaded:
         )
     finally:
         wb.close()
+
+
+class _SheetWithoutSize(ReadOnlyWorksheet):  # type: ignore[misc]
+    """A read-only sheet that does not look for its ``<dimension>`` when opened: openpyxl
+    parses a sheet without one to the end of its rows for it (all 3.3 million of a zip bomb's,
+    minutes, before the row limit can stop it); ``_sheet_rows`` resets the dimensions and reads
+    every row anyway."""
+
+    def _get_size(self) -> None:
+        return None
+
+
+_OPEN_LOCK: Final = threading.Lock()
+
+
+def _open_read_only(data: bytes) -> Any:
+    """``load_workbook`` read-only, values only, with ``_SheetWithoutSize`` sheets (openpyxl
+    names the class it builds in its reader module; no other code of ours opens a workbook
+    read-only, and the lock keeps two of ours from swapping it at once)."""
+    with _OPEN_LOCK:
+        saved = openpyxl_excel.ReadOnlyWorksheet
+        openpyxl_excel.ReadOnlyWorksheet = _SheetWithoutSize
+        try:
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        finally:
+            openpyxl_excel.ReadOnlyWorksheet = saved
 
 
 def _inflation_problem(members: list[zipfile.ZipInfo]) -> str | None:
@@ -614,9 +844,10 @@ def _sheet_rows(
     if not ok:
         return {}, []
     out: list[tuple[int, tuple[Any, ...]]] = []
+    limit = SHEET_ROW_LIMITS.get(sheet, MAX_XLSX_ROWS)
     for rownum, row in enumerate(rows, start=2):
-        if rownum > MAX_XLSX_ROWS:
-            fail(f"sheet '{sheet}'", f"more than {MAX_XLSX_ROWS} rows [{INFLATION_CODE}]")
+        if rownum > limit:
+            fail(f"sheet '{sheet}'", f"more than {limit} rows [{INFLATION_CODE}]")
             return {}, []
         if len(row) > MAX_XLSX_COLUMNS and any(not _blank(v) for v in row[MAX_XLSX_COLUMNS:]):
             fail(

@@ -34,7 +34,7 @@ from tongban.catalog.service.elements import (
     list_elements,
     validate_value,
 )
-from tongban.catalog.service.filecheck import check_file
+from tongban.catalog.service.filecheck import check_file, check_streamed
 from tongban.catalog.service.gaps import completeness_report, gap_table
 from tongban.catalog.service.items import (
     ItemDetail,
@@ -63,10 +63,13 @@ from tongban.catalog.service.search import (
     search_items,
 )
 from tongban.catalog.service.transfer import (
+    CatalogExport,
+    CatalogImporter,
     ImportReport,
     export_catalog,
     import_catalog,
     reference_errors,
+    start_export,
 )
 
 __all__ = [
@@ -76,11 +79,14 @@ __all__ = [
     "LEVEL_UNITS",
     "PUBLISHER_ROLES",
     "READER_ROLES",
+    "CatalogExport",
+    "CatalogImporter",
     "ImportReport",
     "ItemDetail",
     "Lookups",
     "VersionSummary",
     "check_file",
+    "check_streamed",
     "completeness_report",
     "default_jurisdiction",
     "delete_synonym",
@@ -107,6 +113,7 @@ __all__ = [
     "save_draft",
     "save_synonym",
     "search_items",
+    "start_export",
     "validate_value",
     "version_to_item",
     "visible_versions",

@@ -18,8 +18,12 @@ from tongban.catalog.models import (
     ItemVersion,
     LegalBasis,
     Material,
+    MaterialFormat,
+    MaterialSource,
+    Necessity,
     Output,
     ProcessStep,
+    VersionStatus,
 )
 from tongban.catalog.schemas import (
     BilingualText,
@@ -137,6 +141,101 @@ def version_to_item(version: ItemVersion, departments: dict[int, str]) -> ItemIn
         ],
         visits=version.visits,
     )
+
+
+def _put(out: dict[str, Any], key: str, value: Any, default: Any) -> None:
+    if value != default:
+        out[key] = value
+
+
+def version_plain(
+    rows: repository.VersionRows, departments: dict[int, str], elements: dict[int, str]
+) -> dict[str, Any]:
+    """A version read by Core rows as the plain data of its ``ItemIn``: what
+    ``version_to_item(...).model_dump(mode="json", exclude_defaults=True)`` gives (values equal
+    to the default left out, in the fields' order), without building the models (an export of
+    100,000 items). ``elements``: data element id → code."""
+    v = rows.version
+    kids = rows.children
+    missing = set(v["not_recorded"])
+    out: dict[str, Any] = {
+        "implementation_code": v["implementation_code"],
+        "basic_code": v["basic_code"],
+    }
+    _put(out, "parent", v["parent_code"], None)
+    _put(out, "status", v["status"], VersionStatus.PUBLISHED.value)
+    out["name_zh"] = v["name_zh"]
+    _put(out, "name_en", v["name_en"], "")
+    out["type"] = v["item_type"]
+    out["department"] = departments[v["department_id"]]
+    _put(out, "co_handlers", [departments[c["department_id"]] for c in kids["co_handlers"]], [])
+    _put(out, "description", v["description"], "")
+    if "legal_basis" not in missing:
+        bases = []
+        for b in kids["legal_bases"]:
+            basis = {"law": b["law"]}
+            _put(basis, "article", b["article"], "")
+            _put(basis, "text", b["text"], "")
+            bases.append(basis)
+        out["legal_basis"] = bases
+    conditions = []
+    for c in v["conditions"]:
+        condition = {"zh": c["zh"]}
+        _put(condition, "en", c.get("en", ""), "")
+        conditions.append(condition)
+    _put(out, "conditions", conditions, [])
+    if "materials" not in missing:
+        materials = []
+        for m in kids["materials"]:
+            material = {"code": m["code"], "name_zh": m["name_zh"]}
+            _put(material, "name_en", m["name_en"], "")
+            _put(material, "necessity", m["necessity"], Necessity.REQUIRED.value)
+            _put(material, "format", m["format"], MaterialFormat.BOTH.value)
+            _put(material, "copies", m["copies"], 1)
+            _put(material, "source", m["source"], MaterialSource.APPLICANT.value)
+            _put(material, "source_ref", m["source_ref"], "")
+            _put(material, "elements", list(m["element_codes"]), [])
+            materials.append(material)
+        out["materials"] = materials
+    form = []
+    for f in kids["form_fields"]:
+        field = {"code": f["code"], "label_zh": f["label_zh"]}
+        _put(field, "label_en", f["label_en"], "")
+        field["element"] = elements[f["element_id"]]
+        _put(field, "required", bool(f["required"]), True)
+        form.append(field)
+    _put(out, "form", form, [])
+    if "steps" not in missing:
+        steps = []
+        for s in kids["steps"]:
+            step = {"code": s["code"], "kind": s["kind"], "name_zh": s["name_zh"]}
+            _put(step, "name_en", s["name_en"], "")
+            step["responsible"] = s["responsible"]
+            _put(step, "limit_days", s["limit_days"], 0)
+            steps.append(step)
+        out["steps"] = steps
+    if v["legal_limit_days"] is not None and v["promised_limit_days"] is not None:
+        out["time_limit"] = {"legal": v["legal_limit_days"], "promised": v["promised_limit_days"]}
+    fees = []
+    for f in v["fees"]:
+        fee = {"name_zh": f["name_zh"]}
+        _put(fee, "name_en", f.get("name_en", ""), "")
+        fee["amount_fen"] = f["amount_fen"]
+        _put(fee, "basis", f.get("basis", ""), "")
+        fees.append(fee)
+    _put(out, "fees", fees, [])
+    _put(out, "channels", list(v["channels"]), [])
+    outputs = []
+    for o in kids["outputs"]:
+        output = {"code": o["code"], "name_zh": o["name_zh"]}
+        _put(output, "name_en", o["name_en"], "")
+        output["kind"] = o["kind"]
+        _put(output, "e_licence", bool(o["e_licence"]), False)
+        _put(output, "elements", list(o["element_codes"]), [])
+        outputs.append(output)
+    _put(out, "outputs", outputs, [])
+    _put(out, "visits", v["visits"], None)
+    return out
 
 
 def element_to_in(element: DataElement, departments: dict[int, str]) -> ElementIn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ from tongban.catalog.models import (
 )
 from tongban.catalog.schemas import (
     CatalogDocument,
+    ElementIn,
     ItemIn,
 )
 from tongban.catalog.search.index import index_items, refresh_statistics
@@ -41,6 +42,7 @@ from tongban.catalog.service.convert import (
     _fill_version,
     _lookups,
     element_to_in,
+    version_plain,
     version_to_item,
     version_values,
 )
@@ -76,10 +78,16 @@ def _items_by_codes(session: Session, codes: list[str]) -> dict[str, ServiceItem
 
 def _items_with_versions(session: Session, item_ids: list[int]) -> set[int]:
     """Which of these items already have a version."""
-    if not item_ids:
-        return set()
-    wanted = set(item_ids)
-    return {i for i in session.scalars(select(ItemVersion.item_id).distinct()) if i in wanted}
+    out: set[int] = set()
+    for start in range(0, len(item_ids), _BATCH):
+        out.update(
+            session.scalars(
+                select(ItemVersion.item_id)
+                .where(ItemVersion.item_id.in_(item_ids[start : start + _BATCH]))
+                .distinct()
+            )
+        )
+    return out
 
 
 def _insert_first_versions(
@@ -136,9 +144,9 @@ def import_catalog(
     transaction (the CLI), so the references are not checked a second time."""
     if principal is not None:
         _require_catalog_admin(principal)
-    lookups = _lookups(session)
-    existing_items = _items_by_codes(
-        session, [item_doc.implementation_code for item_doc in document.items]
+    importer = CatalogImporter(session=session, principal=principal, on_item=on_item)
+    errors = (
+        [] if references_checked else reference_errors(session, document, lookups=importer.lookups)
     )
     cycles = parent_cycle_errors(
         session,
@@ -154,86 +162,124 @@ def import_catalog(
             errors=cycles,
             code="parent_cycle",
         )
-    errors = [] if references_checked else reference_errors(session, document, lookups=lookups)
     if errors:
         raise ValidationFailed(
             "catalogue is invalid; nothing was imported", errors=errors, code="catalog_invalid"
         )
+    importer.add_elements(document.elements)
+    for start in range(0, len(document.items), _BATCH):
+        importer.add_items(document.items[start : start + _BATCH])
+    return importer.finish()
 
-    report = ImportReport()
-    for element_in in document.elements:
-        element = lookups.elements.get(element_in.code)
-        if element is None:
-            element = DataElement(code=element_in.code)
-            session.add(element)
-            lookups.elements[element_in.code] = element
-            report.elements_created += 1
-        elif element_to_in(element, lookups.department_codes) != element_in:
-            report.elements_updated += 1
-        _fill_element(element, element_in, lookups)
-    session.flush()
 
-    code_ids = {code: item.id for code, item in existing_items.items()}
-    with_versions = _items_with_versions(session, list(code_ids.values()))
-    fresh = [d for d in document.items if code_ids.get(d.implementation_code) not in with_versions]
-    new_docs = [d for d in fresh if d.implementation_code not in existing_items]
-    for start in range(0, len(new_docs), _BATCH):
-        batch = new_docs[start : start + _BATCH]
-        ids = session.scalars(
-            insert(ServiceItem).returning(ServiceItem.id, sort_by_parameter_order=True),
-            [
-                {"implementation_code": d.implementation_code, "basic_code": d.basic_code}
-                for d in batch
-            ],
-        ).all()
-        code_ids.update(zip((d.implementation_code for d in batch), ids, strict=True))
-    report.items_created += len(new_docs)
-    parent_updates = [
-        {"id": code_ids[d.implementation_code], "parent_id": code_ids[d.parent]}
-        for d in new_docs
-        if d.parent is not None
-    ]
-    for start in range(0, len(parent_updates), _BATCH):
-        session.execute(update(ServiceItem), parent_updates[start : start + _BATCH])
-    for item_in in document.items:
-        if item_in.implementation_code in existing_items:
+class CatalogImporter:
+    """An import a batch of items at a time (a province's file is never held whole): the data
+    elements first, then the items in the file's order, then ``finish`` (parents, the search
+    index, the audit record). The caller has checked everything first (``import_catalog``, or
+    ``check_streamed`` as it goes) and owns the transaction: if anything is found wrong on the
+    way, it rolls back, and nothing stays written."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        principal: Principal | None = None,
+        on_item: Callable[[int], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.on_item = on_item
+        self.lookups = _lookups(session)
+        self.report = ImportReport()
+        self.code_ids: dict[str, int] = {}
+        self.parents: list[tuple[str, str | None]] = []
+        self.changed: list[int] = []
+
+    def add_elements(self, elements: list[ElementIn]) -> None:
+        lookups, report = self.lookups, self.report
+        for element_in in elements:
+            element = lookups.elements.get(element_in.code)
+            if element is None:
+                element = DataElement(code=element_in.code)
+                self.session.add(element)
+                lookups.elements[element_in.code] = element
+                report.elements_created += 1
+            elif element_to_in(element, lookups.department_codes) != element_in:
+                report.elements_updated += 1
+            _fill_element(element, element_in, lookups)
+        self.session.flush()
+
+    def add_items(self, batch: list[ItemIn]) -> None:
+        session, report, code_ids = self.session, self.report, self.code_ids
+        existing_items = _items_by_codes(session, [d.implementation_code for d in batch])
+        code_ids.update((code, item.id) for code, item in existing_items.items())
+        with_versions = _items_with_versions(session, [i.id for i in existing_items.values()])
+        fresh = [d for d in batch if code_ids.get(d.implementation_code) not in with_versions]
+        new_docs = [d for d in fresh if d.implementation_code not in existing_items]
+        if new_docs:
+            ids = session.scalars(
+                insert(ServiceItem).returning(ServiceItem.id, sort_by_parameter_order=True),
+                [
+                    {"implementation_code": d.implementation_code, "basic_code": d.basic_code}
+                    for d in new_docs
+                ],
+            ).all()
+            code_ids.update(zip((d.implementation_code for d in new_docs), ids, strict=True))
+        report.items_created += len(new_docs)
+        for item_in in batch:
+            self.changed.append(code_ids[item_in.implementation_code])
+            if item_in.implementation_code in existing_items:
+                existing_items[item_in.implementation_code].basic_code = item_in.basic_code
+                self.parents.append((item_in.implementation_code, item_in.parent))
+            elif item_in.parent is not None:
+                self.parents.append((item_in.implementation_code, item_in.parent))
+        session.flush()
+        # Items without a version yet (most of a first import): their versions in bulk.
+        if fresh:
+            _insert_first_versions(session, fresh, code_ids, self.lookups, actor=self.principal)
+            report.versions_created += len(fresh)
+            report.codes.extend(d.implementation_code for d in fresh)
+            if self.on_item is not None:
+                self.on_item(len(fresh))
+        fresh_codes = {d.implementation_code for d in fresh}
+        for item_in in batch:
+            if item_in.implementation_code in fresh_codes:
+                continue
             item = existing_items[item_in.implementation_code]
-            item.basic_code = item_in.basic_code
-            item.parent_id = code_ids[item_in.parent] if item_in.parent else None
-    session.flush()
-    # Items without a version yet (most of a first import): their versions in bulk.
-    for start in range(0, len(fresh), _BATCH):
-        batch = fresh[start : start + _BATCH]
-        _insert_first_versions(session, batch, code_ids, lookups, actor=principal)
-        report.versions_created += len(batch)
-        report.codes.extend(d.implementation_code for d in batch)
-        if on_item is not None:
-            on_item(len(batch))
-    fresh_codes = {d.implementation_code for d in fresh}
-    for item_in in document.items:
-        if item_in.implementation_code in fresh_codes:
-            continue
-        item = existing_items[item_in.implementation_code]
-        _apply_item(session, item, item_in, lookups, report, actor=principal)
-        if on_item is not None:
-            on_item(1)
-    session.flush()
-    index_items(session, (code_ids[i.implementation_code] for i in document.items))
-    refresh_statistics(session, report.versions_created)
-    audit.record(
-        session=session,
-        actor_user_id=principal.user_id if principal else None,
-        action="catalog.import",
-        object_type="catalog",
-        object_key="catalog",
-        detail={
-            "items_created": report.items_created,
-            "versions_created": report.versions_created,
-            "drafts_updated": report.drafts_updated,
-            "unchanged": report.unchanged,
-        },
-    )
-    return report
+            _apply_item(session, item, item_in, self.lookups, report, actor=self.principal)
+            if self.on_item is not None:
+                self.on_item(1)
+        session.flush()
+
+    def finish(self) -> ImportReport:
+        """Parents (a main item may come later in the file than its sub-items), the search
+        index, the planner's statistics and the audit record."""
+        session, report, code_ids = self.session, self.report, self.code_ids
+        unknown = [p for _, p in self.parents if p is not None and p not in code_ids]
+        code_ids.update((c, i.id) for c, i in _items_by_codes(session, unknown).items())
+        updates = [
+            {"id": code_ids[code], "parent_id": code_ids[parent] if parent else None}
+            for code, parent in self.parents
+        ]
+        for start in range(0, len(updates), _BATCH):
+            session.execute(update(ServiceItem), updates[start : start + _BATCH])
+        session.flush()
+        index_items(session, self.changed)
+        refresh_statistics(session, report.versions_created)
+        audit.record(
+            session=session,
+            actor_user_id=self.principal.user_id if self.principal else None,
+            action="catalog.import",
+            object_type="catalog",
+            object_key="catalog",
+            detail={
+                "items_created": report.items_created,
+                "versions_created": report.versions_created,
+                "drafts_updated": report.drafts_updated,
+                "unchanged": report.unchanged,
+            },
+        )
+        return report
 
 
 def reference_errors(
@@ -248,64 +294,96 @@ def reference_errors(
     document itself, and what publishing needs. Located ``items[3] (CODE).department``.
     ``also_known``: item codes to take as existing (a file's items that are invalid on their
     own, so that what refers to them is not also reported)."""
-    if lookups is None:
-        lookups = _lookups(session)
-    errors: list[FieldError] = []
-    seen: set[str] = set()
-    for i, element_doc in enumerate(document.elements):
-        loc = f"elements[{i}] ({element_doc.code})"
-        if element_doc.code in seen:
-            errors.append(
-                FieldError(f"{loc}.code", f"data element '{element_doc.code}' appears twice")
-            )
-        seen.add(element_doc.code)
-        if (
-            element_doc.source_department
-            and element_doc.source_department not in lookups.departments
-        ):
-            errors.append(
-                FieldError(
-                    f"{loc}.source_department",
-                    f"unknown department code '{element_doc.source_department}'",
-                )
-            )
-    element_codes = seen | set(lookups.elements)
-    doc_items = [item_doc.implementation_code for item_doc in document.items]
-    known_items = set(doc_items) | _all_item_codes(session) | set(also_known)
-    # The file's items replace what the database holds of them: their outputs are the file's.
-    outputs = output_index(session) | {
+    outputs = {
         d.implementation_code: {o.code: o.e_licence for o in d.outputs} for d in document.items
     }
-    in_file = set(doc_items)
-    e_licences = {
-        t for t in e_licence_types(session=session) if t.partition("#")[0] not in in_file
-    } | {
-        f"{d.implementation_code}#{o.code}"
-        for d in document.items
-        for o in d.outputs
-        if o.e_licence
-    }
-    seen_items: set[str] = set()
+    checker = ReferenceChecker(
+        session,
+        document.elements,
+        outputs,
+        lookups=lookups,
+        also_known=also_known,
+    )
+    errors = checker.element_errors()
     for i, item_doc in enumerate(document.items):
+        errors += checker.item_errors(i, item_doc)
+    return errors
+
+
+class ReferenceChecker:
+    """``reference_errors`` an item at a time: what the database holds is read once, and of
+    the file only its data elements and the outputs of its items (item code → output code →
+    marked ``e_licence``) are needed."""
+
+    def __init__(
+        self,
+        session: Session,
+        elements: list[ElementIn],
+        file_outputs: dict[str, dict[str, bool]],
+        *,
+        lookups: Lookups | None = None,
+        also_known: Collection[str] = (),
+    ) -> None:
+        self.lookups = lookups if lookups is not None else _lookups(session)
+        self.elements = elements
+        self.element_codes = {e.code for e in elements} | set(self.lookups.elements)
+        self.known_items = set(file_outputs) | _all_item_codes(session) | set(also_known)
+        # The file's items replace what the database holds of them: their outputs are the file's.
+        self.outputs = output_index(session) | file_outputs
+        self.e_licences = {
+            t for t in e_licence_types(session=session) if t.partition("#")[0] not in file_outputs
+        } | {
+            f"{code}#{output}"
+            for code, outputs in file_outputs.items()
+            for output, e_licence in outputs.items()
+            if e_licence
+        }
+        self.seen_items: set[str] = set()
+
+    def element_errors(self) -> list[FieldError]:
+        errors: list[FieldError] = []
+        seen: set[str] = set()
+        for i, element_doc in enumerate(self.elements):
+            loc = f"elements[{i}] ({element_doc.code})"
+            if element_doc.code in seen:
+                errors.append(
+                    FieldError(f"{loc}.code", f"data element '{element_doc.code}' appears twice")
+                )
+            seen.add(element_doc.code)
+            if (
+                element_doc.source_department
+                and element_doc.source_department not in self.lookups.departments
+            ):
+                errors.append(
+                    FieldError(
+                        f"{loc}.source_department",
+                        f"unknown department code '{element_doc.source_department}'",
+                    )
+                )
+        return errors
+
+    def item_errors(self, i: int, item_doc: ItemIn) -> list[FieldError]:
+        """Item ``i`` (its place in the document, or the file), after the items before it."""
         loc = f"items[{i}] ({item_doc.implementation_code})"
-        if item_doc.implementation_code in seen_items:
+        errors: list[FieldError] = []
+        if item_doc.implementation_code in self.seen_items:
             errors.append(
                 FieldError(f"{loc}.implementation_code", "implementation code appears twice")
             )
-        seen_items.add(item_doc.implementation_code)
+        self.seen_items.add(item_doc.implementation_code)
         errors += source_ref_form_errors(item_doc, loc)
         errors += _item_reference_errors(
             item_doc,
             loc,
-            lookups=lookups,
-            element_codes=element_codes,
-            item_codes=known_items,
-            outputs=outputs,
-            e_licences=e_licences,
+            lookups=self.lookups,
+            element_codes=self.element_codes,
+            item_codes=self.known_items,
+            outputs=self.outputs,
+            e_licences=self.e_licences,
         )
         if item_doc.status == VersionStatus.PUBLISHED.value:
             errors += publish_errors(item_doc, loc)
-    return errors
+        return errors
 
 
 def _apply_item(
@@ -367,14 +445,37 @@ def _set_status(
     session.flush()
 
 
-def export_catalog(
+@dataclass
+class CatalogExport:
+    """A catalogue being exported: its data elements and the number of its items, and the items
+    as plain data, read a thousand versions at a time (``items()``, once), so that a province's
+    catalogue is written item by item and never held whole."""
+
+    elements: list[dict[str, Any]]
+    count: int
+    _session: Session
+    _version_ids: list[int]
+    _departments: dict[int, str]
+    _element_codes: dict[int, str]
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Each item as ``ItemIn.model_dump(mode="json", exclude_defaults=True)`` gives it."""
+        for start in range(0, len(self._version_ids), _BATCH):
+            batch = repository.version_rows(
+                self._session, self._version_ids[start : start + _BATCH]
+            )
+            for rows in batch:
+                yield version_plain(rows, self._departments, self._element_codes)
+
+
+def start_export(
     *,
     session: Session,
     principal: Principal | None,
     as_system: bool = False,
     jurisdiction_code: str = "",
-) -> CatalogDocument:
-    """The latest version of every item the principal may see.
+) -> CatalogExport:
+    """The latest version of every item the principal may see, to be read item by item.
 
     Anonymous (``principal=None``) sees what the public sees: published versions. Only a
     trusted internal caller (an operator's CLI command) sees every draft, and says so with
@@ -395,8 +496,36 @@ def export_catalog(
                 code="unknown_jurisdiction",
             )
         visible = visible & Jurisdiction.path.startswith(place.path, autoescape=True)
-    versions = repository.latest_versions_for_export(session, visible)
+    version_ids = repository.latest_version_ids_for_export(session, visible)
+    departments = lookups.department_codes
+    return CatalogExport(
+        elements=[
+            element_to_in(e, departments).model_dump(mode="json", exclude_defaults=True)
+            for e in lookups.elements.values()
+        ],
+        count=len(version_ids),
+        _session=session,
+        _version_ids=version_ids,
+        _departments=departments,
+        _element_codes={e.id: code for code, e in lookups.elements.items()},
+    )
+
+
+def export_catalog(
+    *,
+    session: Session,
+    principal: Principal | None,
+    as_system: bool = False,
+    jurisdiction_code: str = "",
+) -> CatalogDocument:
+    """What ``start_export`` reads, as one document (the API, the CPSV-AP export)."""
+    export = start_export(
+        session=session,
+        principal=principal,
+        as_system=as_system,
+        jurisdiction_code=jurisdiction_code,
+    )
     return CatalogDocument(
-        elements=[element_to_in(e, lookups.department_codes) for e in lookups.elements.values()],
-        items=[version_to_item(v, lookups.department_codes) for v in versions],
+        elements=[ElementIn.model_validate(e) for e in export.elements],
+        items=[ItemIn.model_validate(i) for i in export.items()],
     )
