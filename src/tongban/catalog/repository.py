@@ -3,12 +3,13 @@ the access funnel; this module never decides who may see what."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -20,6 +21,7 @@ from tongban.catalog.models import (
     VersionStatus,
 )
 from tongban.catalog.search import index as search_index
+from tongban.catalog.search.rank import Relevance, relevance
 from tongban.catalog.search.text import Query
 from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
 
@@ -222,37 +224,73 @@ def _ranked_candidates(
         )
 
     pasted = flt.text.strip()
-    keys: dict[int, tuple[int, int, float, str]] = {}
+    keys: dict[int, tuple[int, int, Relevance, str]] = {}
     for vid, code in session.execute(
         joined(select(cur.id, ServiceItem.implementation_code).select_from(cur)).where(
             or_(ServiceItem.implementation_code == pasted, ServiceItem.basic_code == pasted)
         )
     ):
-        keys[vid] = (0, 0, 0.0, code)
+        keys[vid] = (0, 0, (0, 0.0, 0, 0), code)
     found = 0
+    relevant: dict[tuple[str, str], Relevance] = {}  # one per name: lists repeat names
     for tier, strong in enumerate((True, False)):
         source = search_index.tier_source(session, query, strong)
         if source is None:
             continue
-        version_id, match, score = source
-        rows = session.execute(
-            joined(
-                select(cur.id, score, ServiceItem.implementation_code)
-                .select_from(search_index.SEARCH_TABLE)
-                .join(cur, cur.id == version_id)
-            )
-            .where(match)
-            .order_by(version_id.desc())
-            .limit(SEARCH_CAP + 1 - found)
-        ).all()
+        rows = _tier_rows(session, source, joined, SEARCH_CAP + 1 - found)
         found += len(rows)
-        for vid, rank, code in rows:
-            keys.setdefault(vid, (1, tier, rank, code))
+        for vid, code, name_zh, name_en in rows:
+            if vid not in keys:
+                names = (name_zh, name_en)
+                if names not in relevant:
+                    relevant[names] = relevance(query, name_zh, name_en)
+                keys[vid] = (1, tier, relevant[names], code)
         if found > SEARCH_CAP:
             break
     ordered = sorted(keys, key=keys.__getitem__)
     capped = len(ordered) > SEARCH_CAP
     return ordered[:SEARCH_CAP], SearchTotal(min(len(ordered), SEARCH_CAP), capped)
+
+
+_AnySelect = Select[*tuple[Any, ...]]
+_Row = tuple[int, str, str, str]  # version id, implementation code, name_zh, name_en
+
+
+def _tier_rows(
+    session: Session,
+    source: search_index.Tier,
+    joined: Callable[[_AnySelect], _AnySelect],
+    wanted: int,
+) -> list[_Row]:
+    """At most ``wanted`` matches of one tier that pass the filters. SQLite: one statement, the
+    index joined to the filters in the index's order, cut by the ``LIMIT``. PostgreSQL: the
+    version ids from the index alone first (a bitmap of the GIN index, read until the
+    ``LIMIT``; joined in one statement, the planner materialises every match before the
+    filters), then the filters over those ids; read on past them only when the filters dropped
+    too many (versions that are not their item's latest visible one)."""
+    cur = _CUR
+    columns = select(cur.id, ServiceItem.implementation_code, cur.name_zh, cur.name_en)
+    if source.order:
+        stmt = joined(
+            columns.select_from(search_index.SEARCH_TABLE).join(cur, cur.id == source.version_id)
+        )
+        rows = session.execute(stmt.where(source.match).order_by(*source.order).limit(wanted))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+    limit: int | None = 2 * wanted
+    while True:
+        ids_stmt = select(source.version_id).select_from(search_index.SEARCH_TABLE)
+        ids_stmt = ids_stmt.where(source.match).limit(limit)
+        ids: list[int] = list(session.scalars(ids_stmt))
+        if not ids:
+            return []
+        among = cur.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+        passed: dict[int, _Row] = {
+            r[0]: (r[0], r[1], r[2], r[3])
+            for r in session.execute(joined(columns.select_from(cur)).where(among))
+        }
+        if len(passed) >= wanted or limit is None or len(ids) < limit:
+            return [passed[i] for i in ids if i in passed][:wanted]
+        limit = None
 
 
 def _search_ranked(
@@ -279,26 +317,16 @@ def search_latest(
     """The latest visible version of each item that matches the filter, and the total count.
 
     With a text, ``query`` is the parsed text (``catalog.search``): the matching versions come
-    from the search index, an exact implementation or basic code first, then by relevance, then
-    by code, so that paging is stable. Without one, by code."""
-    if flt.text and session.get_bind().dialect.name != "postgresql":
-        # SQLite: the bounded tiers (FTS5 stops a match early); PostgreSQL ranks every match.
+    from the search index in bounded tiers, an exact implementation or basic code first, then by
+    relevance (``catalog.search.rank``, the same on both databases), then by code, so that
+    paging is stable. Without one, by code."""
+    if flt.text:
         if query is None or query.empty:
             return [], 0
         return _search_ranked(session, visible, flt, query)
     latest_select = _with_scope(
         select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
     )
-    found = None
-    if flt.text:
-        if query is None or query.empty:
-            return [], 0
-        found = search_index.hits(session, query)
-        latest_select = latest_select.where(
-            ItemVersion.item_id.in_(
-                select(ItemVersion.item_id).join(found, found.c.version_id == ItemVersion.id)
-            )
-        )
     latest = latest_select.group_by(ItemVersion.item_id).subquery()
     query_rows = (
         select(ItemVersion, ServiceItem.implementation_code, Department, Jurisdiction)
@@ -310,8 +338,6 @@ def search_latest(
         .join(Department, Department.id == ItemVersion.department_id)
         .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
     )
-    if found is not None:
-        query_rows = query_rows.join(found, found.c.version_id == ItemVersion.id)
     if flt.jurisdiction_code:
         place = jurisdiction_by_code(session, flt.jurisdiction_code)
         if place is None:
@@ -339,21 +365,7 @@ def search_latest(
             )
         )
     total = session.scalar(select(func.count()).select_from(query_rows.subquery())) or 0
-    if found is not None:
-        pasted = flt.text.strip()
-        exact = case(
-            (
-                or_(
-                    ServiceItem.implementation_code == pasted,
-                    ServiceItem.basic_code == pasted,
-                ),
-                0,
-            ),
-            else_=1,
-        )
-        ordered = query_rows.order_by(exact, found.c.score, ServiceItem.implementation_code)
-    else:
-        ordered = query_rows.order_by(ServiceItem.implementation_code)
+    ordered = query_rows.order_by(ServiceItem.implementation_code)
     rows = session.execute(ordered.limit(flt.limit).offset(flt.offset)).all()
     return [ItemRow(v, code, dept, place) for v, code, dept, place in rows], total
 

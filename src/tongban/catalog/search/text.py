@@ -153,6 +153,8 @@ class Alternative:
 class Query:
     alternatives: tuple[Alternative, ...] = ()
     needles: tuple[str, ...] = field(default=())  # what to highlight
+    # The runs of the text as typed, then of each synonym substitution (the ranking's phrases).
+    phrases: tuple[tuple[str, ...], ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -239,4 +241,4 @@ def parse(text: str, synonym_groups: list[list[str]]) -> Query:
                     break
     alternatives = tuple(Alternative(tuple(_group(r) for r in v.split())) for v in variants)
     needles = tuple(dict.fromkeys(r for v in variants for r in v.split()))
-    return Query(alternatives, needles)
+    return Query(alternatives, needles, tuple(tuple(v.split()) for v in variants))
