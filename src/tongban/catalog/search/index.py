@@ -39,6 +39,11 @@ from tongban.org.models import Department
 # the body), so that a term names its columns in the lexeme itself. Weights would need positions
 # and make the GIN index lossy: every candidate rechecked against its whole document.
 PG_PREFIX = {"title": "t", "codes": "c", "pinyin": "p", "initials": "i", "body": "b"}
+# A whole code without its separators is a lexeme of its own (``w…``): a prefix of a code's first
+# part would otherwise expand over every item's whole code (100,000 lexemes for ``qx``, 40 ms).
+# A prefix term reaches the whole codes from this length on; a shorter one finds the code's parts.
+PG_WHOLE = "w"
+PG_WHOLE_PREFIX_MIN = 5
 
 FTS5_DDL = (
     "CREATE VIRTUAL TABLE item_search USING fts5("
@@ -122,8 +127,14 @@ def _write_fts5(session: Session, ids: list[int], docs: dict[int, tx.SearchDocum
 
 
 def pg_lexemes(doc: tx.SearchDocument) -> list[str]:
-    """The lexemes of a document: each token behind its column's letter (``PG_PREFIX``)."""
-    return [PG_PREFIX[c] + token for c in tx.COLUMNS for token in getattr(doc, c).split()]
+    """The lexemes of a document: each token behind its column's letter (``PG_PREFIX``), a whole
+    code behind ``PG_WHOLE``."""
+    wholes = set(doc.wholes.split())
+    return [
+        (PG_WHOLE if c == tx.CODES and token in wholes else PG_PREFIX[c]) + token
+        for c in tx.COLUMNS
+        for token in getattr(doc, c).split()
+    ]
 
 
 def _write_pg(session: Session, docs: dict[int, tx.SearchDocument]) -> None:
@@ -181,7 +192,10 @@ def fts5_match(query: tx.Query) -> str:
 
 def _pg_term(term: str, columns: tuple[str, ...], prefix: bool) -> str:
     star = ":*" if prefix else ""
-    return "(" + " | ".join(f"'{PG_PREFIX[c]}{term}'{star}" for c in columns) + ")"
+    letters = [PG_PREFIX[c] for c in columns]
+    if tx.CODES in columns and (not prefix or len(term) >= PG_WHOLE_PREFIX_MIN):
+        letters.append(PG_WHOLE)
+    return "(" + " | ".join(f"'{letter}{term}'{star}" for letter in letters) + ")"
 
 
 def tsquery(query: tx.Query) -> str:
