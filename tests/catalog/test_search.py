@@ -190,7 +190,9 @@ def test_a_bulk_import_on_postgresql_gathers_the_planners_statistics(session: Se
 
 def _licence_world(session: Session) -> None:
     make_org(session)
-    licence = [{"code": "M1", "name_zh": "营业执照副本", "name_en": "Licence", "source": "applicant"}]
+    licence = [
+        {"code": "M1", "name_zh": "营业执照副本", "name_en": "Licence", "source": "applicant"}
+    ]
     make_catalog(
         session,
         [
@@ -221,7 +223,9 @@ def test_a_name_with_the_words_typed_ranks_first_then_the_synonym_then_the_mater
     assert _search(client, "营业执照")["total"] == 7
 
 
-def test_the_material_alone_does_not_count_as_the_name(client: TestClient, session: Session) -> None:
+def test_the_material_alone_does_not_count_as_the_name(
+    client: TestClient, session: Session
+) -> None:
     """The name's tier is not matched by the same characters in a material: on PostgreSQL the
     lexemes carry their column (the weights they had before never held: no positions)."""
     from sqlalchemy import select

@@ -62,7 +62,3 @@ class Ranker:
         phrase = min(zh[0], en[0])
         share, start = (zh[1], zh[2]) if zh[1] >= en[1] else (en[1], en[2])
         return phrase, -share, start, len(name_zh)
-
-
-def relevance(query: tx.Query, name_zh: str, name_en: str) -> Relevance:
-    return Ranker(query).relevance(name_zh, name_en)
