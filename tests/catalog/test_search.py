@@ -182,3 +182,104 @@ def test_a_bulk_import_on_postgresql_gathers_the_planners_statistics(session: Se
     rows = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'item_version'"))
     assert rows is not None
     assert rows >= count
+
+
+# The order of a search is the same on both databases (``catalog.search.rank``): these lists are
+# exact, and the suite runs them on PostgreSQL too (TONGBAN_TEST_DATABASE_URL).
+
+
+def _licence_world(session: Session) -> None:
+    make_org(session)
+    licence = [
+        {"code": "M1", "name_zh": "营业执照副本", "name_en": "Licence", "source": "applicant"}
+    ]
+    make_catalog(
+        session,
+        [
+            item("QX-L-1", "QX-ZJJ", name="企业设立登记"),
+            item("QX-L-2", "QX-ZJJ", name="营业执照遗失补领"),
+            item("QX-L-3", "QX-ZJJ", name="企业变更登记", materials=licence),
+            item("QX-L-4", "QX-ZJJ", name="营业执照变更"),
+            item("QX-L-5", "QX-ZJJ", name="外商投资企业设立登记"),
+            item("QX-L-6", "QX-ZJJ", name="企业注销登记", materials=licence),
+            item("QX-L-7", "QX-ZJJ", name="个体工商户营业执照核发"),
+        ],
+    )
+
+
+def test_a_name_with_the_words_typed_ranks_first_then_the_synonym_then_the_materials(
+    client: TestClient, session: Session
+) -> None:
+    _licence_world(session)
+    assert _codes(client, "营业执照") == [
+        "QX-L-4",  # 营业执照 covers 4 of its 6 characters
+        "QX-L-2",  # 4 of 8, at the start
+        "QX-L-7",  # 4 of 10, later
+        "QX-L-1",  # the synonym 企业设立登记, the whole name
+        "QX-L-5",
+        "QX-L-3",  # only its material holds 营业执照
+        "QX-L-6",
+    ]
+    assert _search(client, "营业执照")["total"] == 7
+
+
+def test_the_material_alone_does_not_count_as_the_name(
+    client: TestClient, session: Session
+) -> None:
+    """The name's tier is not matched by the same characters in a material: on PostgreSQL the
+    lexemes carry their column (the weights they had before never held: no positions)."""
+    from sqlalchemy import select
+
+    from tongban.catalog.search import index as search_index
+
+    _licence_world(session)
+    query = service.parsed_query(session, "执照副本")
+    found = {}
+    for strong in (True, False):
+        tier = search_index.tier_source(session, query, strong)
+        assert tier is not None
+        found[strong] = session.scalars(
+            select(tier.version_id).select_from(search_index.SEARCH_TABLE).where(tier.match)
+        ).all()
+    assert found[True] == []
+    assert len(found[False]) == 2
+    assert _codes(client, "执照副本") == ["QX-L-3", "QX-L-6"]
+    assert _search(client, "执照副本")["items"][0]["marks_zh"] == []
+
+
+def test_a_household_move_is_found_with_its_synonym(client: TestClient, session: Session) -> None:
+    make_org(session)
+    make_catalog(
+        session,
+        [
+            item("QX-H-1", "QX-RSJ", name="户籍迁移登记"),
+            item("QX-H-2", "QX-RSJ", name="户口迁移"),
+            item("QX-H-3", "QX-RSJ", name="户口迁入"),
+            item("QX-H-4", "QX-RSJ", name="省内户口迁移（迁出）"),
+            item("QX-H-5", "QX-RSJ", name="迁移户口", status="draft"),
+        ],
+    )
+    assert _codes(client, "户口迁移") == ["QX-H-2", "QX-H-4", "QX-H-1"]
+    assert _codes(client, "hukouqianyi") == ["QX-H-2", "QX-H-4"]
+    assert _codes(client, "hkqy") == ["QX-H-2", "QX-H-4"]
+    assert _codes(client, "迁移") == ["QX-H-2", "QX-H-1", "QX-H-4"]
+
+
+def test_the_resident_id_order(client: TestClient, world: None) -> None:
+    # (every item of the factory asks for the material 身份证: the names come first)
+    assert _codes(client, "身份证")[:4] == ["QX-GA-1", "QX-GA-2", "QX-SW-1", "QX-XSS"]
+    assert _codes(client, "sfz") == ["QX-GA-1", "QX-GA-2", "QX-SW-1", "QX-XSS"]
+
+
+def test_a_common_word_counts_to_the_cap_and_says_so(client: TestClient, session: Session) -> None:
+    from tongban.catalog.repository import SEARCH_CAP
+
+    make_org(session)
+    make_catalog(
+        session,
+        [item(f"QX-C-{i:04d}", "QX-RSJ", name=f"登记事项{i}") for i in range(SEARCH_CAP + 5)],
+    )
+    body = _search(client, "登记")
+    assert body["total"] == SEARCH_CAP
+    assert body["total_capped"] is True
+    assert len(body["items"]) == 100

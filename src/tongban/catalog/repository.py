@@ -3,13 +3,14 @@ the access funnel; this module never decides who may see what."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, RowMapping, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ExecutableOption
 
 from tongban.catalog.models import (
@@ -25,6 +26,7 @@ from tongban.catalog.models import (
     VersionStatus,
 )
 from tongban.catalog.search import index as search_index
+from tongban.catalog.search.rank import Ranker, Relevance
 from tongban.catalog.search.text import Query
 from tongban.org.models import ApplicationModule, Department, Jurisdiction, module_department
 
@@ -115,6 +117,13 @@ def published_version(session: Session, item_id: int) -> ItemVersion | None:
     ).one_or_none()
 
 
+def _names_place(visible: ColumnElement[bool]) -> bool:
+    """Whether the funnel's condition reads the department or jurisdiction (a staff member's
+    scope does; the public's "published" does not, and its search joins neither per row)."""
+    tables = {Department.__table__, Jurisdiction.__table__}
+    return any(getattr(c, "table", None) in tables for c in visitors.iterate(visible))
+
+
 def _with_scope(query: _S, visible: ColumnElement[bool]) -> _S:
     return (
         query.join(Department, Department.id == ItemVersion.department_id)
@@ -185,19 +194,19 @@ def _ranked_candidates(
     first, then the tier, the relevance, the code."""
     cur, dept, place = _CUR, _DEPT, _PLACE
     # The latest visible version of its item (the funnel applies to the later versions).
-    newest = (
-        _with_scope(select(func.max(ItemVersion.version_no)), visible)
-        .where(ItemVersion.item_id == cur.item_id)
-        .scalar_subquery()
-    )
+    newest_stmt = select(func.max(ItemVersion.version_no)).where(visible)
+    if _names_place(visible):
+        newest_stmt = _with_scope(select(func.max(ItemVersion.version_no)), visible)
+    newest = newest_stmt.where(ItemVersion.item_id == cur.item_id).scalar_subquery()
     conditions: list[ColumnElement[bool]] = [cur.version_no == newest]
+    by_place: list[ColumnElement[bool]] = []  # the conditions on the department or jurisdiction
     if flt.jurisdiction_code:
         where = jurisdiction_by_code(session, flt.jurisdiction_code)
         if where is None:
             return [], SearchTotal(0)
-        conditions.append(place.path.startswith(where.path, autoescape=True))
+        by_place.append(place.path.startswith(where.path, autoescape=True))
     if flt.department_code:
-        conditions.append(dept.code == flt.department_code)
+        by_place.append(dept.code == flt.department_code)
     if flt.module_code:
         conditions.append(
             cur.department_id.in_(
@@ -219,45 +228,79 @@ def _ranked_candidates(
         )
 
     def joined(stmt: _S) -> _S:
+        stmt = stmt.join(ServiceItem, ServiceItem.id == cur.item_id).where(*conditions)
+        if not by_place:  # (joined for nothing, they misled the planner: 25 ms at 1,000 rows)
+            return stmt
         return (
-            stmt.join(ServiceItem, ServiceItem.id == cur.item_id)
-            .join(dept, dept.id == cur.department_id)
+            stmt.join(dept, dept.id == cur.department_id)
             .join(place, place.id == dept.jurisdiction_id)
-            .where(*conditions)
+            .where(*by_place)
         )
 
     pasted = flt.text.strip()
-    keys: dict[int, tuple[int, int, float, str]] = {}
+    keys: dict[int, tuple[int, int, Relevance, str]] = {}
     for vid, code in session.execute(
         joined(select(cur.id, ServiceItem.implementation_code).select_from(cur)).where(
             or_(ServiceItem.implementation_code == pasted, ServiceItem.basic_code == pasted)
         )
     ):
-        keys[vid] = (0, 0, 0.0, code)
+        keys[vid] = (0, 0, (0, 0.0, 0, 0), code)
     found = 0
+    ranker = Ranker(query)
     for tier, strong in enumerate((True, False)):
         source = search_index.tier_source(session, query, strong)
         if source is None:
             continue
-        version_id, match, score = source
-        rows = session.execute(
-            joined(
-                select(cur.id, score, ServiceItem.implementation_code)
-                .select_from(search_index.SEARCH_TABLE)
-                .join(cur, cur.id == version_id)
-            )
-            .where(match)
-            .order_by(version_id.desc())
-            .limit(SEARCH_CAP + 1 - found)
-        ).all()
+        rows = _tier_rows(session, source, joined, SEARCH_CAP + 1 - found)
         found += len(rows)
-        for vid, rank, code in rows:
-            keys.setdefault(vid, (1, tier, rank, code))
+        for vid, code, name_zh, name_en in rows:
+            if vid not in keys:
+                keys[vid] = (1, tier, ranker.relevance(name_zh, name_en), code)
         if found > SEARCH_CAP:
             break
     ordered = sorted(keys, key=keys.__getitem__)
     capped = len(ordered) > SEARCH_CAP
     return ordered[:SEARCH_CAP], SearchTotal(min(len(ordered), SEARCH_CAP), capped)
+
+
+_AnySelect = Select[*tuple[Any, ...]]
+_Row = tuple[int, str, str, str]  # version id, implementation code, name_zh, name_en
+
+
+def _tier_rows(
+    session: Session,
+    source: search_index.Tier,
+    joined: Callable[[_AnySelect], _AnySelect],
+    wanted: int,
+) -> list[_Row]:
+    """At most ``wanted`` matches of one tier that pass the filters. SQLite: the index joined to
+    the filters in the index's order, cut by the ``LIMIT``. PostgreSQL: the version ids from the
+    index alone first, in a materialised CTE (a bitmap of the GIN index, read until the
+    ``LIMIT``; joined to the filters directly, the planner reads and joins every match before
+    the first row: a second for a common word at 100,000 items), then the filters over them;
+    every match of the tier only when the filters dropped some (a version that is not its
+    item's latest visible one, another department's)."""
+    cur = _CUR
+    columns = select(cur.id, ServiceItem.implementation_code, cur.name_zh, cur.name_en)
+    if source.order:
+        stmt = joined(
+            columns.select_from(search_index.SEARCH_TABLE).join(cur, cur.id == source.version_id)
+        )
+        found = session.execute(stmt.where(source.match).order_by(*source.order).limit(wanted))
+        return [(r[0], r[1], r[2], r[3]) for r in found]
+    limit: int | None = wanted
+    while True:
+        ids = select(source.version_id.label("version_id")).select_from(search_index.SEARCH_TABLE)
+        # Materialised: the index is read (up to the limit) before any join.
+        cand = ids.where(source.match).limit(limit).cte("cand").prefix_with("MATERIALIZED")
+        read = select(func.count()).select_from(cand).scalar_subquery()
+        stmt = joined(
+            columns.add_columns(read).select_from(cand).join(cur, cur.id == cand.c.version_id)
+        )
+        rows = session.execute(stmt).all()
+        if limit is None or len(rows) >= wanted or (rows and rows[0][4] < limit):
+            return [(r[0], r[1], r[2], r[3]) for r in rows[:wanted]]
+        limit = None  # the filters dropped some: read every match of the tier
 
 
 def _search_ranked(
@@ -284,26 +327,16 @@ def search_latest(
     """The latest visible version of each item that matches the filter, and the total count.
 
     With a text, ``query`` is the parsed text (``catalog.search``): the matching versions come
-    from the search index, an exact implementation or basic code first, then by relevance, then
-    by code, so that paging is stable. Without one, by code."""
-    if flt.text and session.get_bind().dialect.name != "postgresql":
-        # SQLite: the bounded tiers (FTS5 stops a match early); PostgreSQL ranks every match.
+    from the search index in bounded tiers, an exact implementation or basic code first, then by
+    relevance (``catalog.search.rank``, the same on both databases), then by code, so that
+    paging is stable. Without one, by code."""
+    if flt.text:
         if query is None or query.empty:
             return [], 0
         return _search_ranked(session, visible, flt, query)
     latest_select = _with_scope(
         select(ItemVersion.item_id, func.max(ItemVersion.version_no).label("v")), visible
     )
-    found = None
-    if flt.text:
-        if query is None or query.empty:
-            return [], 0
-        found = search_index.hits(session, query)
-        latest_select = latest_select.where(
-            ItemVersion.item_id.in_(
-                select(ItemVersion.item_id).join(found, found.c.version_id == ItemVersion.id)
-            )
-        )
     latest = latest_select.group_by(ItemVersion.item_id).subquery()
     query_rows = (
         select(ItemVersion, ServiceItem.implementation_code, Department, Jurisdiction)
@@ -315,8 +348,6 @@ def search_latest(
         .join(Department, Department.id == ItemVersion.department_id)
         .join(Jurisdiction, Jurisdiction.id == Department.jurisdiction_id)
     )
-    if found is not None:
-        query_rows = query_rows.join(found, found.c.version_id == ItemVersion.id)
     if flt.jurisdiction_code:
         place = jurisdiction_by_code(session, flt.jurisdiction_code)
         if place is None:
@@ -344,21 +375,7 @@ def search_latest(
             )
         )
     total = session.scalar(select(func.count()).select_from(query_rows.subquery())) or 0
-    if found is not None:
-        pasted = flt.text.strip()
-        exact = case(
-            (
-                or_(
-                    ServiceItem.implementation_code == pasted,
-                    ServiceItem.basic_code == pasted,
-                ),
-                0,
-            ),
-            else_=1,
-        )
-        ordered = query_rows.order_by(exact, found.c.score, ServiceItem.implementation_code)
-    else:
-        ordered = query_rows.order_by(ServiceItem.implementation_code)
+    ordered = query_rows.order_by(ServiceItem.implementation_code)
     rows = session.execute(ordered.limit(flt.limit).offset(flt.offset)).all()
     return [ItemRow(v, code, dept, place) for v, code, dept, place in rows], total
 

@@ -4,6 +4,7 @@ piece and only the ``<mark>`` tags are ours, so a name holding markup stays text
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 from pypinyin import Style, lazy_pinyin
@@ -11,17 +12,19 @@ from pypinyin import Style, lazy_pinyin
 from tongban.catalog.search import text as tx
 
 
+@lru_cache(maxsize=8192)
+def _char_key(ch: str) -> tuple[str, str]:
+    """The pinyin and the initial of a character ('' for a non-CJK character); cached, as the
+    ranking marks up to a thousand names a search."""
+    if not tx.is_cjk(ch):
+        return "", ""
+    return lazy_pinyin(ch)[0].lower(), lazy_pinyin(ch, style=Style.FIRST_LETTER)[0].lower()
+
+
 def _char_keys(name: str) -> tuple[list[str], list[str]]:
     """Per character of the name: its pinyin and its initial ('' for a non-CJK character)."""
-    full, first = [], []
-    for ch in name:
-        if tx.is_cjk(ch):
-            full.append(lazy_pinyin(ch)[0].lower())
-            first.append(lazy_pinyin(ch, style=Style.FIRST_LETTER)[0].lower())
-        else:
-            full.append("")
-            first.append("")
-    return full, first
+    keys = [_char_key(ch) for ch in name]
+    return [k[0] for k in keys], [k[1] for k in keys]
 
 
 def _pinyin_spans(keys: list[str], needle: str) -> list[tuple[int, int]]:

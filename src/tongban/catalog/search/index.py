@@ -1,9 +1,10 @@
 """The search index of item versions on both databases (decision 0005).
 
 SQLite: the FTS5 table ``item_search`` (rowid = item_version.id, one column per document
-column), ranked by ``bm25``. PostgreSQL: ``item_search(version_id, document tsvector)`` with a
-GIN index, the columns as weights (A title, B pinyin and initials, C codes, D body), ranked by
-``ts_rank``. Both tables are made by the migration and are not in the models' metadata.
+column). PostgreSQL: ``item_search(version_id, document tsvector)`` with a GIN index, each
+lexeme led by its column's letter (``PG_PREFIX``), so the index answers a query exactly. The
+index finds the matches; ``catalog.search.rank`` orders them, the same on both. Both tables are
+made by the migration and are not in the models' metadata.
 
 A query reaches the database as one bound parameter (the FTS5 MATCH text or the tsquery text),
 built from tokens that hold only letters, digits and CJK characters.
@@ -13,18 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
-    Float,
     Integer,
     TableClause,
     bindparam,
     cast,
     column,
-    func,
     literal_column,
     select,
     table,
@@ -37,10 +35,15 @@ from tongban.catalog.models import ItemVersion, Material, SearchSynonym, Service
 from tongban.catalog.search import text as tx
 from tongban.org.models import Department
 
-# Weights of the columns: title, codes, pinyin, initials, body.
-FTS5_WEIGHTS = {"title": 10.0, "codes": 4.0, "pinyin": 6.0, "initials": 3.0, "body": 1.0}
-PG_WEIGHT = {"title": "A", "codes": "C", "pinyin": "B", "initials": "B", "body": "D"}
-PG_RANK_WEIGHTS = "{0.1, 0.4, 0.6, 1.0}"  # D, C, B, A
+# PostgreSQL: the letter that starts each lexeme of a column (``t身份`` in the name, ``b身份`` in
+# the body), so that a term names its columns in the lexeme itself. Weights would need positions
+# and make the GIN index lossy: every candidate rechecked against its whole document.
+PG_PREFIX = {"title": "t", "codes": "c", "pinyin": "p", "initials": "i", "body": "b"}
+# A whole code without its separators is a lexeme of its own (``w…``): a prefix of a code's first
+# part would otherwise expand over every item's whole code (100,000 lexemes for ``qx``, 40 ms).
+# A prefix term reaches the whole codes from this length on; a shorter one finds the code's parts.
+PG_WHOLE = "w"
+PG_WHOLE_PREFIX_MIN = 5
 
 FTS5_DDL = (
     "CREATE VIRTUAL TABLE item_search USING fts5("
@@ -123,18 +126,27 @@ def _write_fts5(session: Session, ids: list[int], docs: dict[int, tx.SearchDocum
         )
 
 
+def pg_lexemes(doc: tx.SearchDocument) -> list[str]:
+    """The lexemes of a document: each token behind its column's letter (``PG_PREFIX``), a whole
+    code behind ``PG_WHOLE``."""
+    wholes = set(doc.wholes.split())
+    return [
+        (PG_WHOLE if c == tx.CODES and token in wholes else PG_PREFIX[c]) + token
+        for c in tx.COLUMNS
+        for token in getattr(doc, c).split()
+    ]
+
+
 def _write_pg(session: Session, docs: dict[int, tx.SearchDocument]) -> None:
     if not docs:
         return
-    vector = " || ".join(
-        f"setweight(array_to_tsvector(CAST(:{c} AS text[])), '{PG_WEIGHT[c]}')" for c in tx.COLUMNS
-    )
     session.execute(
         text(
-            f"INSERT INTO item_search (version_id, document) VALUES (:id, {vector}) "  # noqa: S608
+            "INSERT INTO item_search (version_id, document) "
+            "VALUES (:id, array_to_tsvector(CAST(:lexemes AS text[]))) "
             "ON CONFLICT (version_id) DO UPDATE SET document = excluded.document"
         ),
-        [{"id": vid, **d.columns()} for vid, d in docs.items()],
+        [{"id": vid, "lexemes": pg_lexemes(d)} for vid, d in docs.items()],
     )
 
 
@@ -178,6 +190,14 @@ def fts5_match(query: tx.Query) -> str:
     return " OR ".join(alternatives)
 
 
+def _pg_term(term: str, columns: tuple[str, ...], prefix: bool) -> str:
+    star = ":*" if prefix else ""
+    letters = [PG_PREFIX[c] for c in columns]
+    if tx.CODES in columns and (not prefix or len(term) >= PG_WHOLE_PREFIX_MIN):
+        letters.append(PG_WHOLE)
+    return "(" + " | ".join(f"'{letter}{term}'{star}" for letter in letters) + ")"
+
+
 def tsquery(query: tx.Query) -> str:
     """The tsquery text; every lexeme is quoted and holds letters, digits, CJK only."""
     alternatives = []
@@ -186,9 +206,8 @@ def tsquery(query: tx.Query) -> str:
         for group in alt.groups:
             branches = []
             for b in group.branches:
-                weights = "".join(sorted({PG_WEIGHT[c] for c in b.columns}))
                 terms = [
-                    f"'{t}':" + ("*" if b.prefix_last and i == len(b.terms) - 1 else "") + weights
+                    _pg_term(t, b.columns, b.prefix_last and i == len(b.terms) - 1)
                     for i, t in enumerate(b.terms)
                 ]
                 branches.append("(" + " & ".join(terms) + ")")
@@ -223,13 +242,22 @@ def restricted(query: tx.Query, columns: tuple[str, ...]) -> tx.Query:
 SEARCH_TABLE: TableClause = table("item_search", column("rowid"), column("version_id"))
 
 
-def tier_source(
-    session: Session, query: tx.Query, strong: bool
-) -> tuple[ColumnElement[int], ColumnElement[bool], ColumnElement[float]] | None:
-    """(version id, match condition, score; lower ranks first) of one tier of the matches:
-    the strong tier matches in the name, codes or pinyin; the weak one only elsewhere. For a
-    join driven by ``SEARCH_TABLE`` in descending version order, so that a ``LIMIT`` stops
-    the match early instead of ranking every match. None when the tier is empty."""
+class Tier(NamedTuple):
+    """One tier of the matches, for a join driven by ``SEARCH_TABLE`` and cut by a ``LIMIT``:
+    the version id, the match condition, and the order the index reads the matches in."""
+
+    version_id: ColumnElement[int]
+    match: ColumnElement[bool]
+    order: tuple[ColumnElement[Any], ...]
+
+
+def tier_source(session: Session, query: tx.Query, strong: bool) -> Tier | None:
+    """One tier of the matches: the strong tier matches in the name, codes or pinyin; the weak
+    one only elsewhere. The ``LIMIT`` stops the match early instead of reading every match (the
+    order among the matches read is ``catalog.search.rank``'s). SQLite reads them in descending
+    version order (FTS5 walks its rowids either way). PostgreSQL in the order the GIN index's
+    bitmap gives: an ``ORDER BY`` there reads and joins every match before the first row (one
+    second for a common word at 100,000 items). None when the tier is empty."""
     full = query
     strong_query = restricted(full, STRONG_COLUMNS)
     if strong and strong_query.empty:
@@ -240,41 +268,17 @@ def tier_source(
             tsq = tsquery(strong_query)
         elif not strong_query.empty:
             tsq = f"({tsq}) & !({tsquery(strong_query)})"
-        q = cast(bindparam("tsq", tsq), TSQUERY)
         document: ColumnElement[Any] = literal_column("item_search.document")
         vid: ColumnElement[int] = literal_column("item_search.version_id", Integer)
-        score = -func.ts_rank(literal_column(f"'{PG_RANK_WEIGHTS}'"), document, q, 1, type_=Float)
-        return vid, document.op("@@")(q), score
+        return Tier(vid, document.op("@@")(cast(bindparam("tsq", tsq), TSQUERY)), ())
     m = fts5_match(full)
     if strong:
         m = fts5_match(strong_query)
     elif not strong_query.empty:
         m = f"({m}) NOT ({fts5_match(strong_query)})"
-    weights = [FTS5_WEIGHTS[c] for c in tx.COLUMNS]
     me: ColumnElement[Any] = literal_column("item_search")
-    return (
-        literal_column("item_search.rowid", Integer),
-        me.op("MATCH")(bindparam("m", m)),
-        func.bm25(me, *weights, type_=Float),
-    )
-
-
-def hits(session: Session, query: tx.Query) -> CTE:
-    """(version_id, score) of the versions matching; a lower score ranks first."""
-    if _is_pg(session):
-        stmt = text(
-            "SELECT s.version_id AS version_id, "  # noqa: S608 (constant weights; the query is a bound parameter)
-            f"-ts_rank('{PG_RANK_WEIGHTS}', s.document, q.q, 1) AS score "
-            "FROM item_search s, CAST(:tsq AS tsquery) AS q(q) WHERE s.document @@ q.q"
-        ).bindparams(tsq=tsquery(query))
-    else:
-        weights = ", ".join(str(FTS5_WEIGHTS[c]) for c in tx.COLUMNS)
-        stmt = text(
-            f"SELECT rowid AS version_id, bm25(item_search, {weights}) AS score "  # noqa: S608 (constant weights; the query is a bound parameter)
-            "FROM item_search WHERE item_search MATCH :m"
-        ).bindparams(m=fts5_match(query))
-    # Materialised: the match runs once, not once per row of the joins around it.
-    return stmt.columns(version_id=Integer, score=Float).cte("hits").prefix_with("MATERIALIZED")
+    rowid: ColumnElement[int] = literal_column("item_search.rowid", Integer)
+    return Tier(rowid, me.op("MATCH")(bindparam("m", m)), (rowid.desc(),))
 
 
 def index_items(session: Session, item_ids: Iterable[int]) -> None:
@@ -297,6 +301,9 @@ def refresh_statistics(session: Session, changed_rows: int) -> None:
         return
     for name in _ANALYZED:  # our own table names, never input
         session.execute(text(f"ANALYZE {name}"))
+    # The GIN index's pending list (its fast update) merged into the index now: a search
+    # otherwise scans the list, every new document of the import, until autovacuum comes by.
+    session.execute(text("SELECT gin_clean_pending_list('ix_item_search_document')"))
 
 
 ANALYZE_AFTER_ROWS = 1000

@@ -29,7 +29,9 @@ WORD_COLUMNS = (TITLE, CODES, BODY)
 
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits become ASCII) and lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    if not unicodedata.is_normalized("NFKC", text):  # (the check is the cheaper call)
+        text = unicodedata.normalize("NFKC", text)
+    return text.lower()
 
 
 def runs(text: str) -> list[str]:
@@ -96,6 +98,7 @@ class SearchDocument:
     pinyin: str
     initials: str
     body: str
+    wholes: str = ""  # the tokens of ``codes`` that are a whole code without its separators
 
     def columns(self) -> dict[str, list[str]]:
         return {c: getattr(self, c).split() for c in COLUMNS}
@@ -117,6 +120,7 @@ def document(
     return SearchDocument(
         title=_join(word_tokens(name_zh) + word_tokens(name_en)),
         codes=_join(code_tokens(*codes)),
+        wholes=_join([t for c in codes if len(parts := runs(c)) > 1 for t in ["".join(parts)]]),
         pinyin=_join([*syllables, whole]),
         initials=_join(initials),
         body=_join(word_tokens(department) + [t for m in materials for t in word_tokens(m)]),
@@ -153,6 +157,8 @@ class Alternative:
 class Query:
     alternatives: tuple[Alternative, ...] = ()
     needles: tuple[str, ...] = field(default=())  # what to highlight
+    # The runs of the text as typed, then of each synonym substitution (the ranking's phrases).
+    phrases: tuple[tuple[str, ...], ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -197,21 +203,28 @@ def split_pinyin(text: str) -> list[str] | None:
     return solve(0)
 
 
-def _group(run: str) -> Group:
+def _group(run: str, last: bool) -> Group:
+    """The branches of one run. Only the last run of the text, the one still being typed, is
+    also a prefix (a word, an unfinished syllable, the start of the name's pinyin): a prefix of
+    every code's first part (``qx``) costs PostgreSQL's index a scan of every item, and an
+    earlier word is finished."""
     if is_cjk(run):
         terms = (run,) if len(run) == 1 else tuple(a + b for a, b in pairwise(run))
         return Group((Branch(WORD_COLUMNS, terms),))
-    branches = [Branch(WORD_COLUMNS, (run,)), Branch(WORD_COLUMNS, (run,), prefix_last=True)]
+    branches = [Branch(WORD_COLUMNS, (run,))]
+    if last:
+        branches.append(Branch(WORD_COLUMNS, (run,), prefix_last=True))
     if run.isalpha():
         pieces = split_pinyin(run)
         if pieces:
-            finished = pieces[-1] in syllables()
+            unfinished = pieces[-1] not in syllables()
             if len(pieces) == 1:
-                branches.append(Branch((PINYIN,), (run,), prefix_last=not finished))
+                branches.append(Branch((PINYIN,), (run,), prefix_last=last and unfinished))
             else:
                 grams = tuple(a + b for a, b in pairwise(pieces))
-                branches.append(Branch((PINYIN,), grams, prefix_last=not finished))
-            branches.append(Branch((PINYIN,), (run,), prefix_last=True))  # the whole name
+                branches.append(Branch((PINYIN,), grams, prefix_last=last and unfinished))
+            if last:
+                branches.append(Branch((PINYIN,), (run,), prefix_last=True))  # the whole name
         if 2 <= len(run) <= 6:
             branches.append(Branch((INITIALS,), tuple(a + b for a, b in pairwise(run))))
     return Group(tuple(branches))
@@ -237,6 +250,9 @@ def parse(text: str, synonym_groups: list[list[str]]) -> Query:
                             if candidate not in variants:
                                 variants.append(candidate)
                     break
-    alternatives = tuple(Alternative(tuple(_group(r) for r in v.split())) for v in variants)
+    alternatives = tuple(
+        Alternative(tuple(_group(r, i == len(runs_) - 1) for i, r in enumerate(runs_)))
+        for runs_ in (v.split() for v in variants)
+    )
     needles = tuple(dict.fromkeys(r for v in variants for r in v.split()))
-    return Query(alternatives, needles)
+    return Query(alternatives, needles, tuple(tuple(v.split()) for v in variants))

@@ -2,7 +2,7 @@
 details of departments and service halls (the receipt and the one-time notice name the window).
 
 Revision ID: a7b9c1d3e5f8
-Revises: e5f7a9b1c3d6
+Revises: f6a8b0c2d4e7
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a7b9c1d3e5f8"
-down_revision: str | None = "e5f7a9b1c3d6"
+down_revision: str | None = "f6a8b0c2d4e7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
