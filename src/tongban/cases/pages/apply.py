@@ -43,8 +43,9 @@ from tongban.errors import (
     NotFound,
     ValidationFailed,
 )
-from tongban.kit import ids, money, tokens, workdays
+from tongban.kit import ids, money, workdays
 from tongban.org.models import Jurisdiction
+from tongban.web import tokens
 from tongban.web.deps import CurrentPrincipal, DbSession, PostedForm, attempt, check_csrf, see_other
 from tongban.web.ratelimit import client_address
 

@@ -21,7 +21,7 @@ from tongban.cases.models import Case
 from tongban.cases.pages.apply import DONE_MAX_AGE
 from tongban.cases.pages.common import _page
 from tongban.errors import NotFound
-from tongban.kit import tokens
+from tongban.web import tokens
 from tongban.web.deps import CurrentPrincipal, DbSession
 
 router = APIRouter(include_in_schema=False)

@@ -101,11 +101,10 @@ def _conditions(session: Session, principal: Principal, flt: CaseFilter) -> list
     where: list[Any] = [visible_cases(principal)]
     text = flt.text.strip()
     if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(
             or_(
                 Case.number.startswith(text, autoescape=True),
-                Case.applicant_name.like(f"%{escaped}%", escape="\\"),
+                Case.applicant_name.contains(text, autoescape=True),
                 Case.applicant_id_no == text.upper(),
                 Case.subject_code == text,
             )
@@ -127,7 +126,7 @@ def _conditions(session: Session, principal: Principal, flt: CaseFilter) -> list
         where.append(
             exists().where(
                 place.id == Case.applicant_jurisdiction_id,
-                place.path.like(f"%/{flt.township}/%"),
+                place.path.contains(f"/{flt.township}/", autoescape=True),
             )
         )
     if flt.submitted_from is not None:
