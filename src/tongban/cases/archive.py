@@ -23,10 +23,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +35,7 @@ from tongban.auth.access import require_principal
 from tongban.auth.models import Role, User
 from tongban.auth.principal import Principal
 from tongban.cases import events, repository, service, storage
+from tongban.cases.documents import env as _env
 from tongban.cases.models import (
     Case,
     CaseEvent,
@@ -59,14 +58,6 @@ FORMAT = "tongban-archive/1"
 #: who may seal: the handling departments' officers and the single window (the records desk)
 SEALERS = (Role.OFFICER, Role.FRONT_DESK)
 FINISHED = (CaseStatus.COMPLETED.value, CaseStatus.REJECTED.value)
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-_env = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(["html", "xml"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.bundles import service as bundle_service
 from tongban.cases import repository
+from tongban.cases.documents import env as _env
 from tongban.cases.models import Case, CaseStep, Upload
 from tongban.catalog import service as catalog_service
 from tongban.catalog.completeness import recorded
@@ -38,18 +37,10 @@ from tongban.kit import ids, workdays
 from tongban.org import repository as org_repository
 from tongban.org.models import Department, ServiceHall
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the article that obliges the window to name every missing material at once
 NOTICE_BASIS = "《中华人民共和国行政许可法》第三十二条"
 #: working days within which the window must tell what is missing (the same article)
 NOTICE_DAYS = 5
-
-_env = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(["html", "xml"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -43,16 +43,18 @@ TIMELINESS = {
 
 
 def _filter(
-    q: str,
-    status: str,
-    subject: str,
-    department: str,
-    township: str,
-    submitted_from: date | None,
-    submitted_to: date | None,
-    timeliness: str,
-    offset: int = 0,
+    q: Text = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    subject: Code = "",
+    department: Code = "",
+    township: Annotated[str, Query(max_length=12)] = "",
+    submitted_from: Day = None,
+    submitted_to: Day = None,
+    timeliness: Annotated[str, Query(max_length=16)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> listing.CaseFilter:
+    """The search of the list and of its export, from the query string (a dependency of
+    both routes)."""
     return listing.CaseFilter(
         text=q.strip(),
         status=status.strip(),
@@ -65,6 +67,9 @@ def _filter(
         limit=listing.PAGE_SIZE,
         offset=offset,
     )
+
+
+Search = Annotated[listing.CaseFilter, Depends(_filter)]
 
 
 def _query(flt: listing.CaseFilter, **changes: Any) -> str:
@@ -103,23 +108,10 @@ def _place_names(session: Session, cases: list[Case]) -> dict[int, Jurisdiction]
 
 @router.get("/cases", response_class=HTMLResponse)
 def case_list(
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    q: Text = "",
-    status: Annotated[str, Query(max_length=16)] = "",
-    subject: Code = "",
-    department: Code = "",
-    township: Annotated[str, Query(max_length=12)] = "",
-    submitted_from: Day = None,
-    submitted_to: Day = None,
-    timeliness: Annotated[str, Query(max_length=16)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    request: Request, session: DbSession, principal: CurrentPrincipal, flt: Search
 ) -> HTMLResponse:
     who = require_principal(principal)
-    flt = _filter(
-        q, status, subject, department, township, submitted_from, submitted_to, timeliness, offset
-    )
+    offset = flt.offset
     rows, total = listing.search_cases(session=session, principal=who, flt=flt)
     departments, _ = _department_names(session)
     size = listing.PAGE_SIZE
@@ -194,27 +186,14 @@ def _export_rows(session: Session, cases: list[Case], zh: bool) -> list[list[str
 
 @router.get("/cases/export.{fmt}", response_model=None)
 def case_export(
-    fmt: str,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    q: Text = "",
-    status: Annotated[str, Query(max_length=16)] = "",
-    subject: Code = "",
-    department: Code = "",
-    township: Annotated[str, Query(max_length=12)] = "",
-    submitted_from: Day = None,
-    submitted_to: Day = None,
-    timeliness: Annotated[str, Query(max_length=16)] = "",
+    fmt: str, request: Request, session: DbSession, principal: CurrentPrincipal, flt: Search
 ) -> Response:
     """The search's cases as CSV (UTF-8 with a byte-order mark, so that spreadsheet programs read
     the Chinese) or XLSX; ID numbers masked; the export is audited."""
     if fmt not in ("csv", "xlsx"):
         raise NotFound("no export format '%(fmt)s'", params={"fmt": fmt}, code="page_not_found")
     who = require_principal(principal)
-    flt = _filter(
-        q, status, subject, department, township, submitted_from, submitted_to, timeliness
-    )
+    flt = replace(flt, offset=0)
     cases = listing.export_cases(session=session, principal=who, flt=flt)
     zh = pick_locale(request) == "zh_CN"
     header = [zh_name if zh else en_name for _, zh_name, en_name in COLUMNS]
