@@ -84,20 +84,27 @@ def confirmation(
     return _page(request, "cases/apply_done.html", context)
 
 
+#: the two documents: their renderer and the name of the file
+DOCUMENTS = {
+    "receipt": (receipts.render_receipt, "受理回执"),
+    "notice": (receipts.render_notice, "一次性告知书"),
+}
+
+
+def _document(request: Request, session: Session, case: Case, kind: str) -> Response:
+    render, title = DOCUMENTS[kind]
+    ack = receipts.acknowledgement(session, case)
+    return _pdf(render(ack, status_url=_status_url(request)), f"{title}-{case.number}.pdf")
+
+
 @router.get("/apply/done/receipt.pdf", response_model=None)
 def confirmation_receipt(request: Request, session: DbSession, t: Token = "") -> Response:
-    case = _case_of_token(session, t)
-    ack = receipts.acknowledgement(session, case)
-    pdf = receipts.render_receipt(ack, status_url=_status_url(request))
-    return _pdf(pdf, f"受理回执-{case.number}.pdf")
+    return _document(request, session, _case_of_token(session, t), "receipt")
 
 
 @router.get("/apply/done/notice.pdf", response_model=None)
 def confirmation_notice(request: Request, session: DbSession, t: Token = "") -> Response:
-    case = _case_of_token(session, t)
-    ack = receipts.acknowledgement(session, case)
-    pdf = receipts.render_notice(ack, status_url=_status_url(request))
-    return _pdf(pdf, f"一次性告知书-{case.number}.pdf")
+    return _document(request, session, _case_of_token(session, t), "notice")
 
 
 @router.get("/cases/{number}/receipt.pdf", response_model=None)
@@ -106,10 +113,7 @@ def case_receipt(
 ) -> Response:
     """The receipt of a case, for staff who may see it (to print it again at the window)."""
     case = service.get_case_row(session=session, principal=principal, number=number)
-    ack = receipts.acknowledgement(session, case)
-    return _pdf(
-        receipts.render_receipt(ack, status_url=_status_url(request)), f"受理回执-{number}.pdf"
-    )
+    return _document(request, session, case, "receipt")
 
 
 @router.get("/cases/{number}/notice.pdf", response_model=None)
@@ -118,7 +122,4 @@ def case_notice(
 ) -> Response:
     """The one-time notice of a case's missing materials, for staff who may see it."""
     case = service.get_case_row(session=session, principal=principal, number=number)
-    ack = receipts.acknowledgement(session, case)
-    return _pdf(
-        receipts.render_notice(ack, status_url=_status_url(request)), f"一次性告知书-{number}.pdf"
-    )
+    return _document(request, session, case, "notice")
